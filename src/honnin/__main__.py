@@ -1,0 +1,3 @@
+from honnin.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Accounts: who someone is to us, the names they sign in with, their password."""

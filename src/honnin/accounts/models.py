@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from honnin.db import Base, new_id
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+
+    sign_in_names: Mapped[list[SignInName]] = relationship(
+        back_populates="account", order_by="SignInName.created_at", cascade="all, delete-orphan"
+    )
+
+
+class SignInName(Base):
+    """An alias: one of the names (email addresses now, phone numbers later) to sign in with."""
+
+    __tablename__ = "sign_in_names"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime]
+
+    account: Mapped[Account] = relationship(back_populates="sign_in_names")

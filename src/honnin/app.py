@@ -1,0 +1,97 @@
+"""The ASGI application: the JSON API and the pages over one runtime.
+
+`uvicorn --factory honnin.app:create_app` builds it from the environment; tests pass their
+own settings and clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from honnin import __version__
+from honnin.api import errors as api_errors
+from honnin.api.verifications import router as verifications_router
+from honnin.clock import Clock
+from honnin.config import Settings
+from honnin.errors import HonninError
+from honnin.i18n import _
+from honnin.runtime import Runtime
+from honnin.web import devmailbox, pages
+from honnin.web.errors import error_page
+from honnin.web.security import SecurityHeaders
+from honnin.web.templating import page_locale
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """JSON problems under /api/, pages elsewhere; never a bare 500."""
+
+    async def on_error(request: Request, error: Exception) -> Response:
+        if _is_api(request):
+            if isinstance(error, HonninError):
+                return await api_errors.honnin_error(request, error)
+            if isinstance(error, RequestValidationError):
+                return await api_errors.validation_error(request, error)
+            if isinstance(error, StarletteHTTPException):
+                return await api_errors.http_error(request, error)
+            return await api_errors.unexpected(request, error)
+        locale = page_locale(request)
+        if isinstance(error, HonninError):
+            status = api_errors.STATUS_BY_ERROR.get(error.code, 400)
+            return error_page(request, status, error.message.render(locale))
+        if isinstance(error, StarletteHTTPException) and error.status_code == 404:
+            return error_page(request, 404, _("There is no page at this address.").render(locale))
+        if isinstance(error, StarletteHTTPException | RequestValidationError):
+            status = getattr(error, "status_code", 400)
+            return error_page(request, status, _("The request could not be handled.").render(locale))
+        api_errors.log.exception("unexpected error on %s %s", request.method, request.url.path)
+        message = _("Something went wrong on our side. Try again in a moment.")
+        return error_page(request, 500, message.render(locale))
+
+    for kind in (HonninError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, on_error)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    runtime = Runtime(settings, clock)  # fails here, at start-up, without a secret
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="honnin",
+        version=__version__,
+        summary="Account security: one-time codes that arrive, and say why when they don't.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.include_router(verifications_router)
+    app.include_router(pages.router)
+    if settings.dev:
+        app.include_router(devmailbox.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders, hsts=not settings.dev)
+    return app

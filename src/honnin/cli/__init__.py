@@ -1,0 +1,1 @@
+"""The command line for operators and support staff (Typer + Rich)."""

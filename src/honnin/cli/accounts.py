@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+
+from honnin.accounts.service import AccountService
+from honnin.cli.common import console, fail, with_database
+from honnin.clock import SystemClock
+
+app = typer.Typer(help="Accounts: create one, look one up.", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("no password on standard input")
+        return password
+    password = typer.prompt("Password", hide_input=True)
+    if password != typer.prompt("Repeat it", hide_input=True):
+        fail("the two passwords are different")
+    return str(password)
+
+
+@app.command()
+def create(
+    email: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+    verified: bool = typer.Option(
+        False, "--verified", help="Count the address as verified (you vouch for it)."
+    ),
+    locale: str = typer.Option("en", help="The account's language: en or ja."),
+) -> None:
+    """Create an account whose first sign-in name and security info is EMAIL."""
+    if locale not in ("en", "ja"):
+        fail("--locale must be en or ja")
+    password = _read_password(password_stdin)
+    account = with_database(
+        lambda db: AccountService(db, SystemClock()).create(
+            email, password, locale=locale, email_verified=verified
+        )
+    )
+    console.print(f"created account {account.id} ({', '.join(account.sign_in_names)})")
+
+
+@app.command()
+def show(name: str) -> None:
+    """Show the account that has the sign-in name NAME, with its security info (masked)."""
+    account = with_database(lambda db: AccountService(db, SystemClock()).show(name))
+    console.print(f"[bold]account[/] {account.id}")
+    console.print(f"created        {account.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    console.print(f"status         {account.status}")
+    console.print(f"language       {account.locale}")
+    console.print(f"sign-in names  {', '.join(account.sign_in_names)}")
+    table = Table(title="security info", title_justify="left")
+    for column in ("kind", "hint", "verified", "added (UTC)"):
+        table.add_column(column)
+    for proof in account.proofs:
+        table.add_row(
+            proof.kind,
+            proof.hint,
+            "yes" if proof.verified else "no",
+            f"{proof.created_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)

@@ -1,0 +1,72 @@
+"""What every command shares: settings, one-line errors, an event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import DBAPIError
+
+from honnin.config import Settings
+from honnin.db import Database
+from honnin.errors import HonninError
+
+T = TypeVar("T")
+
+console = Console(highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn anything an operator can cause into one clear line and exit status 1."""
+    try:
+        yield
+    except HonninError as error:
+        fail(str(error))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"HONNIN_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        fail(f"invalid settings: {problems}")
+    except DBAPIError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig else str(error)
+        fail(f"database: {reason} (is it reachable, and up to date? run: honnin db upgrade)")
+    except OSError as error:
+        fail(str(error))
+
+
+def load_settings() -> Settings:
+    with one_line_errors():
+        return Settings()
+    raise AssertionError("unreachable")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    with one_line_errors():
+        return asyncio.run(coroutine)
+    raise AssertionError("unreachable")
+
+
+def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` against the configured database, then close it."""
+    settings = load_settings()
+
+    async def go() -> T:
+        db = Database(settings.effective_database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return run(go())

@@ -1,0 +1,1 @@
+"""Clients: applications that call the API with a key."""

@@ -1,0 +1,1 @@
+"""Security codes: the one engine every flow uses to send and check one-time codes."""

@@ -1,0 +1,254 @@
+"""Settings: every one an environment variable `HONNIN_<NAME>` and a key of an optional TOML file.
+
+The TOML file is `HONNIN_CONFIG` if set, else `honnin.toml` in the working directory if present.
+Environment variables win over the file. `dev = true` is the embedded default: SQLite in the
+data folder, a generated secret kept there, and the built-in dev mailbox.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from limits import RateLimitItem, parse_many
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from honnin.errors import ConfigurationError
+from honnin.i18n import _
+
+MIN_SECRET_LENGTH = 32
+
+
+class SmtpTarget(BaseModel):
+    """A parsed `smtp://[user:pass@]host:port` or `smtps://…` (implicit TLS) URL."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                f"SMTP URL {url!r} must look like smtp://[user:pass@]host:port or smtps://…"
+            )
+        implicit_tls = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if implicit_tls else 25),
+            implicit_tls=implicit_tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("HONNIN_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("honnin.toml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HONNIN_", extra="forbid")
+
+    dev: bool = Field(False, description="Embedded default: generated secret, dev mailbox.")
+    data_dir: Path = Path("data")
+    database_url: str = Field("", description="Defaults to a SQLite file in data_dir.")
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    service_name: str = "Honnin"
+    default_locale: str = "en"
+
+    mail_from: str = "Honnin account team <account-security-noreply@honnin.localhost>"
+    smtp_url: str = Field("", description="Defaults to the dev mailbox in dev mode.")
+    smtp_require_starttls: bool = False
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: float = 30.0
+    smtp_connections: int = Field(8, ge=1, le=64)
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_key_file: Path | None = None
+    dev_mailbox_host: str = "127.0.0.1"
+    dev_mailbox_port: int = 8025
+
+    code_length: int = Field(6, ge=6, le=8)
+    code_ttl_seconds: int = Field(600, ge=60, le=86_400)
+    code_max_attempts: int = Field(5, ge=1, le=20)
+    resend_cooldown_seconds: int = Field(30, ge=0, le=3600)
+    limit_destination_sends: str = "5/hour;10/day"
+    limit_account_sends: str = "10/hour;20/day"
+    limit_client_sends: str = "1000/hour;20000/day"
+    limit_ip_sends: str = "20/hour;50/day"
+    limit_client_checks: str = "10000/hour"
+    limit_ip_checks: str = "100/hour"
+
+    courier_enabled: bool = Field(True, description="Run a courier inside each app process.")
+    courier_concurrency: int = Field(8, ge=1, le=64)
+    courier_poll_seconds: float = Field(2.0, gt=0)
+    courier_claim_seconds: float = Field(120.0, gt=0)
+    courier_retry_base_seconds: float = Field(5.0, gt=0)
+    courier_retry_max_seconds: float = Field(900.0, gt=0)
+    courier_max_attempts: int = Field(10, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_has_name_and_address(cls, value: str) -> str:
+        name, address = parseaddr(value)
+        if not name or "@" not in address:
+            raise ValueError(
+                "mail_from must be 'Display Name <address@domain>', e.g. "
+                "'Example account team <account-security-noreply@accountprotection.example.com>'"
+            )
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str) -> str:
+        if value:
+            SmtpTarget.parse(value)
+        return value
+
+    @field_validator(
+        "limit_destination_sends",
+        "limit_account_sends",
+        "limit_client_sends",
+        "limit_ip_sends",
+        "limit_client_checks",
+        "limit_ip_checks",
+    )
+    @classmethod
+    def _limits_parse(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a rate like '5/hour;10/day': {error}") from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("en", "ja"):
+            raise ValueError("default_locale must be 'en' or 'ja'")
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_all_or_nothing(self) -> Settings:
+        dkim = (self.dkim_domain, self.dkim_selector, self.dkim_key_file)
+        if any(dkim) and not all(dkim):
+            raise ValueError(
+                "DKIM needs all of HONNIN_DKIM_DOMAIN, HONNIN_DKIM_SELECTOR and "
+                "HONNIN_DKIM_KEY_FILE (or none of them)"
+            )
+        return self
+
+    # --- derived values -------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'honnin.db').resolve()}"
+
+    @property
+    def smtp(self) -> SmtpTarget:
+        if self.smtp_url:
+            return SmtpTarget.parse(self.smtp_url)
+        if self.dev:
+            return SmtpTarget(
+                host=self.dev_mailbox_host, port=self.dev_mailbox_port, implicit_tls=False
+            )
+        raise ConfigurationError(
+            _("HONNIN_SMTP_URL is not set. Set it to your mail relay, e.g. smtp://user:pass@relay:587.")
+        )
+
+    @property
+    def mail_from_address(self) -> str:
+        return parseaddr(self.mail_from)[1]
+
+    @property
+    def mail_domain(self) -> str:
+        return self.mail_from_address.rpartition("@")[2]
+
+    @property
+    def cookie_secure(self) -> bool:
+        return not (self.dev and self.base_url.startswith("http://"))
+
+    def rate(self, name: str) -> list[RateLimitItem]:
+        """The parsed rate limits of a `limit_*` setting."""
+        return list(parse_many(getattr(self, f"limit_{name}")))
+
+    def resolve_secret(self) -> bytes:
+        """The server secret: explicit, or in dev mode generated once and kept in data_dir."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ConfigurationError(
+                    _(
+                        "HONNIN_SECRET_KEY is too short: use at least {length} random characters.",
+                        length=MIN_SECRET_LENGTH,
+                    )
+                )
+            return value.encode()
+        if not self.dev:
+            raise ConfigurationError(
+                _(
+                    "HONNIN_SECRET_KEY is not set. Outside dev mode the service needs an explicit "
+                    "secret: set HONNIN_SECRET_KEY to at least {length} random characters "
+                    "(e.g. the output of: python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'), or run with --dev.",
+                    length=MIN_SECRET_LENGTH,
+                )
+            )
+        return _dev_secret(self.data_dir / "secret_key")
+
+
+def _dev_secret(path: Path) -> bytes:
+    """Create the dev secret once; `os.link` makes concurrent first starts agree on one value."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_urlsafe(48).encode())
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return path.read_bytes().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

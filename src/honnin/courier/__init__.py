@@ -1,0 +1,1 @@
+"""The courier: a transactional outbox, the workers that empty it, and the channels they use."""

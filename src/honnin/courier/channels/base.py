@@ -1,0 +1,42 @@
+"""The interface every channel implements, and what a send attempt can come to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # the relay/provider took responsibility for it
+    TEMPORARY = "temporary"  # try again later (4xx, connection trouble, timeouts)
+    PERMANENT = "permanent"  # never going to work (5xx)
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    reply: str
+    reply_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message, ready for the wire."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    options: tuple[str, ...] = field(default=())
+
+
+class Channel(Protocol):
+    name: str
+
+    def describe(self) -> str:
+        """Where this channel sends, for the timeline (no credentials)."""
+        ...
+
+    async def send(self, outgoing: Outgoing) -> Result: ...
+
+    async def close(self) -> None: ...

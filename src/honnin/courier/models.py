@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from honnin.db import Base, new_id
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its first attempt
+    SENDING = "sending"  # claimed by a courier right now
+    ACCEPTED = "accepted"  # the relay/provider took it (final)
+    DEFERRED = "deferred"  # a temporary failure; another attempt is scheduled
+    FAILED = "failed"  # given up: permanent refusal, too many attempts, or expired (final)
+
+
+FINAL_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.FAILED)
+
+
+class Message(Base):
+    """An outbox row: written in the transaction that needs the message, sent afterwards.
+
+    Secrets in it (a security code) are sealed in `sealed` and erased once the message is final.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))
+    template: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    last_reply: Mapped[str | None] = mapped_column(String(1000))
+    header_message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class MessageEvent(Base):
+    """One line of a message's delivery timeline."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int | None]
+    reply_code: Mapped[int | None]
+    detail: Mapped[str | None] = mapped_column(String(1000))
+    actor: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,118 @@
+"""Reading the outbox: what support staff, the CLI and the API are shown about deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from honnin.courier.models import Message, MessageEvent
+from honnin.db import Database, Tx
+from honnin.errors import NotFound
+from honnin.i18n import _
+from honnin.proofs.masks import mask_destination
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    status: str
+    attempts: int
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    last_reply: str | None
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    attempt: int | None
+    reply_code: int | None
+    detail: str | None
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: uuid.UUID
+    channel: str
+    recipient_hint: str
+    template: str
+    locale: str
+    status: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    accepted_at: datetime | None
+    last_reply: str | None
+    header_message_id: str | None
+    events: list[EventView]
+
+
+def _next_attempt(row: Message) -> datetime | None:
+    return row.next_attempt_at if row.status == "deferred" else None
+
+
+def _view(row: Message, events: list[EventView]) -> MessageView:
+    return MessageView(
+        id=row.id,
+        channel=row.channel,
+        recipient_hint=mask_destination(row.channel, row.recipient),
+        template=row.template,
+        locale=row.locale,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        next_attempt_at=_next_attempt(row),
+        accepted_at=row.accepted_at,
+        last_reply=row.last_reply,
+        header_message_id=row.header_message_id,
+        events=events,
+    )
+
+
+async def delivery_status(tx: Tx, message_id: uuid.UUID) -> DeliveryStatus | None:
+    row = await tx.session.get(Message, message_id)
+    if row is None:
+        return None
+    return DeliveryStatus(
+        row.status, row.attempts, row.updated_at, _next_attempt(row), row.last_reply
+    )
+
+
+class MessageService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def recent(self, *, limit: int = 50, status: str | None = None) -> list[MessageView]:
+        query = select(Message).order_by(Message.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(Message.status == status)
+        async with self.db.transaction(write=False) as tx:
+            return [_view(row, []) for row in await tx.session.scalars(query)]
+
+    async def show(self, message_id: str) -> MessageView:
+        try:
+            key = uuid.UUID(message_id)
+        except ValueError:
+            raise NotFound(_("No message has the id {id}.", id=message_id)) from None
+        async with self.db.transaction(write=False) as tx:
+            row = await tx.session.get(Message, key)
+            if row is None:
+                raise NotFound(_("No message has the id {id}.", id=message_id))
+            events = await tx.session.scalars(
+                select(MessageEvent)
+                .where(MessageEvent.message_id == key)
+                .order_by(MessageEvent.at, MessageEvent.id)
+            )
+            return _view(
+                row,
+                [
+                    EventView(e.at, e.kind, e.attempt, e.reply_code, e.detail, e.actor)
+                    for e in events
+                ],
+            )

@@ -1,0 +1,78 @@
+"""Gettext catalogs (ja, en) and text that is translated only when it is shown.
+
+Domain code raises errors and builds messages before anyone knows who will read them, so it
+marks text with `_()`, which returns a `LazyText`; the edge (page, API response, email, CLI)
+renders it in the reader's language. Catalogs are `.po` files compiled in memory at first use,
+so there is no build step and no binary file in the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES: tuple[str, ...] = ("en", "ja")
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+
+@functools.cache
+def translations(locale: str) -> Translations:
+    """The compiled catalog of a supported locale (English for anything else)."""
+    if locale not in LOCALES:
+        locale = DEFAULT_LOCALE
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+@dataclass(frozen=True)
+class LazyText:
+    """A msgid and its named parameters, rendered in a locale on demand."""
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, locale: str = DEFAULT_LOCALE) -> str:
+        text = translations(locale).gettext(self.msgid)
+        return text.format(**self.params) if self.params else text
+
+
+def _(msgid: str, **params: Any) -> LazyText:
+    """Mark `msgid` for translation; `{name}` placeholders are filled from `params`."""
+    return LazyText(msgid, params)
+
+
+def gettext(locale: str, msgid: str, **params: Any) -> str:
+    return LazyText(msgid, params).render(locale)
+
+
+def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """Pick ja or en from an Accept-Language header, honouring q-values."""
+    if not accept_language:
+        return default
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _sep, rest = part.strip().partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LOCALES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else default

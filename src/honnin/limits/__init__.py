@@ -1,0 +1,1 @@
+"""Rate limits on every send and every check."""

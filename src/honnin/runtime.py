@@ -1,0 +1,89 @@
+"""Everything a serving process needs, built once from the settings.
+
+The web pages, the JSON API and the courier all take their services from here, so each rule
+has one implementation and one configuration.
+"""
+
+from __future__ import annotations
+
+from honnin.accounts.service import AccountService
+from honnin.clients.service import ClientService
+from honnin.clock import Clock, SystemClock
+from honnin.codes.service import CodePolicy, CodeService
+from honnin.config import Settings
+from honnin.courier.channels.base import Channel
+from honnin.courier.channels.smtp import SmtpChannel
+from honnin.courier.dkim import DkimSigner
+from honnin.courier.mail import EmailComposer
+from honnin.courier.outbox import Outbox
+from honnin.courier.render import Brand
+from honnin.courier.service import MessageService
+from honnin.courier.worker import Courier, CourierConfig
+from honnin.crypto import Keyring
+from honnin.db import Database
+from honnin.limits.service import Limiter
+from honnin.verifications.service import VerificationService
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    return {
+        "email": SmtpChannel(
+            settings.smtp,
+            require_starttls=settings.smtp_require_starttls,
+            ca_file=settings.smtp_ca_file,
+            timeout=settings.smtp_timeout_seconds,
+            connections=settings.smtp_connections,
+        )
+    }
+
+
+def build_composer(settings: Settings) -> EmailComposer:
+    signer = None
+    if settings.dkim_domain and settings.dkim_selector and settings.dkim_key_file:
+        signer = DkimSigner.from_file(
+            settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
+        )
+    brand = Brand(settings.service_name, settings.mail_from_address, settings.base_url)
+    return EmailComposer(brand, settings.mail_from, signer)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.keyring = Keyring(settings.resolve_secret())
+        self.db = Database(settings.effective_database_url)
+        self.limiter = Limiter(settings, self.clock)
+        self.outbox = Outbox(self.keyring, self.clock)
+        self.codes = CodeService(
+            CodePolicy.from_settings(settings), self.keyring, self.clock, self.limiter, self.outbox
+        )
+        self.accounts = AccountService(self.db, self.clock)
+        self.clients = ClientService(self.db, self.clock)
+        self.messages = MessageService(self.db)
+        self.verifications = VerificationService(self.db, self.clock, self.codes, self.limiter)
+        self.courier: Courier | None = None
+
+    def make_courier(self) -> Courier:
+        return Courier(
+            self.db,
+            self.clock,
+            self.keyring,
+            build_channels(self.settings),
+            build_composer(self.settings),
+            CourierConfig.from_settings(self.settings),
+        )
+
+    async def start(self, *, courier: bool | None = None) -> None:
+        """Start the in-process courier (unless disabled) and route the outbox to it."""
+        if courier if courier is not None else self.settings.courier_enabled:
+            self.courier = self.make_courier()
+            await self.courier.start()
+            self.outbox.notifier = self.courier.notify
+
+    async def close(self) -> None:
+        self.outbox.notifier = None
+        if self.courier is not None:
+            await self.courier.stop()
+            self.courier = None
+        await self.db.dispose()

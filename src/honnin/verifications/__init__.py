@@ -1,0 +1,1 @@
+"""The standalone verification API's flow: send a code to an address, check it."""

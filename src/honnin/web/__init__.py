@@ -1,0 +1,1 @@
+"""The HTML pages: server-rendered, ja and en, working without JavaScript."""

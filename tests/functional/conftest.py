@@ -1,0 +1,90 @@
+"""The whole service, driven over HTTP, sending to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from honnin.app import create_app
+from honnin.config import Settings
+from honnin.runtime import Runtime
+from tests.support.clock import ShiftableClock
+from tests.support.smtp import Sink
+
+SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module (or with indirect parametrisation) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    database_url: str, sink: Sink, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> Settings:
+    values: dict[str, Any] = {
+        "secret_key": SECRET,
+        "database_url": database_url,
+        "smtp_url": sink.url,
+        "data_dir": tmp_path / "data",
+        "mail_from": "Example account team <account-security-noreply@accountprotection.example.com>",
+        "service_name": "Example",
+        "courier_poll_seconds": 0.2,
+        "courier_retry_base_seconds": 0.2,
+        "courier_retry_max_seconds": 1.0,
+        "limit_client_sends": "1000/hour",
+        "limit_client_checks": "1000/hour",
+        **settings_overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ShiftableClock) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def runtime(app: FastAPI) -> Runtime:
+    value: Runtime = app.state.runtime
+    return value
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def api_key(runtime: Runtime) -> str:
+    return (await runtime.clients.create("Example shop")).api_key
+
+
+@pytest.fixture
+async def api(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client authenticated as an application."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {api_key}"},
+    ) as client:
+        yield client

@@ -1,0 +1,93 @@
+"""Rate limits on sending and checking codes: each refusal says when to try again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.clock import ShiftableClock
+from tests.support.smtp import Sink
+
+ADDRESS = "emma@example.com"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "limit_destination_sends": "3/hour;4/day",
+        "limit_client_sends": "6/hour",
+        "limit_client_checks": "8/hour",
+    }
+
+
+async def send(api: httpx.AsyncClient, to: str = ADDRESS) -> httpx.Response:
+    return await api.post("/api/v1/verifications", json={"to": to})
+
+
+def assert_rate_limited(response: httpx.Response, at_most: int) -> int:
+    assert response.status_code == 429, response.text
+    body = response.json()
+    assert body["error"] == "rate_limited"
+    assert 1 <= body["retry_after"] <= at_most
+    assert response.headers["retry-after"] == str(body["retry_after"])
+    assert str(body["retry_after"]) in body["message"]
+    return int(body["retry_after"])
+
+
+async def test_a_resend_inside_the_cooldown_is_refused(
+    api: httpx.AsyncClient, sink: Sink, clock: ShiftableClock
+) -> None:
+    assert (await send(api)).status_code == 201
+    clock.advance(seconds=10)
+
+    retry_after = assert_rate_limited(await send(api), at_most=30)
+
+    assert 19 <= retry_after <= 20
+    clock.advance(seconds=retry_after)
+    assert (await send(api)).status_code == 201
+
+
+async def test_sends_per_destination_are_limited_per_hour_and_per_day(
+    api: httpx.AsyncClient, sink: Sink, clock: ShiftableClock
+) -> None:
+    for _ in range(3):
+        assert (await send(api)).status_code == 201
+        clock.advance(seconds=31)
+    hourly = assert_rate_limited(await send(api), at_most=3600)
+    assert hourly > 3000
+
+    clock.advance(seconds=hourly)
+    assert (await send(api)).status_code == 201
+    clock.advance(seconds=31)
+    daily = assert_rate_limited(await send(api), at_most=86400)
+    assert daily > 3600
+    assert len(sink.to(ADDRESS)) <= 4
+
+
+async def test_a_refused_send_writes_nothing(
+    api: httpx.AsyncClient, sink: Sink, runtime: Any
+) -> None:
+    assert (await send(api)).status_code == 201
+    before = await runtime.messages.recent()
+    assert_rate_limited(await send(api), at_most=30)
+    assert len(await runtime.messages.recent()) == len(before) == 1
+
+
+async def test_sends_per_client_are_limited(api: httpx.AsyncClient, sink: Sink) -> None:
+    for n in range(6):
+        assert (await send(api, f"person{n}@example.com")).status_code == 201
+    assert_rate_limited(await send(api, "person6@example.com"), at_most=3600)
+
+
+async def test_checks_per_client_are_limited(api: httpx.AsyncClient, sink: Sink) -> None:
+    ids = [(await send(api, f"p{n}@example.com")).json()["id"] for n in range(2)]
+    for n in range(8):
+        verification = ids[n % 2]
+        response = await api.post(
+            f"/api/v1/verifications/{verification}/check", json={"code": "000000"}
+        )
+        assert response.json()["error"] in ("invalid_code", "too_many_attempts")
+    response = await api.post(f"/api/v1/verifications/{ids[0]}/check", json={"code": "000000"})
+    assert_rate_limited(response, at_most=3600)

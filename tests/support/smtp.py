@@ -1,0 +1,189 @@
+"""A real SMTP server on loopback (aiosmtpd) that tests send to and read from.
+
+It can be told to refuse the next messages (4xx/5xx at RCPT or DATA), to hold a message in
+DATA (a courier killed mid-send), to be down and back up, and to offer or require STARTTLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+CODE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    message: EmailMessage
+    at: float
+    tls: bool
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return str(part.get_content())
+
+    @property
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        assert part is not None
+        return str(part.get_content())
+
+    @property
+    def code(self) -> str:
+        """The security code, read from the text part the way a person would."""
+        line = next(line for line in self.text.splitlines() if CODE.search(line))
+        match = CODE.search(line)
+        assert match is not None
+        return match.group(1)
+
+
+class _Handler:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self.sink.lock:
+            self.sink.ehlo_count += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await self._held("RCPT")
+        with self.sink.lock:
+            reply = self.sink.rcpt_replies.popleft() if self.sink.rcpt_replies else None
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def _held(self, stage: str) -> None:
+        if self.sink.hold_at != stage:
+            return
+        self.sink.holding.set()
+        while not self.sink.release.is_set():
+            await asyncio.sleep(0.01)
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802
+        await self._held("DATA")
+        with self.sink.lock:
+            reply = self.sink.data_replies.popleft() if self.sink.data_replies else None
+        if reply:
+            return reply
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self.sink.lock:
+            self.sink.received.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    raw,
+                    parsed,
+                    time.time(),
+                    session.ssl is not None,
+                )
+            )
+        return "250 2.0.0 OK: queued as test"
+
+
+class Sink:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        require_starttls: bool = False,
+    ) -> None:
+        self.port = port or free_port()
+        self.tls_context = tls_context
+        self.require_starttls = require_starttls
+        self.lock = threading.Lock()
+        self.received: list[Received] = []
+        self.rcpt_replies: deque[str] = deque()
+        self.data_replies: deque[str] = deque()
+        self.ehlo_count = 0
+        self.hold_at: str | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> Sink:
+        kwargs: dict[str, Any] = {}
+        if self.tls_context is not None:
+            kwargs.update(tls_context=self.tls_context, require_starttls=self.require_starttls)
+        self._controller = Controller(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            ready_timeout=5,
+            **kwargs,
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self.release.set()
+            self._controller.stop()
+            self._controller = None
+
+    def refuse_next(self, reply: str, *, at: str = "DATA") -> None:
+        with self.lock:
+            (self.data_replies if at == "DATA" else self.rcpt_replies).append(reply)
+
+    def hold(self, at: str = "RCPT") -> None:
+        """Keep the next transactions waiting at `at` (RCPT or DATA) until `release.set()`."""
+        self.holding.clear()
+        self.release.clear()
+        self.hold_at = at
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if address in r.rcpt_tos]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> Received:
+        """The `count`-th message to `address`, waiting for it to arrive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.to(address)
+            if len(mails) >= count:
+                return mails[count - 1]
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no message #{count} for {address} within {timeout}s")
+
+    async def wait_for_code(self, address: str, count: int = 1) -> str:
+        return (await self.wait_for(address, count)).code
