@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,13 +67,13 @@ async def _drop_everything(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     url = _pg_url()
     if url is None:
         pytest.skip(f"PostgreSQL run: set {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
     asyncio.run(_drop_everything(url))
     upgrade(url)
-    yield url
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -56,7 +56,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             return error_page(request, 404, _("There is no page at this address.").render(locale))
         if isinstance(error, StarletteHTTPException | RequestValidationError):
             status = getattr(error, "status_code", 400)
-            return error_page(request, status, _("The request could not be handled.").render(locale))
+            return error_page(
+                request, status, _("The request could not be handled.").render(locale)
+            )
         api_errors.log.exception("unexpected error on %s %s", request.method, request.url.path)
         message = _("Something went wrong on our side. Try again in a moment.")
         return error_page(request, 500, message.render(locale))

@@ -189,7 +189,9 @@ class Settings(BaseSettings):
                 host=self.dev_mailbox_host, port=self.dev_mailbox_port, implicit_tls=False
             )
         raise ConfigurationError(
-            _("HONNIN_SMTP_URL is not set. Set it to your mail relay, e.g. smtp://user:pass@relay:587.")
+            _(
+                "HONNIN_SMTP_URL is not set. Set it to your mail relay, e.g. smtp://user:pass@relay:587."
+            )
         )
 
     @property

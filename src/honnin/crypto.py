@@ -23,9 +23,7 @@ _NONCE_BYTES = 12
 
 
 def _derive(secret: bytes, label: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label.encode()).derive(
-        secret
-    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label.encode()).derive(secret)
 
 
 class Keyring:

@@ -17,6 +17,7 @@ from tests.support.clock import ShiftableClock
 from tests.support.smtp import Sink
 
 SECRET = "test-secret-" + "x" * 40
+SENDER = "account-security-noreply@accountprotection.example.com"
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def settings(
         "database_url": database_url,
         "smtp_url": sink.url,
         "data_dir": tmp_path / "data",
-        "mail_from": "Example account team <account-security-noreply@accountprotection.example.com>",
+        "mail_from": f"Example account team <{SENDER}>",
         "service_name": "Example",
         "courier_poll_seconds": 0.2,
         "courier_retry_base_seconds": 0.2,

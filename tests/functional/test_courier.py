@@ -152,9 +152,7 @@ async def test_a_code_that_expires_before_delivery_is_not_sent_late(
     assert sink.received == []
 
 
-async def test_connections_are_reused_between_messages(
-    api: httpx.AsyncClient, sink: Sink
-) -> None:
+async def test_connections_are_reused_between_messages(api: httpx.AsyncClient, sink: Sink) -> None:
     for n in range(3):
         await request_code(api, f"person{n}@example.com")
         await sink.wait_for(f"person{n}@example.com")

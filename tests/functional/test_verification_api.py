@@ -27,7 +27,7 @@ async def check(api: httpx.AsyncClient, verification_id: str, code: str) -> http
 
 
 def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**len(code):0{len(code)}d}"
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 async def test_a_code_is_emailed_and_approves_the_verification(

@@ -68,9 +68,7 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
     ]
     summary = "; ".join(f"{d['field'] or 'body'}: {d['problem']}" for d in details)
     message = _("The request is not valid: {summary}", summary=summary)
-    return problem(
-        422, "invalid_request", message.render(request_locale(request)), details=details
-    )
+    return problem(422, "invalid_request", message.render(request_locale(request)), details=details)
 
 
 async def http_error(request: Request, error: Exception) -> JSONResponse:

@@ -54,8 +54,8 @@ class Verification(BaseModel):
     def of(cls, view: VerificationView) -> Verification:
         return cls(
             id=str(view.id),
-            status=view.status,  # type: ignore[arg-type]
-            channel=view.channel,  # type: ignore[arg-type]
+            status=view.status,
+            channel=view.channel,
             to_hint=view.to_hint,
             created_at=view.created_at,
             expires_at=view.expires_at,

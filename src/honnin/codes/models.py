@@ -48,9 +48,7 @@ class Code(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    challenge_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("challenges.id", ondelete="CASCADE")
-    )
+    challenge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
     seq: Mapped[int]
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     destination_digest: Mapped[bytes] = mapped_column(LargeBinary(32))

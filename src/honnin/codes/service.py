@@ -89,8 +89,7 @@ class CheckResult:
             case CheckOutcome.INVALID:
                 return InvalidCode(
                     _(
-                        "That code isn't right. Check it and try again "
-                        "({remaining} tries left).",
+                        "That code isn't right. Check it and try again ({remaining} tries left).",
                         remaining=self.attempts_remaining,
                     ),
                     attempts_remaining=self.attempts_remaining,
@@ -103,9 +102,7 @@ class CheckResult:
                     attempts_remaining=self.attempts_remaining,
                 )
             case CheckOutcome.TOO_MANY_ATTEMPTS:
-                return TooManyAttempts(
-                    _("Too many wrong codes were entered. Ask for a new code.")
-                )
+                return TooManyAttempts(_("Too many wrong codes were entered. Ask for a new code."))
             case CheckOutcome.NOT_PENDING:
                 return NotPending(_("This verification is already complete or was canceled."))
 

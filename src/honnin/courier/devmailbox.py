@@ -72,7 +72,7 @@ class DevMailbox:
         """Newest first."""
         box = self._box()
         summaries = []
-        for key in box.keys():
+        for key in box.iterkeys():
             parsed = self._parse(box.get_bytes(key))
             summaries.append(self._summary(key, parsed, box.get_message(key).get_date()))
         summaries.sort(key=lambda s: s.received_at, reverse=True)

@@ -70,9 +70,7 @@ class DkimSigner:
             (_HEADER_NAME, b" " + unsigned),
             dict(fields),
         )
-        signature = self._key.sign(
-            digest.digest(), padding.PKCS1v15(), Prehashed(hashes.SHA256())
-        )
+        signature = self._key.sign(digest.digest(), padding.PKCS1v15(), Prehashed(hashes.SHA256()))
         fields[-1] = (b"b", base64.b64encode(signature))
         value = fold(b"; ".join(b"=".join(f) for f in fields) + b"\r\n", namelen=len(_HEADER_NAME))
-        return _HEADER_NAME + b": " + value
+        return b"%s: %s" % (_HEADER_NAME, value)

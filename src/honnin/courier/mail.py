@@ -11,7 +11,7 @@ import email.policy
 import secrets
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
@@ -38,8 +38,9 @@ def compose(
     # Japanese text is far shorter in base64 than in quoted-printable.
     encoding = "base64" if locale == "ja" else "quoted-printable"
     for subtype, content in (("plain", rendered.text), ("html", rendered.html)):
-        part = MIMEPart(policy=policy)
+        part = EmailMessage(policy=policy)
         part.set_content(content, subtype=subtype, charset="utf-8", cte=encoding)
+        del part["MIME-Version"]  # belongs on the message only
         message.attach(part)
     # 96 random bits: unique, and short enough that the header is never folded
     message_id = f"<{secrets.token_hex(12)}@{domain}>"

@@ -63,9 +63,7 @@ def _environment(locale: str) -> Environment:
 _inliner = css_inline.CSSInliner(keep_style_tags=False)
 
 
-def render_email(
-    template: str, locale: str, params: dict[str, Any], brand: Brand
-) -> RenderedEmail:
+def render_email(template: str, locale: str, params: dict[str, Any], brand: Brand) -> RenderedEmail:
     env = _environment(locale)
     purpose = PURPOSES.get(params.get("purpose", ""))
     context = {

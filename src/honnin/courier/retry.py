@@ -8,5 +8,6 @@ import random
 def backoff_seconds(attempt: int, base: float, cap: float, jitter: float = 0.2) -> float:
     """Delay after failed attempt number `attempt` (1-based): base·2^(attempt-1), at most `cap`,
     spread by ±`jitter` so that messages deferred together do not retry together."""
-    delay = min(cap, base * 2 ** (attempt - 1))
-    return delay * (1 + random.uniform(-jitter, jitter))  # noqa: S311 - not security
+    delay: float = min(cap, base * 2.0 ** (attempt - 1))
+    spread: float = random.uniform(-jitter, jitter)  # noqa: S311 - not security
+    return delay * (1 + spread)

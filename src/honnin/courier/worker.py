@@ -357,7 +357,9 @@ class Courier:
             return
         try:
             result = await channel.send(outgoing)
-        except Exception as error:  # a channel bug must not strand the message until its claim expires
+        except (
+            Exception
+        ) as error:  # a channel bug must not strand the message until its claim expires
             log.exception("courier: channel %s failed on %s", claimed.channel, claimed.id)
             result = Result(Outcome.TEMPORARY, f"{type(error).__name__}: {error}"[:500])
         await self._finish(claimed, result, header_id)

@@ -42,9 +42,7 @@ class Requester:
 
 
 def _too_many_sends(retry_after: int) -> LazyText:
-    return _(
-        "Too many codes were requested. Try again in {seconds} seconds.", seconds=retry_after
-    )
+    return _("Too many codes were requested. Try again in {seconds} seconds.", seconds=retry_after)
 
 
 def _too_many_checks(retry_after: int) -> LazyText:

@@ -30,7 +30,10 @@ def normalize_email(raw: str) -> str:
         result = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError:
         raise InvalidEmail(
-            _("“{address}” is not a valid email address. Check it and try again.", address=candidate)
+            _(
+                "“{address}” is not a valid email address. Check it and try again.",
+                address=candidate,
+            )
         ) from None
     return f"{result.local_part.lower()}@{result.domain}"
 

@@ -30,9 +30,7 @@ async def list_proofs(tx: Tx, account_id: uuid.UUID) -> list[ProofView]:
     rows = await tx.session.scalars(
         select(Proof).where(Proof.account_id == account_id).order_by(Proof.created_at)
     )
-    return [
-        ProofView(p.id, p.kind, hint(p), p.verified_at is not None, p.created_at) for p in rows
-    ]
+    return [ProofView(p.id, p.kind, hint(p), p.verified_at is not None, p.created_at) for p in rows]
 
 
 async def add_email(

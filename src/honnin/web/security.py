@@ -15,7 +15,9 @@ DOCS_CSP = (
     "frame-ancestors 'none'"
 )
 # Mail previews in the dev mailbox: shown in a sandboxed frame of our own pages only.
-PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
+)
 
 
 class SecurityHeaders:

@@ -33,11 +33,13 @@ def page_locale(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
-def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     locale = page_locale(request)
-    html = _environment(locale).get_template(template).render(
-        request=request, locale=locale, settings=request.app.state.runtime.settings, **context
+    html = (
+        _environment(locale)
+        .get_template(template)
+        .render(
+            request=request, locale=locale, settings=request.app.state.runtime.settings, **context
+        )
     )
     return HTMLResponse(html, status_code=status_code)

@@ -105,15 +105,14 @@ class SmtpChannel:
                 outgoing.sender, [outgoing.recipient], outgoing.data, mail_options=outgoing.options
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
-            first = error.recipients[0]
             await self._reset(client)
-            return _classify(first.code, first.message)
+            return _classify(error.recipients[0].code, error.recipients[0].message)
         except aiosmtplib.SMTPResponseException:
             await self._reset(client)
             raise
         if refused:
-            first = next(iter(refused.values()))
-            return _classify(first.code, first.message)
+            response = next(iter(refused.values()))
+            return _classify(response.code, response.message)
         return Result(Outcome.ACCEPTED, reply=f"250 {reply}".strip(), reply_code=250)
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:
