@@ -22,9 +22,11 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from honnin.errors import ConfigurationError
-from honnin.i18n import _
+from honnin.i18n import Locale, _
 
 MIN_SECRET_LENGTH = 32
 
@@ -42,8 +44,9 @@ class SmtpTarget(BaseModel):
     def parse(cls, url: str) -> SmtpTarget:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            # never echo the URL: it may hold a password
             raise ValueError(
-                f"SMTP URL {url!r} must look like smtp://[user:pass@]host:port or smtps://…"
+                "the SMTP URL must look like smtp://[user:pass@]host:port or smtps://…"
             )
         implicit_tls = parts.scheme == "smtps"
         return cls(
@@ -58,9 +61,37 @@ class SmtpTarget(BaseModel):
 def _config_file() -> Path | None:
     named = os.environ.get("HONNIN_CONFIG")
     if named:
+        if not Path(named).is_file():
+            raise ConfigurationError(
+                _("HONNIN_CONFIG names {path}, which is not a readable file.", path=named)
+            )
         return Path(named)
     local = Path("honnin.toml")
     return local if local.exists() else None
+
+
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def _database_url(value: str) -> str:
+    """Accept the URL forms people write (`postgresql://…`, `sqlite:///…`) with async drivers."""
+    if not value:
+        return value
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "the database URL must look like postgresql://user@host/db or sqlite:///path/file.db"
+        ) from None
+    if url.drivername not in (*_ASYNC_DRIVERS.values(), *_ASYNC_DRIVERS):
+        raise ValueError(f"database {url.drivername!r} is not supported: use PostgreSQL or SQLite")
+    url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
+    return url.render_as_string(hide_password=False)
 
 
 class Settings(BaseSettings):
@@ -73,13 +104,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
     service_name: str = "Honnin"
-    default_locale: str = "en"
+    default_locale: Locale = "en"
 
     mail_from: str = "Honnin account team <account-security-noreply@honnin.localhost>"
     smtp_url: str = Field("", description="Defaults to the dev mailbox in dev mode.")
     smtp_require_starttls: bool = False
     smtp_ca_file: Path | None = None
-    smtp_timeout_seconds: float = 30.0
+    smtp_timeout_seconds: float = Field(15.0, gt=0)
     smtp_connections: int = Field(8, ge=1, le=64)
     dkim_domain: str | None = None
     dkim_selector: str | None = None
@@ -155,12 +186,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate like '5/hour;10/day': {error}") from None
         return value
 
-    @field_validator("default_locale")
+    @field_validator("database_url")
     @classmethod
-    def _known_locale(cls, value: str) -> str:
-        if value not in ("en", "ja"):
-            raise ValueError("default_locale must be 'en' or 'ja'")
-        return value
+    def _database_url_parses(cls, value: str) -> str:
+        return _database_url(value)
+
+    @model_validator(mode="after")
+    def _claims_outlast_sends(self) -> Settings:
+        # connect, EHLO/STARTTLS, MAIL+RCPT and DATA each may take up to the SMTP timeout
+        if self.courier_claim_seconds < 4 * self.smtp_timeout_seconds:
+            raise ValueError(
+                "courier_claim_seconds must be at least 4 × smtp_timeout_seconds, or a slow "
+                "send could be taken over and sent twice"
+            )
+        return self
 
     @model_validator(mode="after")
     def _dkim_all_or_nothing(self) -> Settings:
@@ -201,10 +240,6 @@ class Settings(BaseSettings):
     @property
     def mail_domain(self) -> str:
         return self.mail_from_address.rpartition("@")[2]
-
-    @property
-    def cookie_secure(self) -> bool:
-        return not (self.dev and self.base_url.startswith("http://"))
 
     def rate(self, name: str) -> list[RateLimitItem]:
         """The parsed rate limits of a `limit_*` setting."""

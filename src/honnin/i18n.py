@@ -12,13 +12,15 @@ import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-LOCALES: tuple[str, ...] = ("en", "ja")
+Locale = Literal["en", "ja"]
+LOCALES: tuple[str, ...] = get_args(Locale)
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -76,3 +78,22 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str
         if primary in LOCALES and quality > 0:
             ranked.append((-quality, position, primary))
     return min(ranked)[2] if ranked else default
+
+
+@functools.cache
+def template_environment(package: str, locale: str) -> Environment:
+    """Jinja2 templates of `package` (its `templates` folder) speaking `locale`.
+
+    Templates call `_("text {name}", name=value)`: the same catalog and placeholders as the
+    Python code. HTML is autoescaped; an undefined variable is an error, not an empty string.
+    """
+    env = Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["_"] = functools.partial(gettext, locale)
+    return env

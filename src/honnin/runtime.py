@@ -9,6 +9,7 @@ from __future__ import annotations
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
+from honnin.codes.limits import SendLimits
 from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel
@@ -21,7 +22,8 @@ from honnin.courier.service import MessageService
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
 from honnin.db import Database
-from honnin.limits.service import Limiter
+from honnin.limits.service import Throttle
+from honnin.proofs.service import ProofService
 from honnin.verifications.service import VerificationService
 
 
@@ -43,7 +45,7 @@ def build_composer(settings: Settings) -> EmailComposer:
         signer = DkimSigner.from_file(
             settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
         )
-    brand = Brand(settings.service_name, settings.mail_from_address, settings.base_url)
+    brand = Brand(settings.service_name)
     return EmailComposer(brand, settings.mail_from, signer)
 
 
@@ -53,15 +55,20 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.keyring = Keyring(settings.resolve_secret())
         self.db = Database(settings.effective_database_url)
-        self.limiter = Limiter(settings, self.clock)
         self.outbox = Outbox(self.keyring, self.clock)
         self.codes = CodeService(
-            CodePolicy.from_settings(settings), self.keyring, self.clock, self.limiter, self.outbox
+            CodePolicy.from_settings(settings),
+            self.keyring,
+            self.clock,
+            Throttle(settings),
+            SendLimits(settings.rate("destination_sends"), settings.rate("account_sends")),
+            self.outbox,
         )
         self.accounts = AccountService(self.db, self.clock)
         self.clients = ClientService(self.db, self.clock)
         self.messages = MessageService(self.db)
-        self.verifications = VerificationService(self.db, self.clock, self.codes, self.limiter)
+        self.proofs = ProofService(self.db, self.clock, self.codes)
+        self.verifications = VerificationService(self.db, self.clock, self.codes)
         self.courier: Courier | None = None
 
     def make_courier(self) -> Courier:
@@ -79,10 +86,10 @@ class Runtime:
         if courier if courier is not None else self.settings.courier_enabled:
             self.courier = self.make_courier()
             await self.courier.start()
-            self.outbox.notifier = self.courier.notify
+            self.outbox.courier = self.courier.local()
 
     async def close(self) -> None:
-        self.outbox.notifier = None
+        self.outbox.courier = None
         if self.courier is not None:
             await self.courier.stop()
             self.courier = None

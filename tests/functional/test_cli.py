@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,7 +22,8 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def run(cli: CliRunner, *args: str, input: str | None = None) -> tuple[int, str]:
     result = cli.invoke(app, list(args), input=input)
-    assert "Traceback" not in result.output
+    # an exception that escaped (a traceback for the operator) fails the test
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
 
@@ -88,18 +90,49 @@ def test_messages_list_and_show_an_empty_outbox(cli: CliRunner) -> None:
     assert code == 1
 
 
-def test_an_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HONNIN_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
-    result = CliRunner().invoke(app, ["messages", "list"])
+@pytest.mark.parametrize(
+    ("environment", "args", "message"),
+    [
+        ({"HONNIN_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"},
+         ["messages", "list"], "cannot reach the database"),
+        ({"HONNIN_DATABASE_URL": "foo"}, ["messages", "list"], "database URL must look like"),
+        ({"HONNIN_DATABASE_URL": "mysql://x@y/z"}, ["messages", "list"], "not supported"),
+        ({"HONNIN_CODE_LENGTH": "12"}, ["messages", "list"], "HONNIN_CODE_LENGTH"),
+        ({"HONNIN_CONFIG": "/nonexistent/honnin.toml"}, ["messages", "list"], "HONNIN_CONFIG"),
+        ({}, ["db", "upgrade", "bogus"], "migrations:"),
+    ],
+)  # fmt: skip
+def test_bad_configuration_is_one_line(
+    environment: dict[str, str],
+    args: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("HONNIN_DATABASE_URL", f"sqlite:///{tmp_path}/honnin.db")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
-    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert message in result.output
     assert result.output.count("\n") == 1
 
 
-def test_a_database_without_tables_says_to_upgrade(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+def test_a_malformed_settings_file_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("HONNIN_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    (tmp_path / "honnin.toml").write_text("code_length = [\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["messages", "list"])
+    assert result.exit_code == 1
+    assert "not valid TOML" in result.output
+
+
+def test_a_database_without_tables_says_to_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HONNIN_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     result = CliRunner().invoke(app, ["messages", "list"])
     assert result.exit_code == 1
     assert "honnin db upgrade" in result.output

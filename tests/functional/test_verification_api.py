@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from honnin.models import metadata
 from tests.support.clock import ShiftableClock
 from tests.support.smtp import Sink
 
@@ -55,6 +56,21 @@ async def test_a_pasted_code_with_spaces_and_dashes_works(
     code = await sink.wait_for_code(ADDRESS)
     response = await check(api, created["id"], f" {code[:3]} - {code[3:]} ")
     assert response.json()["status"] == "approved"
+
+
+async def test_the_code_is_stored_nowhere_in_clear(
+    api: httpx.AsyncClient, sink: Sink, runtime: Any
+) -> None:
+    created = await create(api)
+    code = await sink.wait_for_code(ADDRESS)
+    dump = []
+    async with runtime.db.transaction(write=False) as tx:
+        for table in metadata.sorted_tables:
+            for row in (await tx.session.execute(table.select())).all():
+                dump.append(repr(tuple(row)))
+    assert dump
+    assert not [row for row in dump if code in row]
+    assert (await check(api, created["id"], code)).status_code == 200
 
 
 async def test_a_used_code_cannot_be_used_again(api: httpx.AsyncClient, sink: Sink) -> None:
@@ -230,6 +246,7 @@ async def test_a_code_that_cannot_be_a_code_is_422_and_costs_no_try(
     response = await check(api, created["id"], "12ab")
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_request"
+    assert (await check(api, created["id"], wrong(code))).json()["attempts_remaining"] == 4
     assert (await check(api, created["id"], code)).status_code == 200
 
 

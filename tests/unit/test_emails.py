@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from honnin.proofs.emails import InvalidEmail, ascii_address, needs_smtputf8, normalize_email
+from honnin.courier.addresses import ascii_address, needs_smtputf8
+from honnin.proofs.emails import InvalidEmail, normalize_email
 
 
 @pytest.mark.parametrize(
@@ -13,6 +14,7 @@ from honnin.proofs.emails import InvalidEmail, ascii_address, needs_smtputf8, no
         ("emma+news@example.com", "emma+news@example.com"),
         ("taro@例え.JP", "taro@例え.jp"),
         ("taro@xn--r8jz45g.jp", "taro@例え.jp"),
+        ("user@Straße.de", "user@straße.de"),
     ],
 )
 def test_addresses_are_put_in_one_canonical_form(raw: str, normal: str) -> None:
@@ -32,5 +34,10 @@ def test_invalid_addresses_are_refused_with_a_reason(raw: str) -> None:
 
 def test_the_envelope_uses_the_ascii_form_of_the_domain() -> None:
     assert ascii_address("taro@例え.jp") == "taro@xn--r8jz45g.jp"
+    # IDNA 2008 (as email-validator): ß stays a letter; IDNA 2003 would make it "ss"
+    assert ascii_address(normalize_email("user@Straße.de")) == "user@xn--strae-oqa.de"
+    assert ascii_address(normalize_email("user@ςχολή.gr")).startswith("user@xn--")
+    assert ascii_address(normalize_email("user@ςχολή.gr")) != ascii_address("user@σχολή.gr")
+    assert ascii_address("emma@example.com") == "emma@example.com"
     assert not needs_smtputf8("taro@例え.jp")
     assert needs_smtputf8("たろう@example.jp")

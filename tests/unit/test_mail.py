@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
-from honnin.courier.mail import compose
+import pytest
+
+from honnin.courier import mime
+from honnin.courier.mail import EmailComposer
 from honnin.courier.render import Brand, render_email
 
-BRAND = Brand("Example", "noreply@example.com", "https://example.com")
+BRAND = Brand("Example")
 PARAMS = {"purpose": "sign_in", "destination_hint": "em*****@example.com", "ttl_minutes": 10,
           "code": "042917", "account_hint": "em*****@example.com"}  # fmt: skip
 
@@ -24,15 +30,60 @@ def test_the_account_is_named_by_its_masked_hint() -> None:
     assert "This code is for signing in." in text
 
 
-def test_a_non_ascii_recipient_gets_an_smtputf8_message() -> None:
-    rendered = render_email("code", "ja", PARAMS, BRAND)
-    message, message_id = compose(
-        rendered,
-        mail_from="Example <noreply@example.com>",
-        recipient="たろう@example.jp",
-        locale="ja",
+COMPOSER = EmailComposer(BRAND, "Example account team <noreply@example.com>", None)
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@pytest.mark.parametrize("locale", ["en", "ja"])
+def test_the_mime_is_clean_and_parses_back(locale: str) -> None:
+    outgoing, message_id = COMPOSER.outgoing(
+        template="code", locale=locale, params=PARAMS, recipient="emma@example.com",
         now=datetime.now(UTC),
+    )  # fmt: skip
+    lines = outgoing.data.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 78
+    assert b"\n" not in outgoing.data.replace(b"\r\n", b"")
+    message = parse(outgoing.data)
+    assert message.defects == []
+    assert message["Message-ID"] == message_id
+    assert message["From"].addresses[0].display_name == "Example account team"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert all(not part.defects for part in message.iter_parts())
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "042917" in text.get_content()
+    assert outgoing.options == ()
+
+
+def test_a_non_ascii_recipient_goes_with_smtputf8() -> None:
+    outgoing, _id = COMPOSER.outgoing(
+        template="code", locale="ja", params=PARAMS, recipient="たろう@例え.jp",
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    assert outgoing.options == ("SMTPUTF8",)
+    assert outgoing.recipient == "たろう@xn--r8jz45g.jp"
+    assert parse(outgoing.data)["To"] == "たろう@例え.jp"
+
+
+def test_an_idn_domain_is_written_in_ascii_without_smtputf8() -> None:
+    outgoing, _id = COMPOSER.outgoing(
+        template="code", locale="en", params=PARAMS, recipient="user@straße.de",
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    assert outgoing.options == ()
+    assert outgoing.recipient == "user@xn--strae-oqa.de"
+    assert b"To: user@xn--strae-oqa.de\r\n" in outgoing.data
+
+
+def test_headers_with_non_ascii_text_are_encoded_words() -> None:
+    subject = mime.header_text(
+        "Example のセキュリティ コード、とても長い件名でも正しく折り返されます"
     )
-    assert message["To"] == "たろう@example.jp"
-    assert message_id.endswith("@example.com>")
-    assert len(f"Message-ID: {message_id}") < 78  # never folded
+    assert subject.isascii()
+    assert all(len(line) < 78 for line in subject.split("\r\n"))
+    assert mime.mailbox('Team "A", ops', "a@example.com") == '"Team \\"A\\", ops" <a@example.com>'

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from honnin.proofs.masks import mask_destination, mask_email, mask_phone
+from honnin.masks import mask_destination, mask_email, mask_phone
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,12 @@ from honnin.accounts.models import Account, SignInName
 from honnin.accounts.passwords import check_strength, hash_password
 from honnin.clock import Clock
 from honnin.db import Database
-from honnin.errors import Conflict, NotFound
+from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
+from honnin.masks import mask_email
 from honnin.proofs import service as proofs
 from honnin.proofs.emails import normalize_email
-from honnin.proofs.masks import mask_email
+from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofView
 
 
@@ -61,6 +62,40 @@ class AccountService:
                 await tx.session.flush()
                 await proofs.add_email(tx, account.id, address, now, verified=email_verified)
         except IntegrityError:  # the same name, created concurrently
+            raise taken from None
+        return await self.show(address)
+
+    async def add_sign_in_name(self, account_id: uuid.UUID, email: str) -> AccountView:
+        """Another name (alias) to sign in with; it must be verified security info first."""
+        address = normalize_email(email)
+        taken = Conflict(_("{address} is already a sign-in name of an account.", address=address))
+        try:
+            async with self.db.transaction() as tx:
+                verified = await tx.session.scalar(
+                    select(Proof.id).where(
+                        Proof.account_id == account_id,
+                        Proof.kind == "email",
+                        Proof.value == address,
+                        Proof.verified_at.is_not(None),
+                    )
+                )
+                if verified is None:
+                    raise InvalidInput(
+                        _(
+                            "Verify {address} with a code first: a sign-in name must be "
+                            "verified security info.",
+                            address=address,
+                        )
+                    )
+                tx.session.add(
+                    SignInName(
+                        account_id=account_id,
+                        kind="email",
+                        value=address,
+                        created_at=self.clock.now(),
+                    )
+                )
+        except IntegrityError:
             raise taken from None
         return await self.show(address)
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from honnin.courier.service import DeliveryStatus
+from honnin.i18n import Locale
 from honnin.verifications.service import VerificationView
 
 
@@ -18,7 +19,7 @@ class Strict(BaseModel):
 class VerificationCreate(Strict):
     to: str = Field(max_length=320, description="The email address to send a code to.")
     channel: Literal["email"] = "email"
-    locale: Literal["en", "ja"] | None = Field(
+    locale: Locale | None = Field(
         None, description="Language of the message; defaults to the request's Accept-Language."
     )
 

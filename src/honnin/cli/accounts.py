@@ -8,6 +8,7 @@ from rich.table import Table
 from honnin.accounts.service import AccountService
 from honnin.cli.common import console, fail, with_database
 from honnin.clock import SystemClock
+from honnin.i18n import LOCALES
 
 app = typer.Typer(help="Accounts: create one, look one up.", no_args_is_help=True)
 
@@ -36,8 +37,8 @@ def create(
     locale: str = typer.Option("en", help="The account's language: en or ja."),
 ) -> None:
     """Create an account whose first sign-in name and security info is EMAIL."""
-    if locale not in ("en", "ja"):
-        fail("--locale must be en or ja")
+    if locale not in LOCALES:
+        fail(f"--locale must be one of: {', '.join(LOCALES)}")
     password = _read_password(password_stdin)
     account = with_database(
         lambda db: AccountService(db, SystemClock()).create(

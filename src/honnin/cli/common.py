@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from alembic.util import CommandError
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from honnin.config import Settings
 from honnin.db import Database
@@ -35,10 +37,17 @@ def one_line_errors() -> Iterator[None]:
         fail(str(error))
     except ValidationError as error:
         problems = "; ".join(
-            f"HONNIN_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            (f"HONNIN_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
             for e in error.errors()
         )
         fail(f"invalid settings: {problems}")
+    except tomllib.TOMLDecodeError as error:
+        fail(f"the settings file is not valid TOML: {error}")
+    except CommandError as error:
+        fail(f"migrations: {error}")
+    except ArgumentError as error:
+        fail(str(error))
     except DBAPIError as error:
         reason = str(error.orig).splitlines()[0] if error.orig else str(error)
         fail(f"database: {reason} (is it reachable, and up to date? run: honnin db upgrade)")
@@ -66,6 +75,8 @@ def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
         db = Database(settings.effective_database_url)
         try:
             return await work(db)
+        except OSError as error:
+            fail(f"cannot reach the database: {error}")
         finally:
             await db.dispose()
 

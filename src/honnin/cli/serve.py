@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -30,6 +31,15 @@ def _banner(settings: Settings, host: str, port: int, dev_smtp: bool) -> None:
     console.print("an API key:       .venv/bin/honnin clients create my-app")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     dev: bool = typer.Option(
         False, "--dev", help="Embedded default: SQLite in ./data, a generated secret, dev mailbox."
@@ -39,6 +49,11 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes (each runs a courier)."),
 ) -> None:
     """Run the web pages, the API and the courier."""
+    if dev and not _is_loopback(host):
+        fail(
+            f"--dev serves the dev mailbox, which shows every code sent; it listens only on "
+            f"loopback (127.0.0.1 or ::1), not on {host}"
+        )
     if dev:
         os.environ["HONNIN_DEV"] = "true"
         os.environ.setdefault("HONNIN_BASE_URL", f"http://{host}:{port}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from honnin.errors import InvalidInput
 from honnin.i18n import _
 
 KEY_PREFIX = "hnn_"
+CACHE_SECONDS = 10.0  # a revoked key keeps working this long in a process that just saw it
+CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class ClientService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # digest of a key → (client, valid until): API calls skip the lookup on repeat calls
+        self._recent: dict[bytes, tuple[ClientView, float]] = {}
 
     async def create(self, name: str) -> NewClient:
         name = name.strip()
@@ -72,8 +77,16 @@ class ClientService:
         prefix, _sep, rest = key[len(KEY_PREFIX) :].partition("_")
         if not prefix or not rest:
             return None
+        digest = _digest(key)
+        cached = self._recent.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         async with self.db.transaction(write=False) as tx:
             row = await tx.session.scalar(select(Client).where(Client.key_prefix == prefix))
-        if row is None or row.revoked_at is not None or not same(row.key_digest, _digest(key)):
+        if row is None or row.revoked_at is not None or not same(row.key_digest, digest):
             return None
-        return _view(row)
+        if len(self._recent) >= CACHE_SIZE:
+            self._recent.clear()
+        view = _view(row)
+        self._recent[digest] = (view, time.monotonic() + CACHE_SECONDS)
+        return view

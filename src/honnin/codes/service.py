@@ -1,28 +1,32 @@
-"""The code engine: open a challenge, send it a code, check what comes back.
+"""The code engine: start a challenge with a code, send another, check what comes back.
 
 Rules (DESIGN.md, "Codes"):
 - a code is random (`secrets`), stored only as a keyed digest bound to its challenge,
   compared in constant time;
 - it expires (default 10 minutes); a resend makes a new one and every earlier code of the
-  challenge stops working at once;
+  challenge stops working at once — and an earlier email not yet sent is not sent any more;
 - wrong tries are counted on the newest code; the fifth burns it;
 - approval is one conditional UPDATE, so two concurrent checks of the right code cannot both
-  succeed.
+  succeed; the challenge row is locked for the check, so a resend cannot slip in between;
+- every send passes the resend cooldown, the per-destination and per-account limits (counted
+  here, in the database, under the destination's lock) and the per-client/IP throttle.
 
 Writes that record a failed try must commit, so `check` returns a `CheckResult` instead of
 raising; the caller raises `result.error` after its transaction.
+
+Hot path: plain SQL expressions, no ORM unit of work (bench/verifications.py).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, insert, select, update
 
 from honnin.clock import Clock
 from honnin.codes.errors import (
@@ -33,17 +37,21 @@ from honnin.codes.errors import (
     NotPending,
     TooManyAttempts,
 )
+from honnin.codes.limits import SendLimits
 from honnin.codes.models import Challenge, Code
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
 from honnin.courier.outbox import Outbox
 from honnin.crypto import Keyring, same
-from honnin.db import Tx
+from honnin.db import Tx, table_of
 from honnin.db.locks import lock_key
 from honnin.errors import HonninError, RateLimited
 from honnin.i18n import _
-from honnin.limits.service import Limiter, Requester
-from honnin.proofs.masks import mask_destination
+from honnin.limits.service import Requester, Throttle
+from honnin.masks import mask_destination
+
+_challenges = table_of(Challenge)
+_codes = table_of(Code)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,34 @@ class CodePolicy:
         )
 
 
+@dataclass(frozen=True)
+class ChallengeState:
+    """A challenge as read (or just written) in the current transaction."""
+
+    id: uuid.UUID
+    purpose: str
+    channel: str
+    destination: str
+    destination_digest: bytes
+    locale: str
+    account_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    approved_at: datetime | None
+    send_count: int
+    last_sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> ChallengeState:
+        return cls(**row._mapping)
+
+    @property
+    def destination_hint(self) -> str:
+        return mask_destination(self.channel, self.destination)
+
+
 class CheckOutcome(StrEnum):
     APPROVED = "approved"
     INVALID = "invalid"
@@ -72,10 +108,15 @@ class CheckOutcome(StrEnum):
     NOT_PENDING = "not_pending"
 
 
+def _not_pending() -> NotPending:
+    return NotPending(_("This verification is already complete or was canceled."))
+
+
 @dataclass(frozen=True)
 class CheckResult:
     outcome: CheckOutcome
-    attempts_remaining: int
+    challenge: ChallengeState
+    attempts_remaining: int = 0
 
     @property
     def approved(self) -> bool:
@@ -104,15 +145,17 @@ class CheckResult:
             case CheckOutcome.TOO_MANY_ATTEMPTS:
                 return TooManyAttempts(_("Too many wrong codes were entered. Ask for a new code."))
             case CheckOutcome.NOT_PENDING:
-                return NotPending(_("This verification is already complete or was canceled."))
+                return _not_pending()
 
 
 @dataclass(frozen=True)
 class SentCode:
-    challenge_id: uuid.UUID
+    challenge: ChallengeState
     message_id: uuid.UUID
-    expires_at: datetime
-    resend_available_at: datetime
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.challenge.expires_at
 
 
 class CodeService:
@@ -121,13 +164,15 @@ class CodeService:
         policy: CodePolicy,
         keyring: Keyring,
         clock: Clock,
-        limiter: Limiter,
+        throttle: Throttle,
+        limits: SendLimits,
         outbox: Outbox,
     ) -> None:
         self.policy = policy
         self.keyring = keyring
         self.clock = clock
-        self.limiter = limiter
+        self.throttle = throttle
+        self.limits = limits
         self.outbox = outbox
 
     def destination_digest(self, channel: str, destination: str) -> bytes:
@@ -136,7 +181,54 @@ class CodeService:
     def _code_digest(self, challenge_id: uuid.UUID, code: str) -> bytes:
         return self.keyring.digest("code", str(challenge_id), code)
 
-    async def open_challenge(
+    async def lock_destination(self, tx: Tx, channel: str, destination: str) -> None:
+        """Serialise all work on one destination (find-or-start, send limits) until commit."""
+        await lock_key(tx, self.destination_digest(channel, destination))
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def get(self, tx: Tx, challenge_id: uuid.UUID) -> ChallengeState | None:
+        """A challenge, locked until commit (PostgreSQL) so checks and resends take turns."""
+        row = (
+            await tx.session.execute(
+                select(_challenges).where(_challenges.c.id == challenge_id).with_for_update()
+            )
+        ).one_or_none()
+        return ChallengeState.of(row) if row else None
+
+    async def find_pending(
+        self,
+        tx: Tx,
+        *,
+        purpose: str,
+        channel: str,
+        destination: str,
+        client_id: uuid.UUID | None = None,
+        account_id: uuid.UUID | None = None,
+    ) -> ChallengeState | None:
+        """The newest unexpired pending challenge for this purpose and destination, locked."""
+        c = _challenges.c
+        row = (
+            await tx.session.execute(
+                select(_challenges)
+                .where(
+                    c.destination_digest == self.destination_digest(channel, destination),
+                    c.purpose == purpose,
+                    c.status == "pending",
+                    c.expires_at > self.clock.now(),
+                    c.client_id.is_(None) if client_id is None else c.client_id == client_id,
+                    c.account_id.is_(None) if account_id is None else c.account_id == account_id,
+                )
+                .order_by(c.created_at.desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).one_or_none()
+        return ChallengeState.of(row) if row else None
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def start(
         self,
         tx: Tx,
         *,
@@ -144,12 +236,14 @@ class CodeService:
         channel: str,
         destination: str,
         locale: str,
+        requester: Requester,
         account_id: uuid.UUID | None = None,
         client_id: uuid.UUID | None = None,
-    ) -> Challenge:
-        """A new pending challenge for `destination` (nothing is sent yet)."""
+        template_params: dict[str, Any] | None = None,
+    ) -> SentCode:
+        """A new challenge for `destination`, and its first code sent."""
         now = self.clock.now()
-        challenge = Challenge(
+        challenge = ChallengeState(
             id=uuid.uuid4(),
             purpose=purpose,
             channel=channel,
@@ -161,30 +255,29 @@ class CodeService:
             status="pending",
             created_at=now,
             expires_at=now + self.policy.ttl,
-            send_count=0,
+            approved_at=None,
+            send_count=1,
+            last_sent_at=now,
         )
-        tx.session.add(challenge)
-        return challenge
+        await self._may_send(tx, challenge, requester, now)
+        await tx.session.execute(insert(_challenges).values(challenge.__dict__))
+        return await self._issue(tx, challenge, template_params)
 
-    async def lock_destination(self, tx: Tx, channel: str, destination: str) -> None:
-        """Serialise work on one destination (find-or-open, send limits) across processes."""
-        await lock_key(tx, self.destination_digest(channel, destination))
-
-    async def send(
+    async def resend(
         self,
         tx: Tx,
-        challenge: Challenge,
+        challenge: ChallengeState,
         *,
         requester: Requester,
+        locale: str | None = None,
         template_params: dict[str, Any] | None = None,
     ) -> SentCode:
-        """Send a new code for `challenge`; every earlier code of it stops working.
+        """A new code for `challenge`; every earlier one stops working, unsent ones are dropped.
 
-        Refused with `RateLimited` inside the resend cooldown or over a send limit. The message
-        is queued in the outbox in this same transaction.
+        Refused with `RateLimited` inside the resend cooldown or over a send limit.
         """
         if challenge.status != "pending":
-            raise NotPending(_("This verification is already complete or was canceled."))
+            raise _not_pending()
         now = self.clock.now()
         if challenge.last_sent_at is not None:
             ready_at = challenge.last_sent_at + self.policy.resend_cooldown
@@ -195,15 +288,46 @@ class CodeService:
                     wait,
                     scope="cooldown",
                 )
-        await self.limiter.check_send(
+        await self._may_send(tx, challenge, requester, now)
+        challenge = replace(
+            challenge,
+            locale=locale or challenge.locale,
+            send_count=challenge.send_count + 1,
+            last_sent_at=now,
+            expires_at=now + self.policy.ttl,
+        )
+        await self.outbox.cancel_unsent(
+            tx, self._messages_of(challenge.id), "superseded by a newer code before it was sent"
+        )
+        await tx.session.execute(
+            update(_challenges)
+            .where(_challenges.c.id == challenge.id)
+            .values(
+                locale=challenge.locale,
+                send_count=challenge.send_count,
+                last_sent_at=now,
+                expires_at=challenge.expires_at,
+            )
+        )
+        return await self._issue(tx, challenge, template_params)
+
+    async def _may_send(
+        self, tx: Tx, challenge: ChallengeState, requester: Requester, now: datetime
+    ) -> None:
+        await lock_key(tx, challenge.destination_digest)
+        await self.limits.check(
             tx,
             destination_digest=challenge.destination_digest,
             account_id=challenge.account_id,
-            requester=requester,
+            now=now,
         )
+        await self.throttle.send(requester)
+
+    async def _issue(
+        self, tx: Tx, challenge: ChallengeState, template_params: dict[str, Any] | None
+    ) -> SentCode:
         code = new_code(self.policy.length)
-        expires_at = now + self.policy.ttl
-        message = await self.outbox.enqueue(
+        message_id = await self.outbox.enqueue(
             tx,
             channel=challenge.channel,
             recipient=challenge.destination,
@@ -211,100 +335,108 @@ class CodeService:
             locale=challenge.locale,
             params={
                 "purpose": challenge.purpose,
-                "destination_hint": mask_destination(challenge.channel, challenge.destination),
+                "destination_hint": challenge.destination_hint,
                 "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
                 **(template_params or {}),
             },
-            secrets=json.dumps({"code": code}).encode(),
-            expires_at=expires_at,
+            secret_params=json.dumps({"code": code}).encode(),
+            expires_at=challenge.expires_at,
         )
-        challenge.send_count += 1
-        challenge.last_sent_at = now
-        challenge.expires_at = expires_at
-        await tx.session.flush()  # the challenge and the message rows first: codes refer to them
-        tx.session.add(
-            Code(
+        await tx.session.execute(
+            insert(_codes).values(
+                id=uuid.uuid4(),
                 challenge_id=challenge.id,
                 seq=challenge.send_count,
                 digest=self._code_digest(challenge.id, code),
                 destination_digest=challenge.destination_digest,
                 account_id=challenge.account_id,
-                created_at=now,
-                expires_at=expires_at,
-                message_id=message.id,
+                created_at=challenge.last_sent_at,
+                expires_at=challenge.expires_at,
+                attempts=0,
+                message_id=message_id,
             )
         )
-        await tx.session.flush()
-        return SentCode(challenge.id, message.id, expires_at, now + self.policy.resend_cooldown)
+        return SentCode(challenge, message_id)
 
-    async def check(self, tx: Tx, challenge: Challenge, typed: str) -> CheckResult:
-        """Check a typed code against `challenge`; see the module docstring for the rules."""
+    @staticmethod
+    def _messages_of(challenge_id: uuid.UUID) -> Select[tuple[uuid.UUID | None]]:
+        return select(_codes.c.message_id).where(_codes.c.challenge_id == challenge_id)
+
+    # --- checking -----------------------------------------------------------------------
+
+    async def check(self, tx: Tx, challenge: ChallengeState, typed: str) -> CheckResult:
+        """Check a typed code against `challenge` (read with `get`, so it is locked)."""
         digits = read_code(typed, self.policy.length)
         if digits is None:
             raise MalformedCode(
                 _("Enter the {length}-digit code we sent you.", length=self.policy.length)
             )
         if challenge.status != "pending":
-            return CheckResult(CheckOutcome.NOT_PENDING, 0)
-        codes = list(
-            await tx.session.scalars(select(Code).where(Code.challenge_id == challenge.id))
-        )
-        latest = next((c for c in codes if c.seq == challenge.send_count), None)
-        if latest is None:
-            return CheckResult(CheckOutcome.NOT_PENDING, 0)
+            return CheckResult(CheckOutcome.NOT_PENDING, challenge)
+        c = _codes.c
+        codes = (
+            await tx.session.execute(
+                select(c.id, c.seq, c.digest, c.expires_at, c.attempts).where(
+                    c.challenge_id == challenge.id
+                )
+            )
+        ).all()
+        latest = next((row for row in codes if row.seq == challenge.send_count), None)
         now = self.clock.now()
+        if latest is None:
+            return CheckResult(CheckOutcome.NOT_PENDING, challenge)
         if now >= latest.expires_at:
-            return CheckResult(CheckOutcome.EXPIRED, 0)
+            return CheckResult(CheckOutcome.EXPIRED, challenge)
         if latest.attempts >= self.policy.max_attempts:
-            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, 0)
+            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge)
 
         digest = self._code_digest(challenge.id, digits)
-        matched: Code | None = None
-        for candidate in codes:  # compare with every code: no early exit to time
-            if same(candidate.digest, digest):
-                matched = candidate
-
-        if matched is latest:
-            return await self._approve(tx, challenge, latest, now)
-        remaining = await self._count_wrong_try(tx, latest)
-        if matched is not None:
-            return CheckResult(CheckOutcome.SUPERSEDED, remaining)
+        matches = [same(row.digest, digest) for row in codes]  # every one: no early exit
+        if same(latest.digest, digest):  # the newest code wins even if an old one is equal
+            return await self._approve(tx, challenge, latest.id, now)
+        remaining = await self._count_wrong_try(tx, latest.id)
+        if any(matches):
+            return CheckResult(CheckOutcome.SUPERSEDED, challenge, remaining)
         if remaining == 0:
-            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, 0)
-        return CheckResult(CheckOutcome.INVALID, remaining)
+            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge)
+        return CheckResult(CheckOutcome.INVALID, challenge, remaining)
 
     async def _approve(
-        self, tx: Tx, challenge: Challenge, code: Code, now: datetime
+        self, tx: Tx, challenge: ChallengeState, code_id: uuid.UUID, now: datetime
     ) -> CheckResult:
         used = await tx.session.execute(
-            update(Code)
+            update(_codes)
             .where(
-                Code.id == code.id,
-                Code.used_at.is_(None),
-                Code.attempts < self.policy.max_attempts,
+                _codes.c.id == code_id,
+                _codes.c.used_at.is_(None),
+                _codes.c.attempts < self.policy.max_attempts,
             )
             .values(used_at=now)
-            .execution_options(synchronize_session=False)
         )
-        if used.rowcount != 1:  # type: ignore[attr-defined]
-            return CheckResult(CheckOutcome.NOT_PENDING, 0)
-        await tx.session.execute(
-            update(Challenge)
-            .where(Challenge.id == challenge.id)
+        approved = await tx.session.execute(
+            update(_challenges)
+            .where(
+                _challenges.c.id == challenge.id,
+                _challenges.c.status == "pending",
+                _challenges.c.send_count == challenge.send_count,
+            )
             .values(status="approved", approved_at=now)
-            .execution_options(synchronize_session=False)
         )
-        challenge.status = "approved"
-        challenge.approved_at = now
-        return CheckResult(CheckOutcome.APPROVED, 0)
+        if used.rowcount != 1 or approved.rowcount != 1:  # type: ignore[attr-defined]
+            return CheckResult(CheckOutcome.NOT_PENDING, challenge)
+        await self.outbox.cancel_unsent(
+            tx, self._messages_of(challenge.id), "no longer needed: the code was already used"
+        )
+        return CheckResult(
+            CheckOutcome.APPROVED, replace(challenge, status="approved", approved_at=now)
+        )
 
-    async def _count_wrong_try(self, tx: Tx, code: Code) -> int:
+    async def _count_wrong_try(self, tx: Tx, code_id: uuid.UUID) -> int:
         """Count a wrong try on the newest code; the tries it has left afterwards."""
         attempts = await tx.session.scalar(
-            update(Code)
-            .where(Code.id == code.id, Code.attempts < self.policy.max_attempts)
-            .values(attempts=Code.attempts + 1)
-            .returning(Code.attempts)
-            .execution_options(synchronize_session=False)
+            update(_codes)
+            .where(_codes.c.id == code_id, _codes.c.attempts < self.policy.max_attempts)
+            .values(attempts=_codes.c.attempts + 1)
+            .returning(_codes.c.attempts)
         )
         return max(0, self.policy.max_attempts - (attempts or self.policy.max_attempts))

@@ -19,9 +19,6 @@ class MessageStatus(StrEnum):
     FAILED = "failed"  # given up: permanent refusal, too many attempts, or expired (final)
 
 
-FINAL_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.FAILED)
-
-
 class Message(Base):
     """An outbox row: written in the transaction that needs the message, sent afterwards.
 
@@ -53,7 +50,12 @@ class Message(Base):
 
 
 class MessageEvent(Base):
-    """One line of a message's delivery timeline."""
+    """One line of a message's delivery timeline: usually the outcome of one attempt.
+
+    "queued" is not stored (it is the message's `created_at`); "taken_over" records that a
+    courier found another's claim expired; "failed" also records a message made pointless
+    before it was sent (a newer code, an approved challenge).
+    """
 
     __tablename__ = "message_events"
 
@@ -69,3 +71,4 @@ class MessageEvent(Base):
     reply_code: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(String(1000))
     actor: Mapped[str | None] = mapped_column(String(64))
+    via: Mapped[str | None] = mapped_column(String(100))

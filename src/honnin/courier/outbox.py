@@ -1,33 +1,64 @@
-"""Putting a message in the outbox, inside the caller's transaction.
+"""Putting messages in the outbox, and taking back ones nobody needs any more.
 
-The row commits or rolls back with whatever needed the message (a code, a notice), so a
-message is never sent for work that did not happen, and never lost for work that did. Once
-the transaction commits, the in-process courier is told at once (the fast path); if nobody is
-listening, a courier's poller finds the row after `FAST_PATH_GRACE`.
+A message row commits or rolls back with whatever needed it (a code), so a message is never
+sent for work that did not happen, and never lost for work that did.
+
+With a courier in this process, the row is written already claimed by it (`Claimed`), and
+handed to it once the transaction commits: the fast path costs no further transaction before
+the send. Should this process die first, the claim expires and another courier's poller takes
+the message over. Without a local courier the row is simply queued, due at once.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Select, insert, update
 
 from honnin.clock import Clock
 from honnin.courier.models import Message, MessageEvent, MessageStatus
 from honnin.crypto import Keyring
-from honnin.db import Tx
+from honnin.db import Tx, table_of
 
-FAST_PATH_GRACE = timedelta(seconds=5)
+_messages = table_of(Message)
+_events = table_of(MessageEvent)
 
-Notifier = Callable[[uuid.UUID], None]
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message some courier holds the claim on: everything needed to send it."""
+
+    id: uuid.UUID
+    token: str
+    attempt: int
+    channel: str
+    recipient: str
+    template: str
+    locale: str
+    params: dict[str, Any]
+    sealed: bytes | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LocalCourier:
+    """What the outbox needs to know of the courier running in this process."""
+
+    actor: str
+    claim_ttl: timedelta
+    notify: Callable[[Claimed], None]
 
 
 class Outbox:
     def __init__(self, keyring: Keyring, clock: Clock) -> None:
         self.keyring = keyring
         self.clock = clock
-        self.notifier: Notifier | None = None
+        self.courier: LocalCourier | None = None
 
     async def enqueue(
         self,
@@ -38,32 +69,76 @@ class Outbox:
         template: str,
         locale: str,
         params: dict[str, Any],
-        secrets: bytes | None = None,
+        secret_params: bytes | None = None,
         expires_at: datetime | None = None,
-    ) -> Message:
+    ) -> uuid.UUID:
+        """Write a message; `secret_params` (a code) are sealed: readable only by the courier."""
         now = self.clock.now()
         message_id = uuid.uuid4()
-        notifier = self.notifier
-        # With a courier in this process, other couriers' pollers leave the row to it for a
-        # moment; without one, the row is due for any poller at once.
-        due_at = now + FAST_PATH_GRACE if notifier is not None else now
-        message = Message(
-            id=message_id,
-            channel=channel,
-            recipient=recipient,
-            template=template,
-            locale=locale,
-            params=params,
-            sealed=self.keyring.seal(secrets, str(message_id)) if secrets else None,
-            status=MessageStatus.QUEUED,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=due_at,
-            expires_at=expires_at,
+        sealed = self.keyring.seal(secret_params, str(message_id)) if secret_params else None
+        row: dict[str, Any] = {
+            "id": message_id,
+            "channel": channel,
+            "recipient": recipient,
+            "template": template,
+            "locale": locale,
+            "params": params,
+            "sealed": sealed,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": expires_at,
+        }
+        courier = self.courier
+        if courier is None:
+            row.update(status=MessageStatus.QUEUED, attempts=0, next_attempt_at=now)
+        else:
+            token = secrets.token_hex(16)
+            row.update(
+                status=MessageStatus.SENDING,
+                attempts=1,
+                claim_token=token,
+                claimed_by=courier.actor,
+                claim_expires_at=now + courier.claim_ttl,
+                next_attempt_at=now,
+            )
+            claimed = Claimed(
+                message_id, token, 1, channel, recipient, template, locale, params, sealed,
+                expires_at,
+            )  # fmt: skip
+            tx.after_commit(lambda: courier.notify(claimed))
+        await tx.session.execute(insert(_messages).values(row))
+        return message_id
+
+    async def cancel_unsent(
+        self, tx: Tx, ids: Select[tuple[uuid.UUID | None]], reason: str
+    ) -> None:
+        """Fail the messages among `ids` that have not gone out yet, and erase their secrets.
+
+        One in flight right now (`sending`) is left alone: it may already be on the wire.
+        """
+        now = self.clock.now()
+        cancelled = (
+            (
+                await tx.session.execute(
+                    update(_messages)
+                    .where(
+                        _messages.c.id.in_(ids.scalar_subquery()),
+                        _messages.c.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+                    )
+                    .values(
+                        status=MessageStatus.FAILED, sealed=None, last_reply=reason, updated_at=now
+                    )
+                    .returning(_messages.c.id)
+                )
+            )
+            .scalars()
+            .all()
         )
-        tx.session.add(message)
-        tx.session.add(MessageEvent(message_id=message_id, at=now, kind="queued"))
-        if notifier is not None:
-            tx.after_commit(lambda: notifier(message_id))
-        return message
+        if cancelled:
+            await tx.session.execute(
+                insert(_events),
+                [
+                    {"message_id": i, "at": now, "kind": "failed", "detail": reason}
+                    for i in cancelled
+                ],
+            )

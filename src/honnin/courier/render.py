@@ -7,14 +7,12 @@ clients drop `<style>` blocks. No remote images, no tracking pixels.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import css_inline
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from honnin.i18n import LazyText, _, gettext
+from honnin.i18n import LazyText, _, template_environment
 
 # What each purpose is called in a message ("This code is for: …").
 PURPOSES: dict[str, LazyText] = {
@@ -42,29 +40,13 @@ class Brand:
     """How the service names itself in messages."""
 
     service_name: str
-    sender_address: str
-    base_url: str
-
-
-@functools.cache
-def _environment(locale: str) -> Environment:
-    env = Environment(
-        loader=PackageLoader("honnin.courier", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals["_"] = functools.partial(gettext, locale)
-    return env
 
 
 _inliner = css_inline.CSSInliner(keep_style_tags=False)
 
 
 def render_email(template: str, locale: str, params: dict[str, Any], brand: Brand) -> RenderedEmail:
-    env = _environment(locale)
+    env = template_environment("honnin.courier", locale)
     purpose = PURPOSES.get(params.get("purpose", ""))
     context = {
         **OPTIONAL_PARAMS,

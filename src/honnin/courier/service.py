@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from honnin.courier.models import Message, MessageEvent
-from honnin.db import Database, Tx
+from honnin.db import Database
 from honnin.errors import NotFound
 from honnin.i18n import _
-from honnin.proofs.masks import mask_destination
+from honnin.masks import mask_destination
 
 
 @dataclass(frozen=True)
@@ -20,18 +21,25 @@ class DeliveryStatus:
     status: str
     attempts: int
     updated_at: datetime
-    next_attempt_at: datetime | None
-    last_reply: str | None
+    next_attempt_at: datetime | None = None
+    last_reply: str | None = None
+
+    @classmethod
+    def of(cls, row: Any) -> DeliveryStatus:
+        """From a row with the message's status columns."""
+        next_attempt = row.next_attempt_at if row.status == "deferred" else None
+        return cls(row.status, row.attempts, row.updated_at, next_attempt, row.last_reply)
 
 
 @dataclass(frozen=True)
 class EventView:
     at: datetime
     kind: str
-    attempt: int | None
-    reply_code: int | None
-    detail: str | None
-    actor: str | None
+    attempt: int | None = None
+    reply_code: int | None = None
+    detail: str | None = None
+    actor: str | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,15 +83,6 @@ def _view(row: Message, events: list[EventView]) -> MessageView:
     )
 
 
-async def delivery_status(tx: Tx, message_id: uuid.UUID) -> DeliveryStatus | None:
-    row = await tx.session.get(Message, message_id)
-    if row is None:
-        return None
-    return DeliveryStatus(
-        row.status, row.attempts, row.updated_at, _next_attempt(row), row.last_reply
-    )
-
-
 class MessageService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -109,10 +108,9 @@ class MessageService:
                 .where(MessageEvent.message_id == key)
                 .order_by(MessageEvent.at, MessageEvent.id)
             )
-            return _view(
-                row,
-                [
-                    EventView(e.at, e.kind, e.attempt, e.reply_code, e.detail, e.actor)
-                    for e in events
-                ],
-            )
+            timeline = [EventView(row.created_at, "queued")]  # the row's birth is the first event
+            timeline += [
+                EventView(e.at, e.kind, e.attempt, e.reply_code, e.detail, e.actor, e.via)
+                for e in events
+            ]
+            return _view(row, timeline)

@@ -1,15 +1,18 @@
-"""The courier at work: claim a message, send it, write down what happened.
+"""The courier at work: send what it holds a claim on, write down what happened.
 
-Two ways in, one way through:
-- the fast path: the outbox calls `notify(id)` after the transaction commits, and a sender
-  task claims and sends it within milliseconds;
-- the durable path: a poller claims what is due (queued but missed, deferred and due again,
-  or claimed by a courier that died) in batches, `FOR UPDATE SKIP LOCKED` on PostgreSQL.
+Work arrives three ways:
+- the fast path: the outbox writes the message already claimed by this process and hands it
+  over once the transaction commits — no further transaction before the send;
+- retries: a deferred message comes back on a timer of this process;
+- the durable path: a poller claims whatever is due — queued without a local courier,
+  deferred and due again, or claimed by a courier whose claim expired (it died) — in
+  batches, `FOR UPDATE SKIP LOCKED` on PostgreSQL.
 
-A claim is one conditional UPDATE that sets a fresh `claim_token` and a claim expiry; every
-later write about the attempt is fenced by that token, so if a courier stalls past its claim
-and another takes the message over, the first one's late result is dropped, not recorded
-twice. Several processes may run couriers against one database.
+A claim is a fresh `claim_token` with an expiry; every later write about the attempt is
+fenced by the token, so if a courier stalls past its claim and another takes the message
+over, the first one's late result is kept as a note but changes nothing. Several processes may
+run couriers against one database. The claim must outlast a send: the settings require
+`courier_claim_seconds` ≥ 4 × `smtp_timeout_seconds`.
 """
 
 from __future__ import annotations
@@ -34,11 +37,20 @@ from honnin.config import Settings
 from honnin.courier.channels.base import Channel, Outcome, Result
 from honnin.courier.mail import EmailComposer
 from honnin.courier.models import Message, MessageEvent, MessageStatus
+from honnin.courier.outbox import Claimed, LocalCourier
 from honnin.courier.retry import backoff_seconds
 from honnin.crypto import Keyring
-from honnin.db import Database
+from honnin.db import Database, Tx, table_of
 
 log = logging.getLogger("honnin.courier")
+
+_messages = table_of(Message)
+_events = table_of(MessageEvent)
+_m = _messages.c
+_CLAIM_COLUMNS = (
+    _m.id, _m.attempts, _m.channel, _m.recipient, _m.template, _m.locale, _m.params, _m.sealed,
+    _m.expires_at,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,35 +74,18 @@ class CourierConfig:
         )
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    id: uuid.UUID
-    token: str
-    attempt: int
-    channel: str
-    recipient: str
-    template: str
-    locale: str
-    params: dict[str, Any]
-    sealed: bytes | None
-    expires_at: datetime | None
-
-
-_CLAIM_COLUMNS = (
-    Message.id,
-    Message.attempts,
-    Message.channel,
-    Message.recipient,
-    Message.template,
-    Message.locale,
-    Message.params,
-    Message.sealed,
-    Message.expires_at,
-)
-
-
 def default_actor() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def _claimed(row: Any, token: str) -> Claimed:
+    return Claimed(
+        row.id, token, row.attempts, row.channel, row.recipient, row.template, row.locale,
+        row.params, row.sealed, row.expires_at,
+    )  # fmt: skip
+
+
+_STOP: Any = object()
 
 
 class Courier:
@@ -111,12 +106,16 @@ class Courier:
         self.composer = composer
         self.config = config
         self.actor = actor or default_actor()
-        self._jobs: asyncio.Queue[uuid.UUID | _Claimed] = asyncio.Queue()
-        self._busy = 0
+        self._jobs: asyncio.Queue[uuid.UUID | Claimed] = asyncio.Queue()
+        self._in_flight: dict[uuid.UUID, Claimed] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._wake = asyncio.Event()
         self._running = False
+
+    def local(self) -> LocalCourier:
+        """How the outbox of this process hands messages to this courier."""
+        return LocalCourier(self.actor, timedelta(seconds=self.config.claim_ttl), self.notify)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -134,26 +133,28 @@ class Courier:
         for timer in self._timers:
             timer.cancel()
         self._wake.set()
-        pending: list[_Claimed] = []
+        unstarted: list[Claimed] = []
         while not self._jobs.empty():
             job = self._jobs.get_nowait()
-            if isinstance(job, _Claimed):
-                pending.append(job)
+            if isinstance(job, Claimed):
+                unstarted.append(job)
         for _ in self._tasks:
             self._jobs.put_nowait(_STOP)
         _done, still_running = await asyncio.wait(self._tasks, timeout=grace)
         for task in still_running:
             task.cancel()
         await asyncio.gather(*still_running, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._release(pending)
+        try:
+            await self._release([*unstarted, *self._in_flight.values()])
+        except Exception:
+            log.exception("courier: could not hand back claims; they expire on their own")
         for channel in self.channels.values():
             await channel.close()
 
-    def notify(self, message_id: uuid.UUID) -> None:
-        """A message was committed to the outbox: send it now (the fast path)."""
+    def notify(self, job: Claimed | uuid.UUID) -> None:
+        """Send this now: a message claimed for us (fast path) or one due again (by id)."""
         if self._running:
-            self._jobs.put_nowait(message_id)
+            self._jobs.put_nowait(job)
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         await self.start()
@@ -169,24 +170,25 @@ class Courier:
             job = await self._jobs.get()
             if job is _STOP:
                 return
-            self._busy += 1
+            message_id = job.id if isinstance(job, Claimed) else job
             try:
-                claimed = job if isinstance(job, _Claimed) else await self._claim_one(job)
+                claimed = job if isinstance(job, Claimed) else await self._claim_one(job)
                 if claimed is not None:
+                    self._in_flight[claimed.id] = claimed
                     await self.deliver(claimed)
+                    self._in_flight.pop(claimed.id, None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # the claim expires and the message is taken over; nothing is lost
-                log.exception("courier: unexpected error delivering %s", job)
-            finally:
-                self._busy -= 1
+                self._in_flight.pop(message_id, None)
+                log.exception("courier: unexpected error delivering message %s", message_id)
 
     async def _poller(self) -> None:
         while self._running:
             try:
-                free = self.config.concurrency - self._busy - self._jobs.qsize()
-                if free > 0:
+                free = self.config.concurrency - len(self._in_flight) - self._jobs.qsize()
+                if free > 0 and await self._anything_due():
                     for claimed in await self._claim_due(free):
                         self._jobs.put_nowait(claimed)
             except Exception:
@@ -197,143 +199,139 @@ class Courier:
 
     # --- claiming ---------------------------------------------------------------------
 
+    @staticmethod
+    def _due(now: datetime) -> Any:
+        return or_(
+            and_(
+                _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+                _m.next_attempt_at <= now,
+            ),
+            and_(_m.status == MessageStatus.SENDING, _m.claim_expires_at <= now),
+        )
+
     def _claim_values(self, now: datetime, token: str) -> dict[str, Any]:
         return {
             "status": MessageStatus.SENDING,
             "claim_token": token,
             "claimed_by": self.actor,
             "claim_expires_at": now + timedelta(seconds=self.config.claim_ttl),
-            "attempts": Message.attempts + 1,
+            "attempts": _m.attempts + 1,
             "updated_at": now,
         }
 
-    @staticmethod
-    def _claim_expired(now: datetime) -> Any:
-        return and_(Message.status == MessageStatus.SENDING, Message.claim_expires_at <= now)
+    async def _anything_due(self) -> bool:
+        """A read first, so that idle pollers never take SQLite's write lock."""
+        async with self.db.transaction(write=False) as tx:
+            found = await tx.session.scalar(
+                select(_m.id).where(self._due(self.clock.now())).limit(1)
+            )
+        return found is not None
 
-    async def _claim_one(self, message_id: uuid.UUID) -> _Claimed | None:
+    async def _claim_one(self, message_id: uuid.UUID) -> Claimed | None:
         now = self.clock.now()
         token = secrets.token_hex(16)
         async with self.db.transaction() as tx:
             row = (
                 await tx.session.execute(
-                    update(Message)
-                    .where(
-                        Message.id == message_id,
-                        or_(
-                            Message.status == MessageStatus.QUEUED,
-                            and_(
-                                Message.status == MessageStatus.DEFERRED,
-                                Message.next_attempt_at <= now,
-                            ),
-                            self._claim_expired(now),
-                        ),
-                    )
+                    update(_messages)
+                    .where(_m.id == message_id, self._due(now))
                     .values(self._claim_values(now, token))
                     .returning(*_CLAIM_COLUMNS)
                 )
             ).one_or_none()
-            if row is None:
-                return None
-            claimed = self._claimed(row, token)
-            await self._record_attempts(tx.session, [claimed], now)
-        return claimed
+        return _claimed(row, token) if row else None
 
-    async def _claim_due(self, limit: int) -> list[_Claimed]:
+    async def _claim_due(self, limit: int) -> list[Claimed]:
         now = self.clock.now()
         token = secrets.token_hex(16)
-        due = (
-            select(Message.id)
-            .where(
-                or_(
-                    and_(
-                        Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
-                        Message.next_attempt_at <= now,
-                    ),
-                    self._claim_expired(now),
-                )
-            )
-            .order_by(Message.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         async with self.db.transaction() as tx:
-            rows = (
+            due = (
                 await tx.session.execute(
-                    update(Message)
-                    .where(Message.id.in_(due.scalar_subquery()))
-                    .values(self._claim_values(now, token))
-                    .returning(*_CLAIM_COLUMNS)
-                    .execution_options(synchronize_session=False)
+                    select(_m.id, _m.status, _m.claimed_by, _m.attempts)
+                    .where(self._due(now))
+                    .order_by(_m.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
             ).all()
-            claimed = [self._claimed(row, token) for row in rows]
-            if claimed:
-                await self._record_attempts(tx.session, claimed, now)
-        return claimed
-
-    @staticmethod
-    def _claimed(row: Any, token: str) -> _Claimed:
-        return _Claimed(
-            id=row.id,
-            token=token,
-            attempt=row.attempts,
-            channel=row.channel,
-            recipient=row.recipient,
-            template=row.template,
-            locale=row.locale,
-            params=row.params,
-            sealed=row.sealed,
-            expires_at=row.expires_at,
-        )
-
-    async def _record_attempts(self, session: Any, claimed: list[_Claimed], now: datetime) -> None:
-        await session.execute(
-            insert(MessageEvent),
-            [
+            abandoned = [row for row in due if row.status == MessageStatus.SENDING]
+            exhausted = [r.id for r in abandoned if r.attempts >= self.config.max_attempts]
+            if exhausted:
+                await self._fail_exhausted(tx, exhausted, now)
+            ids = [row.id for row in due if row.id not in exhausted]
+            if not ids:
+                return []
+            rows = (
+                await tx.session.execute(
+                    update(_messages)
+                    .where(_m.id.in_(ids))
+                    .values(self._claim_values(now, token))
+                    .returning(*_CLAIM_COLUMNS)
+                )
+            ).all()
+            takeovers = [
                 {
-                    "message_id": c.id,
+                    "message_id": row.id,
                     "at": now,
-                    "kind": "attempt",
-                    "attempt": c.attempt,
+                    "kind": "taken_over",
                     "actor": self.actor,
-                    "detail": self._describe_channel(c.channel),
+                    "detail": f"the claim of {row.claimed_by} expired; it may have crashed",
                 }
-                for c in claimed
-            ],
+                for row in abandoned
+                if row.id in ids
+            ]
+            if takeovers:
+                await tx.session.execute(insert(_events), takeovers)
+        return [_claimed(row, token) for row in rows]
+
+    async def _fail_exhausted(self, tx: Tx, ids: list[uuid.UUID], now: datetime) -> None:
+        reason = f"gave up after {self.config.max_attempts} attempts: couriers stopped responding"
+        await tx.session.execute(
+            update(_messages)
+            .where(_m.id.in_(ids))
+            .values(
+                status=MessageStatus.FAILED,
+                sealed=None,
+                claim_token=None,
+                claim_expires_at=None,
+                last_reply=reason,
+                updated_at=now,
+            )
+        )
+        await tx.session.execute(
+            insert(_events),
+            [{"message_id": i, "at": now, "kind": "failed", "detail": reason} for i in ids],
         )
 
-    def _describe_channel(self, name: str) -> str:
-        channel = self.channels.get(name)
-        return f"via {channel.describe()}" if channel else f"no channel {name!r} configured"
-
-    async def _release(self, claimed: list[_Claimed]) -> None:
+    async def _release(self, claimed: list[Claimed]) -> None:
         """Give back claims we will not work on (shutting down), due at once for others."""
+        if not claimed:
+            return
         now = self.clock.now()
         async with self.db.transaction() as tx:
             for c in claimed:
                 await tx.session.execute(
-                    update(Message)
-                    .where(Message.id == c.id, Message.claim_token == c.token)
+                    update(_messages)
+                    .where(_m.id == c.id, _m.claim_token == c.token)
                     .values(
                         status=MessageStatus.DEFERRED,
                         next_attempt_at=now,
                         claim_token=None,
                         claim_expires_at=None,
+                        attempts=_m.attempts - 1,
                         updated_at=now,
                     )
                 )
 
     # --- one delivery -----------------------------------------------------------------
 
-    async def deliver(self, claimed: _Claimed) -> None:
+    async def deliver(self, claimed: Claimed) -> None:
         now = self.clock.now()
-        if claimed.expires_at is not None and now >= claimed.expires_at:
-            await self._finish(
-                claimed, Result(Outcome.PERMANENT, "expired before it could be delivered")
-            )
-            return
         channel = self.channels.get(claimed.channel)
+        if claimed.expires_at is not None and now >= claimed.expires_at:
+            result = Result(Outcome.PERMANENT, "expired before it could be delivered")
+            await self._finish(claimed, result, None, channel)
+            return
         if channel is None:
             await self._finish(claimed, Result(Outcome.TEMPORARY, "channel not configured"))
             return
@@ -353,19 +351,21 @@ class Courier:
         except Exception as error:
             log.exception("courier: could not build message %s", claimed.id)
             reason = f"could not build the message: {type(error).__name__}"
-            await self._finish(claimed, Result(Outcome.PERMANENT, reason))
+            await self._finish(claimed, Result(Outcome.PERMANENT, reason), None, channel)
             return
         try:
             result = await channel.send(outgoing)
-        except (
-            Exception
-        ) as error:  # a channel bug must not strand the message until its claim expires
-            log.exception("courier: channel %s failed on %s", claimed.channel, claimed.id)
+        except Exception as error:  # a channel bug must not strand the message in its claim
+            log.exception("courier: channel %s failed on message %s", claimed.channel, claimed.id)
             result = Result(Outcome.TEMPORARY, f"{type(error).__name__}: {error}"[:500])
-        await self._finish(claimed, result, header_id)
+        await self._finish(claimed, result, header_id, channel)
 
     async def _finish(
-        self, claimed: _Claimed, result: Result, header_id: str | None = None
+        self,
+        claimed: Claimed,
+        result: Result,
+        header_id: str | None = None,
+        channel: Channel | None = None,
     ) -> None:
         now = self.clock.now()
         values: dict[str, Any] = {
@@ -379,46 +379,71 @@ class Courier:
         detail = result.reply
         retry_at: datetime | None = None
         if result.outcome is Outcome.ACCEPTED:
-            kind = values["status"] = MessageStatus.ACCEPTED
+            status = MessageStatus.ACCEPTED
             values["accepted_at"] = now
         elif result.outcome is Outcome.TEMPORARY:
             retry_at, give_up = self._next_attempt(claimed, now)
             if give_up:
-                kind = values["status"] = MessageStatus.FAILED
+                status = MessageStatus.FAILED
                 detail = f"{result.reply} — {give_up}"
             else:
-                kind = values["status"] = MessageStatus.DEFERRED
+                status = MessageStatus.DEFERRED
                 values["next_attempt_at"] = retry_at
                 detail = f"{result.reply} — next attempt at {retry_at:%Y-%m-%d %H:%M:%S} UTC"
         else:
-            kind = values["status"] = MessageStatus.FAILED
-        if kind != MessageStatus.DEFERRED:
+            status = MessageStatus.FAILED
+        values["status"] = status
+        if status != MessageStatus.DEFERRED:
             values["sealed"] = None  # the code inside is no longer needed by anyone
-        async with self.db.transaction() as tx:
-            fenced = await tx.session.execute(
-                update(Message)
-                .where(Message.id == claimed.id, Message.claim_token == claimed.token)
-                .values(values)
-            )
-            if fenced.rowcount != 1:  # type: ignore[attr-defined]
-                log.warning("courier: lost the claim on %s; its result is dropped", claimed.id)
-                return
-            tx.session.add(
-                MessageEvent(
-                    message_id=claimed.id,
-                    at=now,
-                    kind=str(kind),
-                    attempt=claimed.attempt,
-                    reply_code=result.reply_code,
-                    detail=detail[:1000],
-                    actor=self.actor,
-                )
-            )
-        log.info("courier: %s %s (attempt %d): %s", claimed.id, kind, claimed.attempt, result.reply)
-        if retry_at is not None and kind == MessageStatus.DEFERRED:
+        event = {
+            "message_id": claimed.id,
+            "at": now,
+            "kind": str(status),
+            "attempt": claimed.attempt,
+            "reply_code": result.reply_code,
+            "detail": detail[:1000],
+            "actor": self.actor,
+            "via": channel.describe() if channel else None,
+        }
+        kept = await self._record(claimed, values, event)
+        log.info(
+            "courier: message %s %s (attempt %d): %s", claimed.id, status, claimed.attempt,
+            result.reply,
+        )  # fmt: skip
+        if kept and status == MessageStatus.DEFERRED and retry_at is not None:
             self._retry_later(claimed.id, retry_at, now)
 
-    def _next_attempt(self, claimed: _Claimed, now: datetime) -> tuple[datetime, str | None]:
+    async def _record(
+        self, claimed: Claimed, values: dict[str, Any], event: dict[str, Any]
+    ) -> bool:
+        """Write the attempt's outcome, fenced by the claim; retried if the database falters
+        (the message went out: losing this record would send it again)."""
+        for attempt in range(3):
+            try:
+                async with self.db.transaction() as tx:
+                    fenced = await tx.session.execute(
+                        update(_messages)
+                        .where(_m.id == claimed.id, _m.claim_token == claimed.token)
+                        .values(values)
+                    )
+                    kept: bool = fenced.rowcount == 1  # type: ignore[attr-defined]
+                    if not kept:
+                        event["detail"] = (
+                            f"{event['kind']}: {event['detail']} (after another courier "
+                            "took the message over; this result changes nothing)"
+                        )[:1000]
+                        event["kind"] = "late_result"
+                        log.warning("courier: lost the claim on message %s", claimed.id)
+                    await tx.session.execute(insert(_events).values(event))
+                return kept
+            except Exception:
+                if attempt == 2:
+                    raise
+                log.exception("courier: recording message %s failed; retrying", claimed.id)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return False
+
+    def _next_attempt(self, claimed: Claimed, now: datetime) -> tuple[datetime, str | None]:
         if claimed.attempt >= self.config.max_attempts:
             return now, f"gave up after {claimed.attempt} attempts"
         delay = backoff_seconds(claimed.attempt, self.config.retry_base, self.config.retry_max)
@@ -431,15 +456,11 @@ class Courier:
         """Come back to a deferred message ourselves; the poller is the fallback."""
         if not self._running:
             return
-        loop = asyncio.get_running_loop()
         delay = max(0.0, (at - now).total_seconds())
 
         def fire() -> None:
             self._timers.discard(handle)
             self.notify(message_id)
 
-        handle = loop.call_later(delay, fire)
+        handle = asyncio.get_running_loop().call_later(delay, fire)
         self._timers.add(handle)
-
-
-_STOP: Any = object()

@@ -36,13 +36,3 @@ def normalize_email(raw: str) -> str:
             )
         ) from None
     return f"{result.local_part.lower()}@{result.domain}"
-
-
-def ascii_address(address: str) -> str:
-    """The address with its domain in IDNA (punycode) form, for the SMTP envelope."""
-    local, _sep, domain = address.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
-
-
-def needs_smtputf8(address: str) -> bool:
-    return not address.rpartition("@")[0].isascii()

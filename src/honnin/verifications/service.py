@@ -15,15 +15,15 @@ from sqlalchemy import select
 
 from honnin.clients.service import ClientView
 from honnin.clock import Clock
-from honnin.codes.models import Challenge, Code
-from honnin.codes.service import CodeService
-from honnin.courier.service import DeliveryStatus, delivery_status
+from honnin.codes.models import Code
+from honnin.codes.service import ChallengeState, CodeService
+from honnin.courier.models import Message
+from honnin.courier.service import DeliveryStatus
 from honnin.db import Database, Tx
 from honnin.errors import NotFound
 from honnin.i18n import _
-from honnin.limits.service import Limiter, Requester
+from honnin.limits.service import Requester
 from honnin.proofs.emails import normalize_email
-from honnin.proofs.masks import mask_destination
 
 PURPOSE = "verification"
 
@@ -46,86 +46,86 @@ def _not_found() -> NotFound:
 
 
 class VerificationService:
-    def __init__(self, db: Database, clock: Clock, codes: CodeService, limiter: Limiter) -> None:
+    def __init__(self, db: Database, clock: Clock, codes: CodeService) -> None:
         self.db = db
         self.clock = clock
         self.codes = codes
-        self.limiter = limiter
 
     async def create(
         self, client: ClientView, *, to: str, channel: str, locale: str
     ) -> VerificationView:
         address = normalize_email(to)
+        requester = Requester(client_id=client.id)
+        params = {"app_name": client.name}
         async with self.db.transaction() as tx:
             await self.codes.lock_destination(tx, channel, address)
-            challenge = await self._pending_for(tx, client, channel, address)
-            if challenge is None:
-                challenge = await self.codes.open_challenge(
+            pending = await self.codes.find_pending(
+                tx, purpose=PURPOSE, channel=channel, destination=address, client_id=client.id
+            )
+            if pending is None:
+                sent = await self.codes.start(
                     tx,
                     purpose=PURPOSE,
                     channel=channel,
                     destination=address,
                     locale=locale,
                     client_id=client.id,
+                    requester=requester,
+                    template_params=params,
                 )
-            challenge.locale = locale
-            await self.codes.send(
-                tx,
-                challenge,
-                requester=Requester(client_id=client.id),
-                template_params={"app_name": client.name},
-            )
-            return await self._view(tx, challenge)
+            else:
+                sent = await self.codes.resend(
+                    tx, pending, requester=requester, locale=locale, template_params=params
+                )
+        delivery = DeliveryStatus("queued", 0, sent.challenge.last_sent_at or sent.expires_at)
+        return self._view(sent.challenge, delivery)
 
     async def check(self, client: ClientView, verification_id: str, code: str) -> VerificationView:
-        await self.limiter.check_attempt(Requester(client_id=client.id))
+        await self.codes.throttle.attempt(Requester(client_id=client.id))
         async with self.db.transaction() as tx:
             challenge = await self._get(tx, client, verification_id)
             result = await self.codes.check(tx, challenge, code)
-            view = await self._view(tx, challenge)
+            view = self._view(result.challenge, await self._delivery(tx, result.challenge))
         if result.error is not None:
             raise result.error
         return view
 
     async def get(self, client: ClientView, verification_id: str) -> VerificationView:
         async with self.db.transaction(write=False) as tx:
-            return await self._view(tx, await self._get(tx, client, verification_id))
+            challenge = await self._get(tx, client, verification_id)
+            return self._view(challenge, await self._delivery(tx, challenge))
 
-    async def _pending_for(
-        self, tx: Tx, client: ClientView, channel: str, address: str
-    ) -> Challenge | None:
-        return await tx.session.scalar(
-            select(Challenge)
-            .where(
-                Challenge.client_id == client.id,
-                Challenge.destination_digest == self.codes.destination_digest(channel, address),
-                Challenge.purpose == PURPOSE,
-                Challenge.status == "pending",
-                Challenge.expires_at > self.clock.now(),
-            )
-            .order_by(Challenge.created_at.desc())
-            .limit(1)
-        )
-
-    async def _get(self, tx: Tx, client: ClientView, verification_id: str) -> Challenge:
+    async def _get(self, tx: Tx, client: ClientView, verification_id: str) -> ChallengeState:
         try:
             key = uuid.UUID(verification_id)
         except ValueError:
             raise _not_found() from None
-        challenge = await tx.session.get(Challenge, key)
+        challenge = await self.codes.get(tx, key)
         if challenge is None or challenge.client_id != client.id or challenge.purpose != PURPOSE:
             raise _not_found()
         return challenge
 
-    async def _view(self, tx: Tx, challenge: Challenge) -> VerificationView:
+    async def _delivery(self, tx: Tx, challenge: ChallengeState) -> DeliveryStatus | None:
+        """The delivery status of the challenge's latest message."""
+        row = (
+            await tx.session.execute(
+                select(
+                    Message.status,
+                    Message.attempts,
+                    Message.updated_at,
+                    Message.next_attempt_at,
+                    Message.last_reply,
+                )
+                .join(Code, Code.message_id == Message.id)
+                .where(Code.challenge_id == challenge.id, Code.seq == challenge.send_count)
+            )
+        ).one_or_none()
+        return DeliveryStatus.of(row) if row else None
+
+    def _view(self, challenge: ChallengeState, delivery: DeliveryStatus | None) -> VerificationView:
         status = challenge.status
         if status == "pending" and challenge.expires_at <= self.clock.now():
             status = "expired"
-        message_id = await tx.session.scalar(
-            select(Code.message_id).where(
-                Code.challenge_id == challenge.id, Code.seq == challenge.send_count
-            )
-        )
         resend_at = (
             challenge.last_sent_at + self.codes.policy.resend_cooldown
             if challenge.last_sent_at and status == "pending"
@@ -135,10 +135,10 @@ class VerificationService:
             id=challenge.id,
             status=status,
             channel=challenge.channel,
-            to_hint=mask_destination(challenge.channel, challenge.destination),
+            to_hint=challenge.destination_hint,
             created_at=challenge.created_at,
             expires_at=challenge.expires_at,
             send_count=challenge.send_count,
             resend_available_at=resend_at,
-            delivery=await delivery_status(tx, message_id) if message_id else None,
+            delivery=delivery,
         )

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from honnin.i18n import LOCALES, gettext, negotiate
-
-
-@functools.cache
-def _environment(locale: str) -> Environment:
-    env = Environment(
-        loader=PackageLoader("honnin.web", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["_"] = functools.partial(gettext, locale)
-    return env
+from honnin.i18n import LOCALES, negotiate, template_environment
 
 
 def page_locale(request: Request) -> str:
@@ -36,7 +21,7 @@ def page_locale(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     locale = page_locale(request)
     html = (
-        _environment(locale)
+        template_environment("honnin.web", locale)
         .get_template(template)
         .render(
             request=request, locale=locale, settings=request.app.state.runtime.settings, **context

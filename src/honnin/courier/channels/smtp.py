@@ -4,8 +4,10 @@ One SMTP connection carries one transaction at a time (~6 ms per message on loop
 channel keeps up to `connections` of them and reuses them between messages. A reused
 connection that the server has meanwhile closed is reopened once, transparently.
 
-Replies map onto outcomes as RFC 5321 §4.2.1 says: 2xx accepted, 4xx temporary, 5xx permanent;
-connection trouble and timeouts are temporary.
+Replies to MAIL, RCPT and DATA map onto outcomes as RFC 5321 §4.2.1 says: 2xx accepted, 4xx
+temporary, 5xx permanent. Trouble reaching the relay or opening a session (connection errors,
+timeouts, a refused greeting or login, STARTTLS required but not offered) is temporary: it says
+nothing about the message.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ _CONNECTION_ERRORS = (
     ssl.SSLError,
     OSError,
 )
+
+
+class _Unavailable(Exception):
+    """The relay could not be reached or would not open a session."""
+
+    def __init__(self, reply: str, code: int | None = None) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.code = code
 
 
 def _classify(code: int, reply: str) -> Result:
@@ -62,17 +73,18 @@ class SmtpChannel:
     async def send(self, outgoing: Outgoing) -> Result:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
-            reused = client is not None and client.is_connected
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
+                    return await self._transmit(client, outgoing)
                 try:
-                    result = await self._transmit(client, outgoing)
+                    return await self._transmit(client, outgoing)
                 except aiosmtplib.SMTPServerDisconnected:
-                    if not reused:
-                        raise
                     client = await self._connect()  # the server closed an idle connection
-                    result = await self._transmit(client, outgoing)
+                    return await self._transmit(client, outgoing)
+            except _Unavailable as error:
+                client = None
+                return Result(Outcome.TEMPORARY, reply=error.reply, reply_code=error.code)
             except aiosmtplib.SMTPResponseException as error:
                 return _classify(error.code, error.message)
             except _CONNECTION_ERRORS as error:
@@ -81,11 +93,12 @@ class SmtpChannel:
                     client = None
                 return Result(Outcome.TEMPORARY, reply=_describe(error))
             finally:
-                if client is not None:
-                    await self._release(client)
-            return result
+                if client is not None and client.is_connected:
+                    self._idle.append(client)
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        """A ready connection. Any refusal here (a 554 greeting, a 535 login, no STARTTLS) is
+        about the relay, not the message: it is temporary, however the relay words it."""
         client = aiosmtplib.SMTP(
             hostname=self.target.host,
             port=self.target.port,
@@ -94,9 +107,17 @@ class SmtpChannel:
             tls_context=self._tls_context,
             timeout=self.timeout,
         )
-        await client.connect()
-        if self.target.username:
-            await client.login(self.target.username, self.target.password or "")
+        try:
+            await client.connect()
+            if self.target.username:
+                await client.login(self.target.username, self.target.password or "")
+        except aiosmtplib.SMTPResponseException as error:
+            client.close()
+            raise _Unavailable(f"relay refused the session: {error.code} {error.message}",
+                               error.code) from error  # fmt: skip
+        except _CONNECTION_ERRORS as error:
+            client.close()
+            raise _Unavailable(_describe(error)) from error
         return client
 
     async def _transmit(self, client: aiosmtplib.SMTP, outgoing: Outgoing) -> Result:
@@ -110,6 +131,9 @@ class SmtpChannel:
         except aiosmtplib.SMTPResponseException:
             await self._reset(client)
             raise
+        except aiosmtplib.SMTPNotSupported as error:  # e.g. SMTPUTF8 needed, not offered
+            await self._reset(client)
+            return Result(Outcome.PERMANENT, reply=_describe(error))
         if refused:
             response = next(iter(refused.values()))
             return _classify(response.code, response.message)
@@ -121,10 +145,6 @@ class SmtpChannel:
             await client.rset()
         except (aiosmtplib.SMTPException, OSError):
             client.close()
-
-    async def _release(self, client: aiosmtplib.SMTP) -> None:
-        if client.is_connected:
-            self._idle.append(client)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []

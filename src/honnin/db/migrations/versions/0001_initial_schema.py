@@ -119,6 +119,7 @@ def upgrade() -> None:
         sa.Column("reply_code", sa.Integer(), nullable=True),
         sa.Column("detail", sa.String(length=1000), nullable=True),
         sa.Column("actor", sa.String(length=64), nullable=True),
+        sa.Column("via", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["messages.id"],

@@ -1,4 +1,7 @@
-"""Masked hints: enough to recognise a destination, never enough to learn it or its length."""
+"""Masked hints: enough to recognise a destination, never enough to learn it or its length.
+
+Used by every layer that shows a destination (security info, codes, the courier's timeline).
+"""
 
 from __future__ import annotations
 
