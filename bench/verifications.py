@@ -29,13 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import uvloop
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -231,7 +232,7 @@ async def closed_loop(
 
 
 async def open_loop(
-    work: Callable[[Samples], Awaitable[None]], rate: float, seconds: float
+    work: Callable[[Samples], Coroutine[Any, Any, None]], rate: float, seconds: float
 ) -> Samples:
     samples = Samples()
     tasks: set[asyncio.Task[None]] = set()

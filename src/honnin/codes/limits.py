@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from limits import RateLimitItem
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import bindparam, func, select
 
 from honnin.codes.models import Code
 from honnin.db import Tx
@@ -20,44 +21,47 @@ from honnin.errors import RateLimited
 from honnin.limits.service import too_many_sends
 
 
+def _counts(scope: Any, items: list[RateLimitItem]) -> Any:
+    """Sends within each item's window, in one statement (windows are bound parameters)."""
+    windows = [Code.created_at > bindparam(f"b_start{i}") for i in range(len(items))]
+    return select(*(func.count().filter(window) for window in windows)).where(
+        scope == bindparam("b_scope"), Code.created_at > bindparam("b_earliest")
+    )
+
+
 class SendLimits:
     def __init__(self, destination: list[RateLimitItem], account: list[RateLimitItem]) -> None:
         self.destination = destination
         self.account = account
+        self._scopes = {
+            "destination": (Code.destination_digest, destination),
+            "account": (Code.account_id, account),
+        }
+        self._count = {
+            name: _counts(column, items) for name, (column, items) in self._scopes.items() if items
+        }
 
     async def check(
         self, tx: Tx, *, destination_digest: bytes, account_id: uuid.UUID | None, now: datetime
     ) -> None:
-        await self._check(
-            tx, Code.destination_digest == destination_digest, self.destination, now, "destination"
-        )
+        await self._check(tx, "destination", destination_digest, now)
         if account_id is not None:
-            await self._check(tx, Code.account_id == account_id, self.account, now, "account")
+            await self._check(tx, "account", account_id, now)
 
-    async def _check(
-        self,
-        tx: Tx,
-        scope: ColumnElement[bool],
-        items: list[RateLimitItem],
-        now: datetime,
-        name: str,
-    ) -> None:
+    async def _check(self, tx: Tx, name: str, key: object, now: datetime) -> None:
+        column, items = self._scopes[name]
         if not items:
             return
         starts = [now - timedelta(seconds=item.get_expiry()) for item in items]
-        counts = (
-            await tx.session.execute(
-                select(*(func.count().filter(Code.created_at > start) for start in starts)).where(
-                    scope, Code.created_at > min(starts)
-                )
-            )
-        ).one()
+        params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
+        params.update(b_scope=key, b_earliest=min(starts))
+        counts = (await tx.conn.execute(self._count[name], params)).one()
         for item, start, count in zip(items, starts, counts, strict=True):
             if count >= item.amount:
                 # the window frees a slot when the oldest send that keeps it full ages out
-                oldest = await tx.session.scalar(
+                oldest = await tx.conn.scalar(
                     select(Code.created_at)
-                    .where(scope, Code.created_at > start)
+                    .where(column == key, Code.created_at > start)
                     .order_by(Code.created_at)
                     .offset(count - item.amount)
                     .limit(1)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Uuid, bindparam, insert, select, update
 
 from honnin.clock import Clock
 from honnin.codes.errors import (
@@ -41,7 +41,9 @@ from honnin.codes.limits import SendLimits
 from honnin.codes.models import Challenge, Code
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
+from honnin.courier.models import Message
 from honnin.courier.outbox import Outbox
+from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same
 from honnin.db import Tx, table_of
 from honnin.db.locks import lock_key
@@ -52,6 +54,73 @@ from honnin.masks import mask_destination
 
 _challenges = table_of(Challenge)
 _codes = table_of(Code)
+_c = _challenges.c
+_k = _codes.c
+
+# Statements built once: building and hashing SQL expressions per call costs more CPU than
+# running them (bench/verifications.py).
+_GET = select(_challenges).where(_c.id == bindparam("b_id")).with_for_update()
+_FIND_PENDING = (
+    select(_challenges)
+    .where(
+        _c.destination_digest == bindparam("b_digest"),
+        _c.purpose == bindparam("b_purpose"),
+        _c.status == "pending",
+        _c.expires_at > bindparam("b_now"),
+        _c.client_id.is_not_distinct_from(bindparam("b_client", type_=Uuid())),
+        _c.account_id.is_not_distinct_from(bindparam("b_account", type_=Uuid())),
+    )
+    .order_by(_c.created_at.desc())
+    .limit(1)
+    .with_for_update()
+)
+_INSERT_CHALLENGE = insert(_challenges)
+_RESENT = (
+    update(_challenges)
+    .where(_c.id == bindparam("b_id"))
+    .values(
+        locale=bindparam("b_locale"),
+        send_count=bindparam("b_count"),
+        last_sent_at=bindparam("b_now"),
+        expires_at=bindparam("b_expires"),
+    )
+)
+_APPROVE = (
+    update(_challenges)
+    .where(_c.id == bindparam("b_id"), _c.status == "pending", _c.send_count == bindparam("b_seq"))
+    .values(status="approved", approved_at=bindparam("b_now"))
+)
+_INSERT_CODE = insert(_codes)
+_m = table_of(Message).c
+_CODES_OF = (
+    select(
+        _k.id,
+        _k.seq,
+        _k.digest,
+        _k.expires_at,
+        _k.attempts,
+        _k.message_id,
+        _m.status,
+        _m.attempts.label("delivery_attempts"),
+        _m.updated_at,
+        _m.next_attempt_at,
+        _m.last_reply,
+    )
+    .outerjoin(table_of(Message), _m.id == _k.message_id)
+    .where(_k.challenge_id == bindparam("b_challenge"))
+)
+_MESSAGES_OF = select(_k.message_id).where(_k.challenge_id == bindparam("b_challenge"))
+_USE_CODE = (
+    update(_codes)
+    .where(_k.id == bindparam("b_id"), _k.used_at.is_(None), _k.attempts < bindparam("b_max"))
+    .values(used_at=bindparam("b_now"))
+)
+_WRONG_TRY = (
+    update(_codes)
+    .where(_k.id == bindparam("b_id"), _k.attempts < bindparam("b_max"))
+    .values(attempts=_k.attempts + 1)
+    .returning(_k.attempts)
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +186,7 @@ class CheckResult:
     outcome: CheckOutcome
     challenge: ChallengeState
     attempts_remaining: int = 0
+    delivery: DeliveryStatus | None = None  # of the newest code's message, as read
 
     @property
     def approved(self) -> bool:
@@ -158,6 +228,15 @@ class SentCode:
         return self.challenge.expires_at
 
 
+def _delivery(row: Any) -> DeliveryStatus | None:
+    if row.status is None:
+        return None
+    next_attempt = row.next_attempt_at if row.status == "deferred" else None
+    return DeliveryStatus(
+        row.status, row.delivery_attempts, row.updated_at, next_attempt, row.last_reply
+    )
+
+
 class CodeService:
     def __init__(
         self,
@@ -189,11 +268,7 @@ class CodeService:
 
     async def get(self, tx: Tx, challenge_id: uuid.UUID) -> ChallengeState | None:
         """A challenge, locked until commit (PostgreSQL) so checks and resends take turns."""
-        row = (
-            await tx.session.execute(
-                select(_challenges).where(_challenges.c.id == challenge_id).with_for_update()
-            )
-        ).one_or_none()
+        row = (await tx.conn.execute(_GET, {"b_id": challenge_id})).one_or_none()
         return ChallengeState.of(row) if row else None
 
     async def find_pending(
@@ -207,21 +282,16 @@ class CodeService:
         account_id: uuid.UUID | None = None,
     ) -> ChallengeState | None:
         """The newest unexpired pending challenge for this purpose and destination, locked."""
-        c = _challenges.c
         row = (
-            await tx.session.execute(
-                select(_challenges)
-                .where(
-                    c.destination_digest == self.destination_digest(channel, destination),
-                    c.purpose == purpose,
-                    c.status == "pending",
-                    c.expires_at > self.clock.now(),
-                    c.client_id.is_(None) if client_id is None else c.client_id == client_id,
-                    c.account_id.is_(None) if account_id is None else c.account_id == account_id,
-                )
-                .order_by(c.created_at.desc())
-                .limit(1)
-                .with_for_update()
+            await tx.conn.execute(
+                _FIND_PENDING,
+                {
+                    "b_digest": self.destination_digest(channel, destination),
+                    "b_purpose": purpose,
+                    "b_now": self.clock.now(),
+                    "b_client": client_id,
+                    "b_account": account_id,
+                },
             )
         ).one_or_none()
         return ChallengeState.of(row) if row else None
@@ -260,7 +330,7 @@ class CodeService:
             last_sent_at=now,
         )
         await self._may_send(tx, challenge, requester, now)
-        await tx.session.execute(insert(_challenges).values(challenge.__dict__))
+        await tx.conn.execute(_INSERT_CHALLENGE, challenge.__dict__)
         return await self._issue(tx, challenge, template_params)
 
     async def resend(
@@ -296,18 +366,19 @@ class CodeService:
             last_sent_at=now,
             expires_at=now + self.policy.ttl,
         )
+        earlier = (await tx.conn.execute(_MESSAGES_OF, {"b_challenge": challenge.id})).scalars()
         await self.outbox.cancel_unsent(
-            tx, self._messages_of(challenge.id), "superseded by a newer code before it was sent"
+            tx, [m for m in earlier if m], "superseded by a newer code before it was sent"
         )
-        await tx.session.execute(
-            update(_challenges)
-            .where(_challenges.c.id == challenge.id)
-            .values(
-                locale=challenge.locale,
-                send_count=challenge.send_count,
-                last_sent_at=now,
-                expires_at=challenge.expires_at,
-            )
+        await tx.conn.execute(
+            _RESENT,
+            {
+                "b_id": challenge.id,
+                "b_locale": challenge.locale,
+                "b_count": challenge.send_count,
+                "b_now": now,
+                "b_expires": challenge.expires_at,
+            },
         )
         return await self._issue(tx, challenge, template_params)
 
@@ -342,25 +413,22 @@ class CodeService:
             secret_params=json.dumps({"code": code}).encode(),
             expires_at=challenge.expires_at,
         )
-        await tx.session.execute(
-            insert(_codes).values(
-                id=uuid.uuid4(),
-                challenge_id=challenge.id,
-                seq=challenge.send_count,
-                digest=self._code_digest(challenge.id, code),
-                destination_digest=challenge.destination_digest,
-                account_id=challenge.account_id,
-                created_at=challenge.last_sent_at,
-                expires_at=challenge.expires_at,
-                attempts=0,
-                message_id=message_id,
-            )
+        await tx.conn.execute(
+            _INSERT_CODE,
+            {
+                "id": uuid.uuid4(),
+                "challenge_id": challenge.id,
+                "seq": challenge.send_count,
+                "digest": self._code_digest(challenge.id, code),
+                "destination_digest": challenge.destination_digest,
+                "account_id": challenge.account_id,
+                "created_at": challenge.last_sent_at,
+                "expires_at": challenge.expires_at,
+                "attempts": 0,
+                "message_id": message_id,
+            },
         )
         return SentCode(challenge, message_id)
-
-    @staticmethod
-    def _messages_of(challenge_id: uuid.UUID) -> Select[tuple[uuid.UUID | None]]:
-        return select(_codes.c.message_id).where(_codes.c.challenge_id == challenge_id)
 
     # --- checking -----------------------------------------------------------------------
 
@@ -373,70 +441,55 @@ class CodeService:
             )
         if challenge.status != "pending":
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
-        c = _codes.c
-        codes = (
-            await tx.session.execute(
-                select(c.id, c.seq, c.digest, c.expires_at, c.attempts).where(
-                    c.challenge_id == challenge.id
-                )
-            )
-        ).all()
+        codes = (await tx.conn.execute(_CODES_OF, {"b_challenge": challenge.id})).all()
         latest = next((row for row in codes if row.seq == challenge.send_count), None)
         now = self.clock.now()
         if latest is None:
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
+        delivery = _delivery(latest)
         if now >= latest.expires_at:
-            return CheckResult(CheckOutcome.EXPIRED, challenge)
+            return CheckResult(CheckOutcome.EXPIRED, challenge, delivery=delivery)
         if latest.attempts >= self.policy.max_attempts:
-            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge)
+            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge, delivery=delivery)
 
         digest = self._code_digest(challenge.id, digits)
         matches = [same(row.digest, digest) for row in codes]  # every one: no early exit
         if same(latest.digest, digest):  # the newest code wins even if an old one is equal
-            return await self._approve(tx, challenge, latest.id, now)
+            # the newest code's email arrived (its code came back); earlier ones may still wait
+            earlier = [row.message_id for row in codes if row.message_id and row is not latest]
+            result = await self._approve(tx, challenge, latest.id, earlier, now)
+            return replace(result, delivery=delivery)
         remaining = await self._count_wrong_try(tx, latest.id)
         if any(matches):
-            return CheckResult(CheckOutcome.SUPERSEDED, challenge, remaining)
+            return CheckResult(CheckOutcome.SUPERSEDED, challenge, remaining, delivery)
         if remaining == 0:
-            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge)
-        return CheckResult(CheckOutcome.INVALID, challenge, remaining)
+            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge, delivery=delivery)
+        return CheckResult(CheckOutcome.INVALID, challenge, remaining, delivery)
 
     async def _approve(
-        self, tx: Tx, challenge: ChallengeState, code_id: uuid.UUID, now: datetime
+        self,
+        tx: Tx,
+        challenge: ChallengeState,
+        code_id: uuid.UUID,
+        messages: list[uuid.UUID],
+        now: datetime,
     ) -> CheckResult:
-        used = await tx.session.execute(
-            update(_codes)
-            .where(
-                _codes.c.id == code_id,
-                _codes.c.used_at.is_(None),
-                _codes.c.attempts < self.policy.max_attempts,
-            )
-            .values(used_at=now)
+        used = await tx.conn.execute(
+            _USE_CODE, {"b_id": code_id, "b_max": self.policy.max_attempts, "b_now": now}
         )
-        approved = await tx.session.execute(
-            update(_challenges)
-            .where(
-                _challenges.c.id == challenge.id,
-                _challenges.c.status == "pending",
-                _challenges.c.send_count == challenge.send_count,
-            )
-            .values(status="approved", approved_at=now)
+        approved = await tx.conn.execute(
+            _APPROVE, {"b_id": challenge.id, "b_seq": challenge.send_count, "b_now": now}
         )
-        if used.rowcount != 1 or approved.rowcount != 1:  # type: ignore[attr-defined]
+        if used.rowcount != 1 or approved.rowcount != 1:
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
-        await self.outbox.cancel_unsent(
-            tx, self._messages_of(challenge.id), "no longer needed: the code was already used"
-        )
+        await self.outbox.cancel_unsent(tx, messages, "no longer needed: the code was already used")
         return CheckResult(
             CheckOutcome.APPROVED, replace(challenge, status="approved", approved_at=now)
         )
 
     async def _count_wrong_try(self, tx: Tx, code_id: uuid.UUID) -> int:
         """Count a wrong try on the newest code; the tries it has left afterwards."""
-        attempts = await tx.session.scalar(
-            update(_codes)
-            .where(_codes.c.id == code_id, _codes.c.attempts < self.policy.max_attempts)
-            .values(attempts=_codes.c.attempts + 1)
-            .returning(_codes.c.attempts)
-        )
+        attempts = (
+            await tx.conn.execute(_WRONG_TRY, {"b_id": code_id, "b_max": self.policy.max_attempts})
+        ).scalar()
         return max(0, self.policy.max_attempts - (attempts or self.policy.max_attempts))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, update
+from sqlalchemy import bindparam, insert, update
 
 from honnin.clock import Clock
 from honnin.courier.models import Message, MessageEvent, MessageStatus
@@ -27,6 +27,22 @@ from honnin.db import Tx, table_of
 
 _messages = table_of(Message)
 _events = table_of(MessageEvent)
+_INSERT_MESSAGE = insert(_messages)
+_INSERT_EVENT = insert(_events)
+_CANCEL = (
+    update(_messages)
+    .where(
+        _messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        _messages.c.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+    )
+    .values(
+        status=MessageStatus.FAILED,
+        sealed=None,
+        last_reply=bindparam("b_reason"),
+        updated_at=bindparam("b_now"),
+    )
+    .returning(_messages.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -106,37 +122,22 @@ class Outbox:
                 expires_at,
             )  # fmt: skip
             tx.after_commit(lambda: courier.notify(claimed))
-        await tx.session.execute(insert(_messages).values(row))
+        await tx.conn.execute(_INSERT_MESSAGE, row)
         return message_id
 
-    async def cancel_unsent(
-        self, tx: Tx, ids: Select[tuple[uuid.UUID | None]], reason: str
-    ) -> None:
+    async def cancel_unsent(self, tx: Tx, ids: list[uuid.UUID], reason: str) -> None:
         """Fail the messages among `ids` that have not gone out yet, and erase their secrets.
 
         One in flight right now (`sending`) is left alone: it may already be on the wire.
         """
+        if not ids:
+            return
         now = self.clock.now()
-        cancelled = (
-            (
-                await tx.session.execute(
-                    update(_messages)
-                    .where(
-                        _messages.c.id.in_(ids.scalar_subquery()),
-                        _messages.c.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
-                    )
-                    .values(
-                        status=MessageStatus.FAILED, sealed=None, last_reply=reason, updated_at=now
-                    )
-                    .returning(_messages.c.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        result = await tx.conn.execute(_CANCEL, {"b_ids": ids, "b_reason": reason, "b_now": now})
+        cancelled = result.scalars().all()
         if cancelled:
-            await tx.session.execute(
-                insert(_events),
+            await tx.conn.execute(
+                _INSERT_EVENT,
                 [
                     {"message_id": i, "at": now, "kind": "failed", "detail": reason}
                     for i in cancelled

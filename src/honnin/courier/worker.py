@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, insert, or_, select, update
 
 from honnin.clock import Clock
 from honnin.config import Settings
@@ -51,6 +51,55 @@ _CLAIM_COLUMNS = (
     _m.id, _m.attempts, _m.channel, _m.recipient, _m.template, _m.locale, _m.params, _m.sealed,
     _m.expires_at,
 )  # fmt: skip
+
+
+def _due(now: Any) -> Any:
+    """Messages a courier may claim: due again, or claimed by a courier that went quiet."""
+    return or_(
+        and_(
+            _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+            _m.next_attempt_at <= now,
+        ),
+        and_(_m.status == MessageStatus.SENDING, _m.claim_expires_at <= now),
+    )
+
+
+# Statements of the hot path, built once (see honnin.codes.service).
+_ANYTHING_DUE = select(_m.id).where(_due(bindparam("b_now"))).limit(1)
+_CLAIM = {
+    "status": MessageStatus.SENDING,
+    "claim_token": bindparam("b_token"),
+    "claimed_by": bindparam("b_actor"),
+    "claim_expires_at": bindparam("b_until"),
+    "attempts": _m.attempts + 1,
+    "updated_at": bindparam("b_now"),
+}
+_CLAIM_ONE = (
+    update(_messages)
+    .where(_m.id == bindparam("b_id"), _due(bindparam("b_now")))
+    .values(_CLAIM)
+    .returning(*_CLAIM_COLUMNS)
+)
+_FINISH_COMMON: dict[str, Any] = {
+    "status": bindparam("b_status"),
+    "last_reply": bindparam("b_reply"),
+    "updated_at": bindparam("b_now"),
+    "claim_token": None,
+    "claim_expires_at": None,
+    "header_message_id": func.coalesce(bindparam("b_header", type_=String()), _m.header_message_id),
+}
+_FINISH_EXTRA: dict[MessageStatus, dict[str, Any]] = {
+    MessageStatus.ACCEPTED: {"accepted_at": bindparam("b_now"), "sealed": None},
+    MessageStatus.DEFERRED: {"next_attempt_at": bindparam("b_next")},
+    MessageStatus.FAILED: {"sealed": None},  # the code inside is no longer needed
+}
+_FINISH = {
+    status: update(_messages)
+    .where(_m.id == bindparam("b_id"), _m.claim_token == bindparam("b_token"))
+    .values({**_FINISH_COMMON, **extra})
+    for status, extra in _FINISH_EXTRA.items()
+}
+_INSERT_EVENT = insert(_events)
 
 
 @dataclass(frozen=True)
@@ -199,46 +248,24 @@ class Courier:
 
     # --- claiming ---------------------------------------------------------------------
 
-    @staticmethod
-    def _due(now: datetime) -> Any:
-        return or_(
-            and_(
-                _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
-                _m.next_attempt_at <= now,
-            ),
-            and_(_m.status == MessageStatus.SENDING, _m.claim_expires_at <= now),
-        )
-
-    def _claim_values(self, now: datetime, token: str) -> dict[str, Any]:
-        return {
-            "status": MessageStatus.SENDING,
-            "claim_token": token,
-            "claimed_by": self.actor,
-            "claim_expires_at": now + timedelta(seconds=self.config.claim_ttl),
-            "attempts": _m.attempts + 1,
-            "updated_at": now,
-        }
-
     async def _anything_due(self) -> bool:
         """A read first, so that idle pollers never take SQLite's write lock."""
         async with self.db.transaction(write=False) as tx:
-            found = await tx.session.scalar(
-                select(_m.id).where(self._due(self.clock.now())).limit(1)
-            )
+            found = await tx.conn.scalar(_ANYTHING_DUE, {"b_now": self.clock.now()})
         return found is not None
 
     async def _claim_one(self, message_id: uuid.UUID) -> Claimed | None:
         now = self.clock.now()
         token = secrets.token_hex(16)
+        params = {
+            "b_id": message_id,
+            "b_now": now,
+            "b_token": token,
+            "b_actor": self.actor,
+            "b_until": now + timedelta(seconds=self.config.claim_ttl),
+        }
         async with self.db.transaction() as tx:
-            row = (
-                await tx.session.execute(
-                    update(_messages)
-                    .where(_m.id == message_id, self._due(now))
-                    .values(self._claim_values(now, token))
-                    .returning(*_CLAIM_COLUMNS)
-                )
-            ).one_or_none()
+            row = (await tx.conn.execute(_CLAIM_ONE, params)).one_or_none()
         return _claimed(row, token) if row else None
 
     async def _claim_due(self, limit: int) -> list[Claimed]:
@@ -248,7 +275,7 @@ class Courier:
             due = (
                 await tx.session.execute(
                     select(_m.id, _m.status, _m.claimed_by, _m.attempts)
-                    .where(self._due(now))
+                    .where(_due(now))
                     .order_by(_m.next_attempt_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -261,12 +288,19 @@ class Courier:
             ids = [row.id for row in due if row.id not in exhausted]
             if not ids:
                 return []
+            claim = {
+                "b_now": now,
+                "b_token": token,
+                "b_actor": self.actor,
+                "b_until": now + timedelta(seconds=self.config.claim_ttl),
+            }
             rows = (
-                await tx.session.execute(
+                await tx.conn.execute(
                     update(_messages)
                     .where(_m.id.in_(ids))
-                    .values(self._claim_values(now, token))
-                    .returning(*_CLAIM_COLUMNS)
+                    .values(_CLAIM)
+                    .returning(*_CLAIM_COLUMNS),
+                    claim,
                 )
             ).all()
             takeovers = [
@@ -368,19 +402,10 @@ class Courier:
         channel: Channel | None = None,
     ) -> None:
         now = self.clock.now()
-        values: dict[str, Any] = {
-            "updated_at": now,
-            "last_reply": result.reply[:1000],
-            "claim_token": None,
-            "claim_expires_at": None,
-        }
-        if header_id:
-            values["header_message_id"] = header_id
         detail = result.reply
         retry_at: datetime | None = None
         if result.outcome is Outcome.ACCEPTED:
             status = MessageStatus.ACCEPTED
-            values["accepted_at"] = now
         elif result.outcome is Outcome.TEMPORARY:
             retry_at, give_up = self._next_attempt(claimed, now)
             if give_up:
@@ -388,13 +413,18 @@ class Courier:
                 detail = f"{result.reply} — {give_up}"
             else:
                 status = MessageStatus.DEFERRED
-                values["next_attempt_at"] = retry_at
                 detail = f"{result.reply} — next attempt at {retry_at:%Y-%m-%d %H:%M:%S} UTC"
         else:
             status = MessageStatus.FAILED
-        values["status"] = status
-        if status != MessageStatus.DEFERRED:
-            values["sealed"] = None  # the code inside is no longer needed by anyone
+        update_params = {
+            "b_id": claimed.id,
+            "b_token": claimed.token,
+            "b_status": status,
+            "b_reply": result.reply[:1000],
+            "b_now": now,
+            "b_header": header_id,
+            "b_next": retry_at,
+        }
         event = {
             "message_id": claimed.id,
             "at": now,
@@ -405,7 +435,7 @@ class Courier:
             "actor": self.actor,
             "via": channel.describe() if channel else None,
         }
-        kept = await self._record(claimed, values, event)
+        kept = await self._record(claimed, status, update_params, event)
         log.info(
             "courier: message %s %s (attempt %d): %s", claimed.id, status, claimed.attempt,
             result.reply,
@@ -414,19 +444,19 @@ class Courier:
             self._retry_later(claimed.id, retry_at, now)
 
     async def _record(
-        self, claimed: Claimed, values: dict[str, Any], event: dict[str, Any]
+        self,
+        claimed: Claimed,
+        status: MessageStatus,
+        params: dict[str, Any],
+        event: dict[str, Any],
     ) -> bool:
         """Write the attempt's outcome, fenced by the claim; retried if the database falters
         (the message went out: losing this record would send it again)."""
         for attempt in range(3):
             try:
                 async with self.db.transaction() as tx:
-                    fenced = await tx.session.execute(
-                        update(_messages)
-                        .where(_m.id == claimed.id, _m.claim_token == claimed.token)
-                        .values(values)
-                    )
-                    kept: bool = fenced.rowcount == 1  # type: ignore[attr-defined]
+                    fenced = await tx.conn.execute(_FINISH[status], params)
+                    kept = fenced.rowcount == 1
                     if not kept:
                         event["detail"] = (
                             f"{event['kind']}: {event['detail']} (after another courier "
@@ -434,7 +464,7 @@ class Courier:
                         )[:1000]
                         event["kind"] = "late_result"
                         log.warning("courier: lost the claim on message %s", claimed.id)
-                    await tx.session.execute(insert(_events).values(event))
+                    await tx.conn.execute(_INSERT_EVENT, event)
                 return kept
             except Exception:
                 if attempt == 2:

@@ -14,23 +14,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 
 
-@dataclass
 class Tx:
-    session: AsyncSession
-    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """One transaction: its connection for plain SQL (the hot paths), an ORM session on the
+    same connection when wanted, and callbacks to run once it has committed."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.locked: set[bytes] = set()  # keys this transaction holds a lock on (db.locks)
+        self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            # flushed by `Database.transaction` before the connection commits
+            self._session = AsyncSession(
+                bind=self.conn, expire_on_commit=False, join_transaction_mode="rollback_only"
+            )
+        return self._session
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
@@ -45,13 +58,13 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
-        ):
-            cursor.execute(pragma)
+        cursor.execute("PRAGMA busy_timeout=30000")  # first: the others may have to wait
+        # WAL is a property of the file (migrations set it); switching needs the file alone
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -62,18 +75,18 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
             self.read_engine = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
         else:
+            # enough kept-open connections for a worker's requests and its courier: a connection
+            # opened and closed per burst costs more than the statements it runs
             self.write_engine = self.read_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size
+                url, pool_size=pool_size, max_overflow=pool_size // 2
             )
-        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,10 +95,16 @@ class Database:
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:
         """One transaction; commits if the block succeeds, rolls back if it raises."""
-        sessions = self._write_sessions if write else self._read_sessions
-        async with sessions() as session, session.begin():
-            tx = Tx(session)
-            yield tx
+        engine = self.write_engine if write else self.read_engine
+        async with engine.begin() as conn:
+            tx = Tx(conn)
+            try:
+                yield tx
+                if tx._session is not None:
+                    await tx._session.flush()
+            finally:
+                if tx._session is not None:
+                    await tx._session.close()
         for callback in tx._after_commit:
             callback()
 

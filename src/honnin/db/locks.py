@@ -6,14 +6,15 @@ because every write transaction there is `BEGIN IMMEDIATE` and so already runs a
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, func, select
 
 from honnin.db.engine import Tx
 
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
 
 async def lock_key(tx: Tx, key: bytes) -> None:
-    if tx.session.get_bind().dialect.name != "postgresql":
+    if tx.conn.dialect.name != "postgresql" or key in tx.locked:
         return
-    await tx.session.execute(
-        select(func.pg_advisory_xact_lock(int.from_bytes(key[:8], "big", signed=True)))
-    )
+    tx.locked.add(key)
+    await tx.conn.execute(_LOCK, {"key": int.from_bytes(key[:8], "big", signed=True)})

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from honnin.clients.service import ClientView
 from honnin.clock import Clock
@@ -26,6 +26,17 @@ from honnin.limits.service import Requester
 from honnin.proofs.emails import normalize_email
 
 PURPOSE = "verification"
+_LATEST_DELIVERY = (
+    select(
+        Message.status,
+        Message.attempts,
+        Message.updated_at,
+        Message.next_attempt_at,
+        Message.last_reply,
+    )
+    .join(Code, Code.message_id == Message.id)
+    .where(Code.challenge_id == bindparam("b_challenge"), Code.seq == bindparam("b_seq"))
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ class VerificationService:
         async with self.db.transaction() as tx:
             challenge = await self._get(tx, client, verification_id)
             result = await self.codes.check(tx, challenge, code)
-            view = self._view(result.challenge, await self._delivery(tx, result.challenge))
+            view = self._view(result.challenge, result.delivery)
         if result.error is not None:
             raise result.error
         return view
@@ -107,19 +118,8 @@ class VerificationService:
 
     async def _delivery(self, tx: Tx, challenge: ChallengeState) -> DeliveryStatus | None:
         """The delivery status of the challenge's latest message."""
-        row = (
-            await tx.session.execute(
-                select(
-                    Message.status,
-                    Message.attempts,
-                    Message.updated_at,
-                    Message.next_attempt_at,
-                    Message.last_reply,
-                )
-                .join(Code, Code.message_id == Message.id)
-                .where(Code.challenge_id == challenge.id, Code.seq == challenge.send_count)
-            )
-        ).one_or_none()
+        params = {"b_challenge": challenge.id, "b_seq": challenge.send_count}
+        row = (await tx.conn.execute(_LATEST_DELIVERY, params)).one_or_none()
         return DeliveryStatus.of(row) if row else None
 
     def _view(self, challenge: ChallengeState, delivery: DeliveryStatus | None) -> VerificationView:

@@ -33,6 +33,8 @@ async def _run_async(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":  # a new file starts in WAL mode
+                await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             await connection.run_sync(_run)
             await connection.commit()
     finally:
