@@ -139,3 +139,9 @@ def test_a_database_without_tables_says_to_upgrade(
     result = CliRunner().invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert CliRunner().invoke(app, ["messages", "list"]).exit_code == 0
+
+
+def test_dev_mode_refuses_to_listen_beyond_this_machine() -> None:
+    result = CliRunner().invoke(app, ["serve", "--dev", "--host", "0.0.0.0"])  # noqa: S104
+    assert result.exit_code == 1
+    assert "loopback" in result.output

@@ -195,6 +195,33 @@ class TestStartTls:
         assert mail.tls
 
 
+class TestRelayLogin:
+    @pytest.fixture
+    def sink(self) -> Iterator[Sink]:
+        server = Sink(credentials=("honnin", "s3cret:pass")).start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def settings_overrides(self, sink: Sink, request: pytest.FixtureRequest) -> dict[str, Any]:
+        password = "s3cret%3Apass" if "right" in request.node.name else "wrong"
+        return {"smtp_url": f"smtp://honnin:{password}@127.0.0.1:{sink.port}"}
+
+    async def test_the_right_login_delivers(self, api: httpx.AsyncClient, sink: Sink) -> None:
+        await request_code(api)
+        assert (await sink.wait_for(ADDRESS)).code.isdigit()
+
+    async def test_a_refused_login_is_temporary_not_a_lost_message(
+        self, api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+    ) -> None:
+        await request_code(api)
+        message = await wait_for_status(runtime, "deferred")
+        detail = message.events[-1].detail or ""
+        assert "relay refused the session: 535" in detail
+        assert "wrong" not in detail  # the password is never written down
+        assert sink.received == []
+
+
 @pytest.mark.parametrize("settings_overrides", [{"smtp_require_starttls": True}])
 async def test_required_starttls_that_is_not_offered_defers_with_the_reason(
     api: httpx.AsyncClient, sink: Sink, runtime: Runtime

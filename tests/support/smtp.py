@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 CODE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
 
@@ -121,10 +121,12 @@ class Sink:
         *,
         tls_context: ssl.SSLContext | None = None,
         require_starttls: bool = False,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.tls_context = tls_context
         self.require_starttls = require_starttls
+        self.credentials = credentials
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.rcpt_replies: deque[str] = deque()
@@ -143,6 +145,10 @@ class Sink:
         kwargs: dict[str, Any] = {}
         if self.tls_context is not None:
             kwargs.update(tls_context=self.tls_context, require_starttls=self.require_starttls)
+        if self.credentials is not None:
+            kwargs.update(
+                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
+            )
         self._controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",
@@ -160,6 +166,13 @@ class Sink:
             self.release.set()
             self._controller.stop()
             self._controller = None
+
+    def _authenticate(
+        self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert self.credentials is not None
+        given = (data.login.decode(), data.password.decode())
+        return AuthResult(success=given == self.credentials, handled=False)
 
     def refuse_next(self, reply: str, *, at: str = "DATA") -> None:
         with self.lock:
