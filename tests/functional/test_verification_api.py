@@ -39,6 +39,7 @@ async def test_a_code_is_emailed_and_approves_the_verification(
     assert created["to_hint"] == "em*****@example.com"
     assert created["channel"] == "email"
     assert created["expires_at"] > created["created_at"]
+    assert created["delivery"]["status"] == "sending"  # handed to this process's courier
 
     code = await sink.wait_for_code(ADDRESS)
     response = await check(api, created["id"], code)

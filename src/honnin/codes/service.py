@@ -222,6 +222,7 @@ class CheckResult:
 class SentCode:
     challenge: ChallengeState
     message_id: uuid.UUID
+    delivery: DeliveryStatus
 
     @property
     def expires_at(self) -> datetime:
@@ -229,12 +230,8 @@ class SentCode:
 
 
 def _delivery(row: Any) -> DeliveryStatus | None:
-    if row.status is None:
-        return None
-    next_attempt = row.next_attempt_at if row.status == "deferred" else None
-    return DeliveryStatus(
-        row.status, row.delivery_attempts, row.updated_at, next_attempt, row.last_reply
-    )
+    """The delivery of a code's message, from the columns `_CODES_OF` joins in."""
+    return DeliveryStatus.of(row, attempts=row.delivery_attempts) if row.status else None
 
 
 class CodeService:
@@ -297,6 +294,46 @@ class CodeService:
         return ChallengeState.of(row) if row else None
 
     # --- sending ------------------------------------------------------------------------
+
+    async def send(
+        self,
+        tx: Tx,
+        *,
+        purpose: str,
+        channel: str,
+        destination: str,
+        locale: str,
+        requester: Requester,
+        account_id: uuid.UUID | None = None,
+        client_id: uuid.UUID | None = None,
+        template_params: dict[str, Any] | None = None,
+    ) -> SentCode:
+        """Send a code to `destination` for `purpose`: a resend into the pending challenge of
+        the same account or client if there is one, else the first code of a new one."""
+        await self.lock_destination(tx, channel, destination)
+        pending = await self.find_pending(
+            tx,
+            purpose=purpose,
+            channel=channel,
+            destination=destination,
+            client_id=client_id,
+            account_id=account_id,
+        )
+        if pending is not None:
+            return await self.resend(
+                tx, pending, requester=requester, locale=locale, template_params=template_params
+            )
+        return await self.start(
+            tx,
+            purpose=purpose,
+            channel=channel,
+            destination=destination,
+            locale=locale,
+            requester=requester,
+            account_id=account_id,
+            client_id=client_id,
+            template_params=template_params,
+        )
 
     async def start(
         self,
@@ -398,7 +435,7 @@ class CodeService:
         self, tx: Tx, challenge: ChallengeState, template_params: dict[str, Any] | None
     ) -> SentCode:
         code = new_code(self.policy.length)
-        message_id = await self.outbox.enqueue(
+        message_id, delivery = await self.outbox.enqueue(
             tx,
             channel=challenge.channel,
             recipient=challenge.destination,
@@ -428,7 +465,7 @@ class CodeService:
                 "message_id": message_id,
             },
         )
-        return SentCode(challenge, message_id)
+        return SentCode(challenge, message_id, delivery)
 
     # --- checking -----------------------------------------------------------------------
 

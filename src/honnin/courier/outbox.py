@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert, update
 
 from honnin.clock import Clock
 from honnin.courier.models import Message, MessageEvent, MessageStatus
+from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring
 from honnin.db import Tx, table_of
 
@@ -87,8 +88,10 @@ class Outbox:
         params: dict[str, Any],
         secret_params: bytes | None = None,
         expires_at: datetime | None = None,
-    ) -> uuid.UUID:
-        """Write a message; `secret_params` (a code) are sealed: readable only by the courier."""
+    ) -> tuple[uuid.UUID, DeliveryStatus]:
+        """Write a message; `secret_params` (a code) are sealed: readable only by the courier.
+
+        Returns its id and its delivery status as written (queued, or sending here)."""
         now = self.clock.now()
         message_id = uuid.uuid4()
         sealed = self.keyring.seal(secret_params, str(message_id)) if secret_params else None
@@ -123,7 +126,7 @@ class Outbox:
             )  # fmt: skip
             tx.after_commit(lambda: courier.notify(claimed))
         await tx.conn.execute(_INSERT_MESSAGE, row)
-        return message_id
+        return message_id, DeliveryStatus(row["status"], row["attempts"], now)
 
     async def cancel_unsent(self, tx: Tx, ids: list[uuid.UUID], reason: str) -> None:
         """Fail the messages among `ids` that have not gone out yet, and erase their secrets.

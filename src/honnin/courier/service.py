@@ -25,10 +25,15 @@ class DeliveryStatus:
     last_reply: str | None = None
 
     @classmethod
-    def of(cls, row: Any) -> DeliveryStatus:
-        """From a row with the message's status columns."""
-        next_attempt = row.next_attempt_at if row.status == "deferred" else None
-        return cls(row.status, row.attempts, row.updated_at, next_attempt, row.last_reply)
+    def of(cls, row: Any, attempts: int | None = None) -> DeliveryStatus:
+        """From a row with the message's status columns (`attempts` if it names it otherwise)."""
+        return cls(
+            row.status,
+            row.attempts if attempts is None else attempts,
+            row.updated_at,
+            _next_attempt(row),
+            row.last_reply,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class MessageView:
     events: list[EventView]
 
 
-def _next_attempt(row: Message) -> datetime | None:
+def _next_attempt(row: Any) -> datetime | None:
+    """Only a deferred message has a next attempt; for others the column is history."""
     return row.next_attempt_at if row.status == "deferred" else None
 
 

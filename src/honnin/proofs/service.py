@@ -96,30 +96,16 @@ class ProofService:
             proof = await self._proof(tx, account_id, proof_id)
             if proof.verified_at is not None:
                 raise Conflict(_("This address is already verified."))
-            await self.codes.lock_destination(tx, "email", proof.value)
-            pending = await self.codes.find_pending(
+            sent = await self.codes.send(
                 tx,
                 purpose=self.PURPOSE,
                 channel="email",
                 destination=proof.value,
+                locale=locale,
                 account_id=account_id,
+                requester=requester,
+                template_params={"account_hint": await self._account_hint(tx, account_id)},
             )
-            params = {"account_hint": await self._account_hint(tx, account_id)}
-            if pending is None:
-                sent = await self.codes.start(
-                    tx,
-                    purpose=self.PURPOSE,
-                    channel="email",
-                    destination=proof.value,
-                    locale=locale,
-                    account_id=account_id,
-                    requester=requester,
-                    template_params=params,
-                )
-            else:
-                sent = await self.codes.resend(
-                    tx, pending, requester=requester, locale=locale, template_params=params
-                )
         return CodeSent(sent.challenge.id, sent.challenge.destination_hint, sent.expires_at)
 
     async def confirm(

@@ -66,30 +66,18 @@ class VerificationService:
         self, client: ClientView, *, to: str, channel: str, locale: str
     ) -> VerificationView:
         address = normalize_email(to)
-        requester = Requester(client_id=client.id)
-        params = {"app_name": client.name}
         async with self.db.transaction() as tx:
-            await self.codes.lock_destination(tx, channel, address)
-            pending = await self.codes.find_pending(
-                tx, purpose=PURPOSE, channel=channel, destination=address, client_id=client.id
+            sent = await self.codes.send(
+                tx,
+                purpose=PURPOSE,
+                channel=channel,
+                destination=address,
+                locale=locale,
+                client_id=client.id,
+                requester=Requester(client_id=client.id),
+                template_params={"app_name": client.name},
             )
-            if pending is None:
-                sent = await self.codes.start(
-                    tx,
-                    purpose=PURPOSE,
-                    channel=channel,
-                    destination=address,
-                    locale=locale,
-                    client_id=client.id,
-                    requester=requester,
-                    template_params=params,
-                )
-            else:
-                sent = await self.codes.resend(
-                    tx, pending, requester=requester, locale=locale, template_params=params
-                )
-        delivery = DeliveryStatus("queued", 0, sent.challenge.last_sent_at or sent.expires_at)
-        return self._view(sent.challenge, delivery)
+        return self._view(sent.challenge, sent.delivery)
 
     async def check(self, client: ClientView, verification_id: str, code: str) -> VerificationView:
         await self.codes.throttle.attempt(Requester(client_id=client.id))
