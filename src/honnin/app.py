@@ -18,13 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honnin import __version__
 from honnin.api import errors as api_errors
+from honnin.api.flows import router as flows_router
 from honnin.api.verifications import router as verifications_router
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.errors import HonninError
 from honnin.i18n import _
 from honnin.runtime import Runtime
-from honnin.web import devmailbox, pages
+from honnin.web import account, devmailbox, flows, home
+from honnin.web.browser import DeviceCookie
 from honnin.web.errors import error_page
 from honnin.web.security import SecurityHeaders
 from honnin.web.templating import page_locale
@@ -91,9 +93,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(verifications_router)
-    app.include_router(pages.router)
+    app.include_router(flows_router)
+    app.include_router(home.router)
+    app.include_router(flows.router)
+    app.include_router(account.router)
     if settings.dev:
         app.include_router(devmailbox.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(DeviceCookie, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=not settings.dev)
     return app

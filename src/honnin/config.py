@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     limit_ip_sends: str = "20/hour;50/day"
     limit_client_checks: str = "10000/hour"
     limit_ip_checks: str = "100/hour"
+    limit_name_failures: str = "10/15minutes;100/day"
+    flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
+    session_ttl_seconds: int = Field(14 * 86_400, ge=300)
 
     courier_enabled: bool = Field(True, description="Run a courier inside each app process.")
     courier_concurrency: int = Field(8, ge=1, le=64)
@@ -177,6 +180,7 @@ class Settings(BaseSettings):
         "limit_ip_sends",
         "limit_client_checks",
         "limit_ip_checks",
+        "limit_name_failures",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:
@@ -232,6 +236,11 @@ class Settings(BaseSettings):
                 "HONNIN_SMTP_URL is not set. Set it to your mail relay, e.g. smtp://user:pass@relay:587."
             )
         )
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure (and `__Host-`) cookies, except in dev mode on plain HTTP."""
+        return not (self.dev and self.base_url.startswith("http://"))
 
     @property
     def mail_from_address(self) -> str:

@@ -5,7 +5,10 @@ from honnin.clients.models import Client
 from honnin.codes.models import Challenge, Code
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Base
+from honnin.flows.models import Flow
+from honnin.limits.models import FailedAttempt
 from honnin.proofs.models import Proof
+from honnin.sessions.models import Session
 
 metadata = Base.metadata
 
@@ -14,9 +17,12 @@ __all__ = [
     "Challenge",
     "Client",
     "Code",
+    "FailedAttempt",
+    "Flow",
     "Message",
     "MessageEvent",
     "Proof",
+    "Session",
     "SignInName",
     "metadata",
 ]

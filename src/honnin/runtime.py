@@ -6,6 +6,8 @@ has one implementation and one configuration.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
@@ -22,8 +24,13 @@ from honnin.courier.service import MessageService
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
 from honnin.db import Database
+from honnin.flows.service import FlowService
+from honnin.flows.signin import SignIn
+from honnin.flows.signup import SignUp
+from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.proofs.service import ProofService
+from honnin.sessions.service import SessionService
 from honnin.verifications.service import VerificationService
 
 
@@ -69,6 +76,22 @@ class Runtime:
         self.messages = MessageService(self.db)
         self.proofs = ProofService(self.db, self.clock, self.codes)
         self.verifications = VerificationService(self.db, self.clock, self.codes)
+        self.sessions = SessionService(
+            self.db, self.clock, self.keyring, timedelta(seconds=settings.session_ttl_seconds)
+        )
+        self.flows = FlowService(
+            self.db,
+            self.clock,
+            self.keyring,
+            accounts=self.accounts,
+            codes=self.codes,
+            sessions=self.sessions,
+            failures=FailureLimits(settings.rate("name_failures")),
+            throttle=self.codes.throttle,
+            ttl=timedelta(seconds=settings.flow_ttl_seconds),
+        )
+        self.flows.register(SignIn(self.flows))
+        self.flows.register(SignUp(self.flows))
         self.courier: Courier | None = None
 
     def make_courier(self) -> Courier:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from honnin.db import Base, new_id
@@ -17,6 +17,8 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    # two-step verification: a code to one of the security info after the password
+    two_step: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     sign_in_names: Mapped[list[SignInName]] = relationship(
         back_populates="account", order_by="SignInName.created_at", cascade="all, delete-orphan"

@@ -57,6 +57,17 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+_dummy_hash: str | None = None
+
+
+async def verify_nothing(password: str) -> None:
+    """Spend the time of a real check (for a name without an account: no enumeration)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password("not a password anyone has")
+    await verify_password(_dummy_hash, password)
+
+
 async def verify_password(password_hash: str, password: str) -> bool:
     def _verify() -> bool:
         try:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.passwords import check_strength, hash_password
 from honnin.clock import Clock
-from honnin.db import Database
+from honnin.db import Database, Tx
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
 from honnin.masks import mask_email
@@ -29,8 +29,13 @@ class AccountView:
     created_at: datetime
     status: str
     locale: str
+    two_step: bool
     sign_in_names: list[str]
     proofs: list[ProofView]
+
+
+def _taken(address: str) -> Conflict:
+    return Conflict(_("{address} is already a sign-in name of an account.", address=address))
 
 
 class AccountService:
@@ -45,30 +50,40 @@ class AccountService:
         address = normalize_email(email)
         check_strength(password, [address])
         password_hash = await hash_password(password)
-        taken = Conflict(_("{address} is already a sign-in name of an account.", address=address))
         try:
             async with self.db.transaction() as tx:
-                exists = await tx.session.scalar(
-                    select(SignInName.id).where(SignInName.value == address)
+                await self.insert(
+                    tx, address, password_hash, locale=locale, email_verified=email_verified
                 )
-                if exists is not None:
-                    raise taken
-                now = self.clock.now()
-                account = Account(created_at=now, password_hash=password_hash, locale=locale)
-                account.sign_in_names.append(
-                    SignInName(kind="email", value=address, created_at=now)
-                )
-                tx.session.add(account)
-                await tx.session.flush()
-                await proofs.add_email(tx, account.id, address, now, verified=email_verified)
         except IntegrityError:  # the same name, created concurrently
-            raise taken from None
+            raise _taken(address) from None
         return await self.show(address)
+
+    async def insert(
+        self,
+        tx: Tx,
+        address: str,
+        password_hash: str | None,
+        *,
+        locale: str,
+        email_verified: bool,
+    ) -> Account:
+        """Write a new account in `tx`: `address` (normalised) is its first sign-in name and
+        first security info. `Conflict` if the name is taken."""
+        exists = await tx.session.scalar(select(SignInName.id).where(SignInName.value == address))
+        if exists is not None:
+            raise _taken(address)
+        now = self.clock.now()
+        account = Account(created_at=now, password_hash=password_hash, locale=locale)
+        account.sign_in_names.append(SignInName(kind="email", value=address, created_at=now))
+        tx.session.add(account)
+        await tx.session.flush()
+        await proofs.add_email(tx, account.id, address, now, verified=email_verified)
+        return account
 
     async def add_sign_in_name(self, account_id: uuid.UUID, email: str) -> AccountView:
         """Another name (alias) to sign in with; it must be verified security info first."""
         address = normalize_email(email)
-        taken = Conflict(_("{address} is already a sign-in name of an account.", address=address))
         try:
             async with self.db.transaction() as tx:
                 verified = await tx.session.scalar(
@@ -96,11 +111,25 @@ class AccountService:
                     )
                 )
         except IntegrityError:
-            raise taken from None
+            raise _taken(address) from None
         return await self.show(address)
 
-    async def show(self, name: str) -> AccountView:
-        """An account found by any of its sign-in names (operators' view, masked hints)."""
+    async def by_name(self, tx: Tx, name: str) -> Account | None:
+        """The account that has this (normalised) sign-in name, if any."""
+        return await tx.session.scalar(
+            select(Account).join(SignInName).where(SignInName.value == name)
+        )
+
+    async def set_two_step(self, name: str, enabled: bool) -> AccountView:
+        async with self.db.transaction() as tx:
+            account = await self.by_name(tx, normalize_email(name))
+            if account is None:
+                raise NotFound(_("No account has the sign-in name {name}.", name=name))
+            account.two_step = enabled
+        return await self.show(name)
+
+    async def show(self, name: str, *, masked: bool = True) -> AccountView:
+        """An account found by any of its sign-in names (operators' view: masked hints)."""
         key = name.strip()
         if "@" in key:
             key = normalize_email(key)
@@ -113,11 +142,27 @@ class AccountService:
             )
             if account is None:
                 raise NotFound(_("No account has the sign-in name {name}.", name=name))
-            return AccountView(
-                id=account.id,
-                created_at=account.created_at,
-                status=account.status,
-                locale=account.locale,
-                sign_in_names=[mask_email(n.value) for n in account.sign_in_names],
-                proofs=await proofs.list_proofs(tx, account.id),
+            return await self._view(tx, account, masked=masked)
+
+    async def show_own(self, account_id: uuid.UUID) -> AccountView:
+        """The account as its signed-in holder sees it: their own names in full."""
+        async with self.db.transaction(write=False) as tx:
+            account = await tx.session.get(
+                Account, account_id, options=[selectinload(Account.sign_in_names)]
             )
+            if account is None:
+                raise NotFound(_("This account no longer exists."))
+            return await self._view(tx, account, masked=False)
+
+    async def _view(self, tx: Tx, account: Account, *, masked: bool) -> AccountView:
+        return AccountView(
+            id=account.id,
+            created_at=account.created_at,
+            status=account.status,
+            locale=account.locale,
+            two_step=account.two_step,
+            sign_in_names=[
+                mask_email(n.value) if masked else n.value for n in account.sign_in_names
+            ],
+            proofs=await proofs.list_proofs(tx, account.id),
+        )

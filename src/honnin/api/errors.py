@@ -29,6 +29,14 @@ STATUS_BY_ERROR = {
     "rate_limited": 429,
     "unauthorized": 401,
     "configuration_error": 503,
+    "invalid_credentials": 400,
+    "wrong_address": 400,
+    "no_pending_code": 409,
+    "action_not_allowed": 409,
+    "address_taken": 409,
+    "flow_not_found": 404,
+    "flow_expired": 410,
+    "csrf_rejected": 403,
 }
 
 

@@ -68,3 +68,17 @@ def show(name: str) -> None:
             f"{proof.created_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
+
+
+@app.command("two-step")
+def two_step(
+    name: str,
+    state: str = typer.Argument(..., help="on or off"),
+) -> None:
+    """Turn two-step verification on or off for the account with the sign-in name NAME."""
+    if state not in ("on", "off"):
+        fail("say on or off")
+    account = with_database(
+        lambda db: AccountService(db, SystemClock()).set_two_step(name, state == "on")
+    )
+    console.print(f"two-step verification is {state} for {', '.join(account.sign_in_names)}")

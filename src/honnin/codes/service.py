@@ -59,7 +59,8 @@ _k = _codes.c
 
 # Statements built once: building and hashing SQL expressions per call costs more CPU than
 # running them (bench/verifications.py).
-_GET = select(_challenges).where(_c.id == bindparam("b_id")).with_for_update()
+_PEEK = select(_challenges).where(_c.id == bindparam("b_id"))
+_GET = _PEEK.with_for_update()
 _FIND_PENDING = (
     select(_challenges)
     .where(
@@ -108,6 +109,11 @@ _CODES_OF = (
     )
     .outerjoin(table_of(Message), _m.id == _k.message_id)
     .where(_k.challenge_id == bindparam("b_challenge"))
+)
+_LATEST_DELIVERY = (
+    select(_m.status, _m.attempts, _m.updated_at, _m.next_attempt_at, _m.last_reply)
+    .join(_codes, _k.message_id == _m.id)
+    .where(_k.challenge_id == bindparam("b_challenge"), _k.seq == bindparam("b_seq"))
 )
 _MESSAGES_OF = select(_k.message_id).where(_k.challenge_id == bindparam("b_challenge"))
 _USE_CODE = (
@@ -221,8 +227,8 @@ class CheckResult:
 @dataclass(frozen=True)
 class SentCode:
     challenge: ChallengeState
-    message_id: uuid.UUID
-    delivery: DeliveryStatus
+    message_id: uuid.UUID | None  # None for a code that is deliberately not delivered
+    delivery: DeliveryStatus | None
 
     @property
     def expires_at(self) -> datetime:
@@ -268,6 +274,17 @@ class CodeService:
         row = (await tx.conn.execute(_GET, {"b_id": challenge_id})).one_or_none()
         return ChallengeState.of(row) if row else None
 
+    async def peek(self, tx: Tx, challenge_id: uuid.UUID) -> ChallengeState | None:
+        """A challenge, read without locking (for showing it)."""
+        row = (await tx.conn.execute(_PEEK, {"b_id": challenge_id})).one_or_none()
+        return ChallengeState.of(row) if row else None
+
+    async def latest_delivery(self, tx: Tx, challenge: ChallengeState) -> DeliveryStatus | None:
+        """How the newest code's message is doing (None if it was never to be sent)."""
+        params = {"b_challenge": challenge.id, "b_seq": challenge.send_count}
+        row = (await tx.conn.execute(_LATEST_DELIVERY, params)).one_or_none()
+        return DeliveryStatus.of(row) if row else None
+
     async def find_pending(
         self,
         tx: Tx,
@@ -307,9 +324,15 @@ class CodeService:
         account_id: uuid.UUID | None = None,
         client_id: uuid.UUID | None = None,
         template_params: dict[str, Any] | None = None,
+        template: str | None = "code",
     ) -> SentCode:
         """Send a code to `destination` for `purpose`: a resend into the pending challenge of
-        the same account or client if there is one, else the first code of a new one."""
+        the same account or client if there is one, else the first code of a new one.
+
+        `template` is the message that carries it; with `None` the code is made, counted and
+        checked like any other but sent to nobody (a decoy, so that a name without an account
+        looks and behaves like one with).
+        """
         await self.lock_destination(tx, channel, destination)
         pending = await self.find_pending(
             tx,
@@ -321,7 +344,12 @@ class CodeService:
         )
         if pending is not None:
             return await self.resend(
-                tx, pending, requester=requester, locale=locale, template_params=template_params
+                tx,
+                pending,
+                requester=requester,
+                locale=locale,
+                template_params=template_params,
+                template=template,
             )
         return await self.start(
             tx,
@@ -333,6 +361,7 @@ class CodeService:
             account_id=account_id,
             client_id=client_id,
             template_params=template_params,
+            template=template,
         )
 
     async def start(
@@ -347,6 +376,7 @@ class CodeService:
         account_id: uuid.UUID | None = None,
         client_id: uuid.UUID | None = None,
         template_params: dict[str, Any] | None = None,
+        template: str | None = "code",
     ) -> SentCode:
         """A new challenge for `destination`, and its first code sent."""
         now = self.clock.now()
@@ -368,7 +398,7 @@ class CodeService:
         )
         await self._may_send(tx, challenge, requester, now)
         await tx.conn.execute(_INSERT_CHALLENGE, challenge.__dict__)
-        return await self._issue(tx, challenge, template_params)
+        return await self._issue(tx, challenge, template_params, template)
 
     async def resend(
         self,
@@ -378,6 +408,7 @@ class CodeService:
         requester: Requester,
         locale: str | None = None,
         template_params: dict[str, Any] | None = None,
+        template: str | None = "code",
     ) -> SentCode:
         """A new code for `challenge`; every earlier one stops working, unsent ones are dropped.
 
@@ -417,7 +448,7 @@ class CodeService:
                 "b_expires": challenge.expires_at,
             },
         )
-        return await self._issue(tx, challenge, template_params)
+        return await self._issue(tx, challenge, template_params, template)
 
     async def _may_send(
         self, tx: Tx, challenge: ChallengeState, requester: Requester, now: datetime
@@ -432,24 +463,30 @@ class CodeService:
         await self.throttle.send(requester)
 
     async def _issue(
-        self, tx: Tx, challenge: ChallengeState, template_params: dict[str, Any] | None
+        self,
+        tx: Tx,
+        challenge: ChallengeState,
+        template_params: dict[str, Any] | None,
+        template: str | None,
     ) -> SentCode:
         code = new_code(self.policy.length)
-        message_id, delivery = await self.outbox.enqueue(
-            tx,
-            channel=challenge.channel,
-            recipient=challenge.destination,
-            template="code",
-            locale=challenge.locale,
-            params={
-                "purpose": challenge.purpose,
-                "destination_hint": challenge.destination_hint,
-                "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
-                **(template_params or {}),
-            },
-            secret_params=json.dumps({"code": code}).encode(),
-            expires_at=challenge.expires_at,
-        )
+        message_id, delivery = None, None
+        if template is not None:
+            message_id, delivery = await self.outbox.enqueue(
+                tx,
+                channel=challenge.channel,
+                recipient=challenge.destination,
+                template=template,
+                locale=challenge.locale,
+                params={
+                    "purpose": challenge.purpose,
+                    "destination_hint": challenge.destination_hint,
+                    "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
+                    **(template_params or {}),
+                },
+                secret_params=json.dumps({"code": code}).encode(),
+                expires_at=challenge.expires_at,
+            )
         await tx.conn.execute(
             _INSERT_CODE,
             {

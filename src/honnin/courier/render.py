@@ -25,7 +25,7 @@ PURPOSES: dict[str, LazyText] = {
 
 
 # Parameters a template may use that not every message has.
-OPTIONAL_PARAMS: dict[str, Any] = {"account_hint": None, "app_name": None}
+OPTIONAL_PARAMS: dict[str, Any] = {"account_hint": None, "app_name": None, "code": None}
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
-
 from honnin.clients.service import ClientView
 from honnin.clock import Clock
-from honnin.codes.models import Code
 from honnin.codes.service import ChallengeState, CodeService
-from honnin.courier.models import Message
 from honnin.courier.service import DeliveryStatus
 from honnin.db import Database, Tx
 from honnin.errors import NotFound
@@ -26,17 +22,6 @@ from honnin.limits.service import Requester
 from honnin.proofs.emails import normalize_email
 
 PURPOSE = "verification"
-_LATEST_DELIVERY = (
-    select(
-        Message.status,
-        Message.attempts,
-        Message.updated_at,
-        Message.next_attempt_at,
-        Message.last_reply,
-    )
-    .join(Code, Code.message_id == Message.id)
-    .where(Code.challenge_id == bindparam("b_challenge"), Code.seq == bindparam("b_seq"))
-)
 
 
 @dataclass(frozen=True)
@@ -92,7 +77,7 @@ class VerificationService:
     async def get(self, client: ClientView, verification_id: str) -> VerificationView:
         async with self.db.transaction(write=False) as tx:
             challenge = await self._get(tx, client, verification_id)
-            return self._view(challenge, await self._delivery(tx, challenge))
+            return self._view(challenge, await self.codes.latest_delivery(tx, challenge))
 
     async def _get(self, tx: Tx, client: ClientView, verification_id: str) -> ChallengeState:
         try:
@@ -103,12 +88,6 @@ class VerificationService:
         if challenge is None or challenge.client_id != client.id or challenge.purpose != PURPOSE:
             raise _not_found()
         return challenge
-
-    async def _delivery(self, tx: Tx, challenge: ChallengeState) -> DeliveryStatus | None:
-        """The delivery status of the challenge's latest message."""
-        params = {"b_challenge": challenge.id, "b_seq": challenge.send_count}
-        row = (await tx.conn.execute(_LATEST_DELIVERY, params)).one_or_none()
-        return DeliveryStatus.of(row) if row else None
 
     def _view(self, challenge: ChallengeState, delivery: DeliveryStatus | None) -> VerificationView:
         status = challenge.status

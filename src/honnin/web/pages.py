@@ -1,20 +1,71 @@
-"""Pages every installation has: the front page and the health check."""
+"""Rendering a page with what every page needs: the browser, its accounts, the CSRF token."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from typing import Any
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from honnin.runtime import Runtime
+from honnin.sessions.service import SessionView
+from honnin.web.browser import Browser, browser, cookie_names, set_cookie_header
 from honnin.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+
+def runtime_of(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
 
 
-@router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
-    return render(request, "home.html")
+async def signed_in(request: Request, who: Browser) -> tuple[list[SessionView], SessionView | None]:
+    """The accounts signed in in this browser, and the current one."""
+    sessions = await runtime_of(request).sessions.for_device(who.device_token)
+    current = next((s for s in sessions if s.id == who.current), None)
+    if current is None and sessions:
+        current = sessions[-1]  # the newest sign-in
+    return sessions, current
 
 
-@router.get("/healthz")
-async def health() -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+async def page(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    who = browser(request)
+    sessions, current = await signed_in(request, who)
+    return render(
+        request,
+        template,
+        status_code=status_code,
+        csrf=who.csrf,
+        sessions=sessions,
+        current=current,
+        **context,
+    )
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form, after its CSRF token checked out."""
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    browser(request).check_csrf(fields.get("csrf"))
+    return fields
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def with_current(
+    request: Request, response: RedirectResponse, session_id: str | None
+) -> RedirectResponse:
+    """Make `session_id` the current account of this browser (or forget the choice)."""
+    settings = runtime_of(request).settings
+    name = cookie_names(settings)[1]
+    if session_id is None:
+        response.headers.append("set-cookie", set_cookie_header(settings, name, "", 0))
+    else:
+        max_age = settings.session_ttl_seconds
+        response.headers.append(
+            "set-cookie", set_cookie_header(settings, name, session_id, max_age)
+        )
+    return response

@@ -1,0 +1,144 @@
+"""`/api/v1/flows`: the sign-in and sign-up flows, headless, for an application's own UI.
+
+The same flow objects and rules as the pages. A flow belongs to the API client that created
+it; when one completes, the response carries a session token for the account, once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from honnin.api.auth import Client, runtime
+from honnin.api.errors import STATUS_BY_ERROR, request_locale
+from honnin.api.schemas import Delivery, Problem
+from honnin.clients.service import ClientView
+from honnin.errors import HonninError
+from honnin.flows.service import Binding
+from honnin.flows.views import FlowView
+from honnin.i18n import Locale
+
+router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+
+
+class FlowCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sign_in", "sign_up"]
+    locale: Locale | None = None
+
+
+class FlowAction(BaseModel):
+    """An action and its fields, e.g. `{"action": "submit_password", "password": "…"}`."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str = Field(max_length=40, examples=["submit_identifier"])
+
+
+class Option(BaseModel):
+    id: str
+    kind: str
+    hint: str
+
+
+class Code(BaseModel):
+    purpose: str
+    destination_hint: str
+    expires_at: datetime
+    resend_available_at: datetime
+    delivery: Delivery | None
+
+
+class FlowState(BaseModel):
+    id: str
+    kind: str
+    state: str = Field(description="identifier, password, code, verify_options, … done")
+    actions: list[str] = Field(description="The actions this state accepts.")
+    expires_at: datetime
+    name: str | None = None
+    options: list[Option] = []
+    chosen: Option | None = None
+    code: Code | None = None
+    session_token: str | None = Field(None, description="Once, when the flow completes.")
+
+    @classmethod
+    def of(cls, view: FlowView, session_token: str | None = None) -> FlowState:
+        code = None
+        if view.code is not None:
+            delivery = Delivery.of(view.code.delivery) if view.code.delivery else None
+            code = Code(
+                purpose=view.code.purpose,
+                destination_hint=view.code.destination_hint,
+                expires_at=view.code.expires_at,
+                resend_available_at=view.code.resend_available_at,
+                delivery=delivery,
+            )
+        return cls(
+            id=str(view.id),
+            kind=view.kind,
+            state=view.state,
+            actions=view.actions,
+            expires_at=view.expires_at,
+            name=view.name,
+            options=[Option(id=o.id, kind=o.kind, hint=o.hint) for o in view.options],
+            chosen=Option(id=view.chosen.id, kind=view.chosen.kind, hint=view.chosen.hint)
+            if view.chosen
+            else None,
+            code=code,
+            session_token=session_token,
+        )
+
+
+def _binding(client: ClientView) -> Binding:
+    return Binding(client_id=client.id)
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": "see `error`; the body also has `flow`"}
+    for status in (400, 401, 404, 409, 410, 422, 429)
+}
+
+
+@router.post("", status_code=201, response_model=FlowState, responses=_ERRORS)
+async def create_flow(body: FlowCreate, client: Client, request: Request) -> FlowState:
+    view = await runtime(request).flows.create(
+        body.kind, _binding(client), body.locale or request_locale(request)
+    )
+    return FlowState.of(view)
+
+
+@router.get("/{flow_id}", response_model=FlowState, responses=_ERRORS)
+async def get_flow(flow_id: str, client: Client, request: Request) -> FlowState:
+    return FlowState.of(await runtime(request).flows.get(flow_id, _binding(client)))
+
+
+@router.post("/{flow_id}", response_model=FlowState, responses=_ERRORS)
+async def act_on_flow(
+    flow_id: str, body: FlowAction, client: Client, request: Request
+) -> FlowState | JSONResponse:
+    """Perform `action` with its fields; the flow's new state, or a 4xx with the error and the
+    flow's state as it is (a refused code still counts as a try)."""
+    fields = {k: str(v) for k, v in (body.model_extra or {}).items()}
+    flows = runtime(request).flows
+    outcome = await flows.act(flow_id, _binding(client), body.action, fields)
+    if outcome.error is not None:
+        return _problem(request, outcome.error, FlowState.of(outcome.view))
+    return FlowState.of(outcome.view, outcome.session_token)
+
+
+def _problem(request: Request, error: HonninError, flow: FlowState) -> JSONResponse:
+    body = {
+        "error": error.code,
+        "message": error.message.render(request_locale(request)),
+        **{k: v for k, v in error.details.items() if v is not None},
+        "flow": flow.model_dump(mode="json"),
+    }
+    headers = (
+        {"Retry-After": str(error.details["retry_after"])}
+        if "retry_after" in error.details
+        else None
+    )
+    return JSONResponse(body, status_code=STATUS_BY_ERROR.get(error.code, 400), headers=headers)

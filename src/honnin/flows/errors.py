@@ -1,0 +1,77 @@
+"""Errors of the flows, each with the next step in its message."""
+
+from __future__ import annotations
+
+from honnin.errors import HonninError, InvalidInput, NotFound
+from honnin.i18n import _
+
+
+class FlowNotFound(NotFound):
+    code = "flow_not_found"
+
+
+class FlowExpired(HonninError):
+    code = "flow_expired"
+
+
+class InvalidCredentials(HonninError):
+    code = "invalid_credentials"
+
+
+class AddressTaken(HonninError):
+    code = "address_taken"
+
+
+class WrongAddress(HonninError):
+    code = "wrong_address"
+
+
+class NoPendingCode(HonninError):
+    code = "no_pending_code"
+
+
+class ActionNotAllowed(InvalidInput):
+    code = "action_not_allowed"
+
+
+def not_found() -> FlowNotFound:
+    return FlowNotFound(
+        _("This page belongs to a sign-in that isn't available in this browser. Start again.")
+    )
+
+
+def expired() -> FlowExpired:
+    return FlowExpired(_("This page has expired, for your security. Start again."))
+
+
+def invalid_credentials() -> InvalidCredentials:
+    return InvalidCredentials(
+        _("That sign-in name or password isn't right. Check both and try again.")
+    )
+
+
+def address_taken() -> AddressTaken:
+    return AddressTaken(
+        _("An account with this address was created meanwhile. Sign in to it instead.")
+    )
+
+
+def wrong_address() -> WrongAddress:
+    return WrongAddress(
+        _(
+            "That isn't the address this hint stands for. Type the full address, or choose "
+            "a different verification option."
+        )
+    )
+
+
+def no_pending_code() -> NoPendingCode:
+    return NoPendingCode(
+        _("We haven't sent a code there in the last few minutes. Ask for a new code.")
+    )
+
+
+def not_now(action: str) -> ActionNotAllowed:
+    return ActionNotAllowed(
+        _("“{action}” can't be done at this step. Reload the page and try again.", action=action)
+    )

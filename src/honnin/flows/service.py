@@ -1,0 +1,259 @@
+"""Running flows: create one, show it, act on it.
+
+Every action runs in one transaction with the flow row locked, so two tabs posting at once
+take turns; slow work that needs no lock (password hashing) is done before it. An action
+either raises (nothing is written) or returns an error to show after its writes commit (a
+wrong code is counted even though it is refused).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from honnin.accounts.models import Account
+from honnin.accounts.service import AccountService
+from honnin.clock import Clock
+from honnin.codes.service import CodeService
+from honnin.crypto import Keyring
+from honnin.db import Database, Tx
+from honnin.errors import HonninError
+from honnin.flows import errors
+from honnin.flows.models import Flow
+from honnin.flows.views import CodeStep, FlowView, OptionView
+from honnin.i18n import LOCALES
+from honnin.limits.failures import FailureLimits
+from honnin.limits.service import Requester, Throttle
+from honnin.masks import mask_destination
+from honnin.proofs.models import Proof
+from honnin.sessions.service import SessionService
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Who may act on a flow: a browser (its device token) or an API client."""
+
+    device_token: str | None = None
+    client_id: uuid.UUID | None = None
+    ip: str | None = None
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(client_id=self.client_id, ip=self.ip)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    view: FlowView
+    error: HonninError | None = None
+    session_token: str | None = None  # for an API client, once, when the flow completes
+
+
+@dataclass
+class Context:
+    """What an action works with: the transaction, the locked flow, who asked, when."""
+
+    tx: Tx
+    flow: Flow
+    binding: Binding
+    now: datetime
+    session_token: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.flow.data
+
+    def update(self, state: str | None = None, **data: Any) -> None:
+        """Move the flow on; a JSON column needs a new dict to notice the change."""
+        if state is not None:
+            self.flow.state = state
+        self.flow.data = {**self.flow.data, **data}
+
+
+class Kind(Protocol):
+    """One kind of flow (sign-in, sign-up): its states and what each action does."""
+
+    name: str
+    first_state: str
+
+    def actions(self, state: str) -> list[str]: ...
+
+    async def prepare(
+        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+    ) -> Any:
+        """Slow work done before the transaction (hashing); its result goes to `act`."""
+        ...
+
+    async def act(
+        self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
+    ) -> HonninError | None: ...
+
+
+class FlowService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        keyring: Keyring,
+        *,
+        accounts: AccountService,
+        codes: CodeService,
+        sessions: SessionService,
+        failures: FailureLimits,
+        throttle: Throttle,
+        ttl: timedelta,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.keyring = keyring
+        self.accounts = accounts
+        self.codes = codes
+        self.sessions = sessions
+        self.failures = failures
+        self.throttle = throttle
+        self.ttl = ttl
+        self.kinds: dict[str, Kind] = {}
+
+    def register(self, kind: Kind) -> None:
+        self.kinds[kind.name] = kind
+
+    # --- the three operations -----------------------------------------------------------
+
+    async def create(self, kind: str, binding: Binding, locale: str) -> FlowView:
+        handler = self.kinds[kind]
+        now = self.clock.now()
+        flow = Flow(
+            id=uuid.uuid4(),
+            kind=kind,
+            state=handler.first_state,
+            device_digest=self._device(binding),
+            client_id=binding.client_id,
+            locale=locale if locale in LOCALES else "en",
+            data={},
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.ttl,
+        )
+        async with self.db.transaction() as tx:
+            tx.session.add(flow)
+            return await self._view(tx, flow)
+
+    async def get(self, flow_id: str, binding: Binding) -> FlowView:
+        async with self.db.transaction(write=False) as tx:
+            flow = await self._load(tx, flow_id, binding, lock=False)
+            return await self._view(tx, flow)
+
+    async def act(
+        self, flow_id: str, binding: Binding, action: str, fields: Mapping[str, str]
+    ) -> Outcome:
+        async with self.db.transaction(write=False) as tx:
+            snapshot = await self._load(tx, flow_id, binding, lock=False)
+        handler = self.kinds[snapshot.kind]
+        if action not in handler.actions(snapshot.state):
+            raise errors.not_now(action)
+        prepared = await handler.prepare(action, snapshot, fields, binding)
+        try:
+            async with self.db.transaction() as tx:
+                flow = await self._load(tx, flow_id, binding, lock=True)
+                if flow.state != snapshot.state or flow.data != snapshot.data:
+                    raise errors.not_now(action)  # another tab moved it on meanwhile
+                ctx = Context(tx, flow, binding, self.clock.now())
+                error = await handler.act(ctx, action, fields, prepared)
+                flow.updated_at = ctx.now
+                view = await self._view(tx, flow)
+        except IntegrityError:  # a race on a unique name (two sign-ups of one address)
+            raise errors.address_taken() from None
+        return Outcome(view, error, ctx.session_token)
+
+    # --- shared steps, for the kinds ----------------------------------------------------
+
+    def name_key(self, name: str) -> bytes:
+        """The key failures of a sign-in name are counted under (known or not)."""
+        return self.keyring.digest("sign-in-name", name)
+
+    async def account_by_name(self, tx: Tx, name: str) -> Account | None:
+        return await self.accounts.by_name(tx, name)
+
+    async def verified_proofs(self, tx: Tx, account_id: uuid.UUID) -> list[Proof]:
+        rows = await tx.session.scalars(
+            select(Proof)
+            .where(Proof.account_id == account_id, Proof.verified_at.is_not(None))
+            .order_by(Proof.created_at)
+        )
+        return list(rows)
+
+    async def complete(self, ctx: Context, account_id: uuid.UUID, method: str) -> None:
+        """Sign the account in, in this browser or for this API client; the flow is done."""
+        session_id, token = await self.sessions.start(
+            ctx.tx, account_id, method=method, device_token=ctx.binding.device_token
+        )
+        ctx.flow.account_id = account_id
+        ctx.flow.session_id = session_id
+        ctx.session_token = token
+        ctx.update("done")
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _device(self, binding: Binding) -> bytes | None:
+        if binding.device_token is None:
+            return None
+        return self.sessions.device_digest(binding.device_token)
+
+    async def _load(self, tx: Tx, flow_id: str, binding: Binding, *, lock: bool) -> Flow:
+        try:
+            key = uuid.UUID(flow_id)
+        except ValueError:
+            raise errors.not_found() from None
+        flow = await tx.session.get(Flow, key, with_for_update=lock)
+        if flow is None or not self._bound(flow, binding):
+            raise errors.not_found()
+        if flow.expires_at <= self.clock.now() and flow.state != "done":
+            raise errors.expired()
+        return flow
+
+    def _bound(self, flow: Flow, binding: Binding) -> bool:
+        if flow.client_id is not None:
+            return flow.client_id == binding.client_id
+        device = self._device(binding)
+        return device is not None and flow.device_digest == device
+
+    async def _view(self, tx: Tx, flow: Flow) -> FlowView:
+        data = flow.data
+        view = FlowView(
+            id=flow.id,
+            kind=flow.kind,
+            state=flow.state,
+            locale=flow.locale,
+            expires_at=flow.expires_at,
+            actions=self.kinds[flow.kind].actions(flow.state),
+            name=data.get("name"),
+            session_id=flow.session_id,
+        )
+        if "options" in data:
+            options = [OptionView(**option) for option in data["options"]]
+            chosen = next((o for o in options if o.id == data.get("option")), None)
+            view = replace(view, options=options, chosen=chosen)
+        challenge_id = data.get("challenge_id")
+        if challenge_id:
+            challenge = await self.codes.peek(tx, uuid.UUID(challenge_id))
+            if challenge is not None:
+                code = CodeStep(
+                    purpose=challenge.purpose,
+                    destination_hint=mask_destination(challenge.channel, challenge.destination),
+                    expires_at=challenge.expires_at,
+                    resend_available_at=(challenge.last_sent_at or challenge.created_at)
+                    + self.codes.policy.resend_cooldown,
+                    # before a password proved who this is, the delivery status would tell
+                    # whether the name has an account (a decoy code has no message)
+                    delivery=await self.codes.latest_delivery(tx, challenge)
+                    if data.get("reveal_delivery")
+                    else None,
+                )
+                view = replace(view, code=code)
+        return view

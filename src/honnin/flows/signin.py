@@ -1,0 +1,244 @@
+"""Signing in: a name, then a password or an emailed code, then — with two-step verification —
+"verify your identity" with a code to one of the account's security info.
+
+No account enumeration: a name without an account walks through the same states with the same
+wording. Its password is checked against a dummy hash (same time), and "email me a code" makes
+a real, counted, checkable code that is sent to nobody.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from honnin.accounts.models import Account
+from honnin.accounts.passwords import verify_nothing, verify_password
+from honnin.codes.service import ChallengeState, CheckOutcome
+from honnin.crypto import same
+from honnin.errors import HonninError
+from honnin.flows import errors
+from honnin.flows.models import Flow
+from honnin.flows.service import Binding, Context, FlowService
+from honnin.masks import mask_destination
+from honnin.proofs.emails import normalize_email
+
+SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
+VERIFY = "verify_identity"  # purpose of the second step's code
+
+ACTIONS = {
+    "identifier": ["submit_identifier"],
+    "password": ["submit_password", "email_code", "restart"],
+    "code": ["submit_code", "resend", "restart"],
+    "second_password": ["submit_password", "restart"],
+    "verify_options": ["choose_option", "have_code", "restart"],
+    "verify_confirm": ["confirm_address", "other_options", "restart"],
+    "verify_code": ["submit_code", "resend", "other_options", "restart"],
+    "done": [],
+}
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    account_id: uuid.UUID | None
+    right: bool
+
+
+def field(fields: Mapping[str, str], name: str) -> str:
+    return (fields.get(name) or "").strip()
+
+
+class SignIn:
+    name = "sign_in"
+    first_state = "identifier"
+
+    def __init__(self, flows: FlowService) -> None:
+        self.flows = flows
+
+    def actions(self, state: str) -> list[str]:
+        return ACTIONS.get(state, [])
+
+    # --- slow work before the transaction ------------------------------------------------
+
+    async def prepare(
+        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+    ) -> Any:
+        if action != "submit_password":
+            return None
+        name = flow.data["name"]
+        # limits first: they must refuse before the expensive hash is computed
+        await self.flows.throttle.attempt(binding.requester)
+        async with self.flows.db.transaction(write=False) as tx:
+            await self.flows.failures.check(tx, self.flows.name_key(name), self.flows.clock.now())
+            account = await self.flows.account_by_name(tx, name)
+        password = fields.get("password") or ""
+        if account is None or account.password_hash is None:
+            await verify_nothing(password)  # the same time as a real check
+            return PasswordCheck(None, False)
+        return PasswordCheck(account.id, await verify_password(account.password_hash, password))
+
+    # --- actions ------------------------------------------------------------------------
+
+    async def act(
+        self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
+    ) -> HonninError | None:
+        handler = getattr(self, f"_{action}")
+        result: HonninError | None = await handler(ctx, fields, prepared)
+        return result
+
+    async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        ctx.update("password", name=normalize_email(field(fields, "name")))
+
+    async def _submit_password(
+        self, ctx: Context, fields: Mapping[str, str], check: PasswordCheck
+    ) -> HonninError | None:
+        if not check.right or check.account_id is None:
+            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
+            return errors.invalid_credentials()
+        account = await ctx.tx.session.get(Account, check.account_id)
+        assert account is not None
+        if ctx.flow.state == "second_password" or not account.two_step:
+            method = "code+password" if ctx.flow.state == "second_password" else "password"
+            await self.flows.complete(ctx, account.id, method)
+            return None
+        return await self._offer_options(ctx, account)
+
+    async def _email_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        name = ctx.data["name"]
+        account = await self.flows.account_by_name(ctx.tx, name)
+        sent = await self.flows.codes.send(
+            ctx.tx,
+            purpose=SIGN_IN,
+            channel="email",
+            destination=name,
+            locale=ctx.flow.locale,
+            requester=ctx.binding.requester,
+            account_id=account.id if account else None,
+            template="code" if account else None,  # no account: a code sent to nobody
+            template_params={"account_hint": mask_destination("email", name)},
+        )
+        ctx.update("code", challenge_id=str(sent.challenge.id))
+
+    async def _submit_code(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        await self.flows.throttle.attempt(ctx.binding.requester)
+        await self.flows.failures.check(ctx.tx, self._key(ctx), ctx.now)
+        challenge = await self._challenge(ctx)
+        result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
+        if result.outcome in (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED):
+            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
+        if not result.approved:
+            return result.error
+        account = (
+            await ctx.tx.session.get(Account, challenge.account_id)
+            if challenge.account_id
+            else None
+        )
+        if account is None:  # a decoy's code was guessed: it signs nobody in
+            return errors.invalid_credentials()
+        if ctx.flow.state == "verify_code":
+            await self.flows.complete(ctx, account.id, "password+code")
+        elif account.two_step:
+            ctx.update("second_password", challenge_id=None)
+        else:
+            await self.flows.complete(ctx, account.id, "code")
+        return None
+
+    async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        challenge = await self._challenge(ctx)
+        real = challenge.account_id is not None
+        await self.flows.codes.resend(
+            ctx.tx,
+            challenge,
+            requester=ctx.binding.requester,
+            template="code" if real else None,
+            template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+        )
+
+    async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        ctx.update("verify_confirm", option=self._option(ctx, fields)["id"], challenge_id=None)
+
+    async def _have_code(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        option = self._option(ctx, fields)
+        proof_value = await self._proof_value(ctx, option["id"])
+        pending = await self.flows.codes.find_pending(
+            ctx.tx,
+            purpose=VERIFY,
+            channel="email",
+            destination=proof_value,
+            account_id=ctx.flow.account_id,
+        )
+        if pending is None:
+            return errors.no_pending_code()
+        ctx.update("verify_code", option=option["id"], challenge_id=str(pending.id))
+        return None
+
+    async def _confirm_address(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        proof_value = await self._proof_value(ctx, ctx.data["option"])
+        typed = normalize_email(field(fields, "address"))
+        if not same(typed.encode(), proof_value.encode()):
+            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
+            return errors.wrong_address()
+        sent = await self.flows.codes.send(
+            ctx.tx,
+            purpose=VERIFY,
+            channel="email",
+            destination=proof_value,
+            locale=ctx.flow.locale,
+            requester=ctx.binding.requester,
+            account_id=ctx.flow.account_id,
+            template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+        )
+        ctx.update("verify_code", challenge_id=str(sent.challenge.id))
+        return None
+
+    async def _other_options(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        ctx.update("verify_options", option=None, challenge_id=None)
+
+    async def _restart(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        ctx.flow.account_id = None
+        ctx.flow.state = self.first_state
+        ctx.flow.data = {}
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _key(self, ctx: Context) -> bytes:
+        return self.flows.name_key(ctx.data["name"])
+
+    async def _challenge(self, ctx: Context) -> ChallengeState:
+        challenge = await self.flows.codes.get(ctx.tx, uuid.UUID(ctx.data["challenge_id"]))
+        assert challenge is not None
+        return challenge
+
+    async def _offer_options(self, ctx: Context, account: Account) -> HonninError | None:
+        proofs = await self.flows.verified_proofs(ctx.tx, account.id)
+        if not proofs:  # nothing to verify with: the password alone has to do
+            await self.flows.complete(ctx, account.id, "password")
+            return None
+        ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
+        options = [
+            {"id": str(p.id), "kind": p.kind, "hint": mask_destination(p.kind, p.value)}
+            for p in proofs
+        ]
+        ctx.update("verify_options", options=options, reveal_delivery=True)
+        return None
+
+    def _option(self, ctx: Context, fields: Mapping[str, str]) -> dict[str, str]:
+        chosen = field(fields, "option")
+        for option in ctx.data.get("options", []):
+            if option["id"] == chosen:
+                return dict(option)
+        raise errors.not_now("choose_option")
+
+    async def _proof_value(self, ctx: Context, proof_id: str) -> str:
+        proofs = await self.flows.verified_proofs(ctx.tx, ctx.flow.account_id)  # type: ignore[arg-type]
+        for proof in proofs:
+            if str(proof.id) == proof_id:
+                return proof.value
+        raise errors.not_now("choose_option")

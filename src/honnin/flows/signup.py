@@ -1,0 +1,131 @@
+"""Signing up: an email address and a password, then the code emailed to that address.
+
+The account is created only when the code comes back: the address is then its first sign-in
+name and its first (verified) security info, and the person is signed in.
+
+No enumeration: if the address already has an account, the pages go on exactly the same, but
+the email says "you already have an account" instead of carrying a code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from honnin.accounts.passwords import check_strength, hash_password
+from honnin.codes.service import ChallengeState, CheckOutcome
+from honnin.errors import Conflict, HonninError
+from honnin.flows import errors
+from honnin.flows.models import Flow
+from honnin.flows.service import Binding, Context, FlowService
+from honnin.flows.signin import field
+from honnin.masks import mask_destination
+from honnin.proofs.emails import normalize_email
+
+PURPOSE = "sign_up"
+ACTIONS = {
+    "details": ["submit_details"],
+    "code": ["submit_code", "resend", "restart"],
+    "done": [],
+}
+
+
+@dataclass(frozen=True)
+class Details:
+    address: str
+    password_hash: str
+
+
+class SignUp:
+    name = "sign_up"
+    first_state = "details"
+
+    def __init__(self, flows: FlowService) -> None:
+        self.flows = flows
+
+    def actions(self, state: str) -> list[str]:
+        return ACTIONS.get(state, [])
+
+    async def prepare(
+        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+    ) -> Any:
+        if action != "submit_details":
+            return None
+        address = normalize_email(field(fields, "email"))
+        password = fields.get("password") or ""
+        check_strength(password, [address])
+        return Details(address, await hash_password(password))
+
+    async def act(
+        self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
+    ) -> HonninError | None:
+        if action == "submit_details":
+            await self._send(ctx, prepared.address)
+            ctx.update("code", name=prepared.address, password_hash=prepared.password_hash)
+            return None
+        if action == "resend":
+            await self._send(ctx, ctx.data["name"], await self._challenge(ctx))
+            return None
+        if action == "restart":
+            ctx.flow.state, ctx.flow.data = self.first_state, {}
+            return None
+        return await self._submit_code(ctx, fields)
+
+    async def _send(
+        self, ctx: Context, address: str, challenge: ChallengeState | None = None
+    ) -> None:
+        taken = await self.flows.account_by_name(ctx.tx, address) is not None
+        template = "account_exists" if taken else "code"
+        params = {"account_hint": mask_destination("email", address)}
+        if challenge is None:
+            sent = await self.flows.codes.send(
+                ctx.tx,
+                purpose=PURPOSE,
+                channel="email",
+                destination=address,
+                locale=ctx.flow.locale,
+                requester=ctx.binding.requester,
+                template=template,
+                template_params=params,
+            )
+            ctx.update(challenge_id=str(sent.challenge.id), reveal_delivery=True)
+        else:
+            await self.flows.codes.resend(
+                ctx.tx,
+                challenge,
+                requester=ctx.binding.requester,
+                template=template,
+                template_params=params,
+            )
+
+    async def _submit_code(self, ctx: Context, fields: Mapping[str, str]) -> HonninError | None:
+        key = self.flows.name_key(ctx.data["name"])
+        await self.flows.throttle.attempt(ctx.binding.requester)
+        await self.flows.failures.check(ctx.tx, key, ctx.now)
+        result = await self.flows.codes.check(
+            ctx.tx, await self._challenge(ctx), field(fields, "code")
+        )
+        if result.outcome in (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED):
+            await self.flows.failures.record(ctx.tx, key, ctx.now)
+        if not result.approved:
+            return result.error
+        try:
+            account = await self.flows.accounts.insert(
+                ctx.tx,
+                ctx.data["name"],
+                ctx.data["password_hash"],
+                locale=ctx.flow.locale,
+                email_verified=True,
+            )
+        except Conflict:  # the address got an account meanwhile: sign in instead
+            return errors.address_taken()
+        ctx.update(password_hash=None)
+        await self.flows.complete(ctx, account.id, "sign_up")
+        return None
+
+    async def _challenge(self, ctx: Context) -> ChallengeState:
+        challenge = await self.flows.codes.get(ctx.tx, uuid.UUID(ctx.data["challenge_id"]))
+        assert challenge is not None
+        return challenge

@@ -1,0 +1,48 @@
+"""What a flow shows: the state both the pages and the JSON API render."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from honnin.courier.service import DeliveryStatus
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """A way to verify: one piece of security info, shown by its masked hint."""
+
+    id: str
+    kind: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class CodeStep:
+    """Where the current code went, until when it works, when another can be sent."""
+
+    purpose: str
+    destination_hint: str
+    expires_at: datetime
+    resend_available_at: datetime
+    delivery: DeliveryStatus | None
+
+
+@dataclass(frozen=True)
+class FlowView:
+    id: uuid.UUID
+    kind: str
+    state: str
+    locale: str
+    expires_at: datetime
+    actions: list[str]
+    name: str | None = None
+    options: list[OptionView] = field(default_factory=list)
+    chosen: OptionView | None = None
+    code: CodeStep | None = None
+    session_id: uuid.UUID | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state == "done"

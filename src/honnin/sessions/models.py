@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from honnin.db import Base, new_id
+
+
+class Session(Base):
+    """A signed-in account, server-side and revocable.
+
+    A browser session belongs to a device (the browser's device cookie, stored only as a keyed
+    digest); one device may hold sessions of several accounts at once. An API session is found
+    by the digest of its bearer token instead.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index(None, "device_digest", "revoked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    device_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    method: Mapped[str] = mapped_column(String(32))  # how it was proven: password, code, …
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

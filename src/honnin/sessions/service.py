@@ -1,0 +1,126 @@
+"""Starting, finding and ending sessions.
+
+Browsers carry a device token in a cookie (only its keyed digest is stored) and may hold
+sessions of several accounts at once; API clients get a bearer token (also stored as a digest)
+when a flow completes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from honnin.accounts.models import SignInName
+from honnin.clock import Clock
+from honnin.crypto import Keyring
+from honnin.db import Database, Tx
+from honnin.sessions.models import Session
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    name: str  # the account's first sign-in name, for the account picker
+    method: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class SessionService:
+    def __init__(self, db: Database, clock: Clock, keyring: Keyring, ttl: timedelta) -> None:
+        self.db = db
+        self.clock = clock
+        self.keyring = keyring
+        self.ttl = ttl
+
+    def device_digest(self, device_token: str) -> bytes:
+        return self.keyring.digest("device", device_token)
+
+    def _token_digest(self, token: str) -> bytes:
+        return self.keyring.digest("session-token", token)
+
+    async def start(
+        self, tx: Tx, account_id: uuid.UUID, *, method: str, device_token: str | None = None
+    ) -> tuple[uuid.UUID, str | None]:
+        """A new session for a browser (`device_token`) or, without one, for an API client:
+        its id and, for an API client, the bearer token (returned only this once)."""
+        now = self.clock.now()
+        token = None if device_token else secrets.token_urlsafe(32)
+        session = Session(
+            account_id=account_id,
+            device_digest=self.device_digest(device_token) if device_token else None,
+            token_digest=self._token_digest(token) if token else None,
+            method=method,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self.ttl,
+        )
+        tx.session.add(session)
+        await tx.session.flush()
+        return session.id, token
+
+    async def for_device(self, device_token: str) -> list[SessionView]:
+        """The accounts signed in in this browser, oldest first."""
+        now = self.clock.now()
+        async with self.db.transaction(write=False) as tx:
+            rows = await tx.session.execute(
+                select(Session, SignInName.value)
+                .join(SignInName, SignInName.account_id == Session.account_id)
+                .where(
+                    Session.device_digest == self.device_digest(device_token),
+                    Session.revoked_at.is_(None),
+                    Session.expires_at > now,
+                )
+                .order_by(Session.created_at, SignInName.created_at)
+            )
+            views: dict[uuid.UUID, SessionView] = {}
+            for session, name in rows:
+                views.setdefault(session.id, _view(session, name))
+        # one session per account: the newest sign-in of an account replaces older ones
+        newest: dict[uuid.UUID, SessionView] = {}
+        for view in views.values():
+            newest[view.account_id] = view
+        return sorted(newest.values(), key=lambda v: v.created_at)
+
+    async def by_token(self, token: str) -> SessionView | None:
+        now = self.clock.now()
+        async with self.db.transaction(write=False) as tx:
+            row = (
+                await tx.session.execute(
+                    select(Session, SignInName.value)
+                    .join(SignInName, SignInName.account_id == Session.account_id)
+                    .where(
+                        Session.token_digest == self._token_digest(token),
+                        Session.revoked_at.is_(None),
+                        Session.expires_at > now,
+                    )
+                    .order_by(SignInName.created_at)
+                    .limit(1)
+                )
+            ).first()
+        return _view(row[0], row[1]) if row else None
+
+    async def revoke(self, device_token: str, session_id: uuid.UUID | None = None) -> int:
+        """Sign out one account (`session_id`) or every account of this browser."""
+        query = update(Session).where(
+            Session.device_digest == self.device_digest(device_token),
+            Session.revoked_at.is_(None),
+        )
+        if session_id is not None:
+            account = select(Session.account_id).where(Session.id == session_id)
+            query = query.where(Session.account_id == account.scalar_subquery())
+        async with self.db.transaction() as tx:
+            result = await tx.conn.execute(query.values(revoked_at=self.clock.now()))
+        return int(result.rowcount)
+
+
+def _view(session: Session, name: str) -> SessionView:
+    return SessionView(
+        session.id, session.account_id, name, session.method, session.created_at,
+        session.expires_at,
+    )  # fmt: skip

@@ -1,0 +1,139 @@
+"""Sign-in and sign-up pages: each renders its flow's state and posts actions to it.
+
+After a successful action the browser is redirected to the flow's page (post/redirect/get),
+so reloading never repeats an action; an error is shown on the same page, in place.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honnin.api.errors import STATUS_BY_ERROR
+from honnin.errors import HonninError
+from honnin.flows.errors import FlowExpired, FlowNotFound
+from honnin.flows.views import FlowView
+from honnin.masks import mask_email
+from honnin.web.browser import browser
+from honnin.web.pages import page, redirect, runtime_of, with_current
+from honnin.web.templating import page_locale
+
+router = APIRouter(include_in_schema=False)
+
+PATHS = {"sign_in": "/signin", "sign_up": "/signup"}
+# states that share a page with another
+TEMPLATES = {"second_password": "password", "verify_code": "code"}
+# what to tell the person after an action that sent something
+NOTICES = {"email_code": "sent", "confirm_address": "sent", "resend": "resent"}
+
+
+async def _start(request: Request, kind: str) -> Response:
+    view = await runtime_of(request).flows.create(
+        kind, browser(request).binding, page_locale(request)
+    )
+    return redirect(f"{PATHS[kind]}/{view.id}")
+
+
+async def _show(request: Request, kind: str, flow_id: str) -> Response:
+    try:
+        view = await runtime_of(request).flows.get(flow_id, browser(request).binding)
+    except (FlowNotFound, FlowExpired) as error:
+        return await _gone(request, kind, error)
+    if view.done:
+        return redirect("/account")
+    return await _render(request, view, notice=request.query_params.get("notice"))
+
+
+async def _act(request: Request, kind: str, flow_id: str) -> Response:
+    who = browser(request)
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    flows = runtime_of(request).flows
+    try:
+        who.check_csrf(fields.pop("csrf", None))
+        action = fields.pop("action", "")
+        outcome = await flows.act(flow_id, who.binding, action, fields)
+    except (FlowNotFound, FlowExpired) as error:
+        return await _gone(request, kind, error)
+    except HonninError as error:  # refused before anything was written
+        try:
+            view = await flows.get(flow_id, who.binding)
+        except (FlowNotFound, FlowExpired) as gone:
+            return await _gone(request, kind, gone)
+        return await _render(request, view, error=error, fields=fields)
+    if outcome.error is not None:
+        return await _render(request, outcome.view, error=outcome.error, fields=fields)
+    if outcome.view.done:
+        session_id = str(outcome.view.session_id)
+        return with_current(request, redirect("/account"), session_id)
+    notice = NOTICES.get(action)
+    return redirect(f"{PATHS[kind]}/{flow_id}" + (f"?notice={notice}" if notice else ""))
+
+
+async def _render(
+    request: Request,
+    view: FlowView,
+    *,
+    error: HonninError | None = None,
+    notice: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> Response:
+    if view.done:  # e.g. an old tab posting to a flow that has finished: go where it led
+        return redirect("/account")
+    locale = page_locale(request)
+    status = STATUS_BY_ERROR.get(error.code, 400) if error else 200
+    return await page(
+        request,
+        f"flows/{TEMPLATES.get(view.state, view.state)}.html",
+        status_code=status,
+        flow=view,
+        path=f"{PATHS[view.kind]}/{view.id}",
+        error=error.message.render(locale) if error else None,
+        error_code=error.code if error else None,
+        retry_after=error.details.get("retry_after") if error else None,
+        notice=notice,
+        fields={k: v for k, v in (fields or {}).items() if k in ("name", "email", "address")},
+        sender=runtime_of(request).settings.mail_from_address,
+        code_ttl_minutes=runtime_of(request).settings.code_ttl_seconds // 60,
+        mask=mask_email,
+    )
+
+
+async def _gone(request: Request, kind: str, error: HonninError) -> HTMLResponse:
+    return await page(
+        request,
+        "flows/gone.html",
+        status_code=STATUS_BY_ERROR[error.code],
+        message=error.message.render(page_locale(request)),
+        restart=PATHS[kind],
+    )
+
+
+@router.get("/signin")
+async def sign_in(request: Request) -> Response:
+    return await _start(request, "sign_in")
+
+
+@router.get("/signup")
+async def sign_up(request: Request) -> Response:
+    return await _start(request, "sign_up")
+
+
+@router.get("/signin/{flow_id}")
+async def show_sign_in(request: Request, flow_id: str) -> Response:
+    return await _show(request, "sign_in", flow_id)
+
+
+@router.get("/signup/{flow_id}")
+async def show_sign_up(request: Request, flow_id: str) -> Response:
+    return await _show(request, "sign_up", flow_id)
+
+
+@router.post("/signin/{flow_id}")
+async def act_sign_in(request: Request, flow_id: str) -> Response:
+    return await _act(request, "sign_in", flow_id)
+
+
+@router.post("/signup/{flow_id}")
+async def act_sign_up(request: Request, flow_id: str) -> Response:
+    return await _act(request, "sign_up", flow_id)

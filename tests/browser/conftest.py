@@ -1,0 +1,129 @@
+"""Real Chromium (Debian's package) driven by Playwright against a real server on loopback.
+
+Skipped, saying why, where Chromium or axe-core is not installed (`scripts/test` installs both
+when it can). Screenshots of every page at 360 and 1280 px, in English and Japanese, are left
+in test-artifacts/screenshots for people to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from honnin.app import create_app
+from honnin.config import Settings
+from honnin.runtime import Runtime
+from tests.support.clock import ShiftableClock
+from tests.support.smtp import Sink, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("HONNIN_TEST_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+try:
+    from playwright.async_api import Browser, BrowserContext, async_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    async_playwright = None
+
+if async_playwright is None or not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Playwright and Chromium at {CHROMIUM} (apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def live(
+    tmp_path: Path, sink: Sink, sqlite_template: Path, clock: ShiftableClock
+) -> AsyncIterator[tuple[str, Runtime]]:
+    """The service on a loopback port: its address and its runtime."""
+    db = tmp_path / "honnin.db"
+    db.write_bytes(sqlite_template.read_bytes())
+    port = free_port()
+    base = f"http://localhost:{port}"
+    settings = Settings(
+        secret_key="browser-test-secret-" + "x" * 32,
+        database_url=f"sqlite+aiosqlite:///{db}",
+        smtp_url=sink.url,
+        data_dir=tmp_path / "data",
+        base_url=base,
+        service_name="Example",
+        mail_from="Example account team <account-security-noreply@accountprotection.example.com>",
+        courier_poll_seconds=0.2,
+        resend_cooldown_seconds=2,
+    )
+    app = create_app(settings, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield base, app.state.runtime
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def context(chromium: Browser) -> AsyncIterator[BrowserContext]:
+    # bypass_csp: the accessibility checker is injected as a script our CSP rightly refuses
+    context = await chromium.new_context(
+        locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    yield context
+    await context.close()
+
+
+async def screenshot(page: Any, name: str) -> None:
+    """Save the page at 360 px and at 1280 px wide."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lang = await page.evaluate("document.documentElement.lang")
+    for width in (360, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def accessibility_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (WCAG 2.1 A and AA rules)."""
+    if not AXE.exists():
+        pytest.skip("the accessibility check needs axe-core: npm install (in the repository)")
+    await page.add_script_tag(path=str(AXE))
+    rules = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+    result = await page.evaluate("rules => axe.run(document, {runOnly: rules})", rules)
+    return [
+        {"id": v["id"], "help": v["help"], "nodes": [n["html"] for n in v["nodes"]][:3]}
+        for v in result["violations"]
+    ]

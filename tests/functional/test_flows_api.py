@@ -1,0 +1,81 @@
+"""`/api/v1/flows`: the same journeys, headless, for an application's own UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from honnin.runtime import Runtime
+from tests.support.smtp import Sink
+
+PASSWORD = "correct horse battery staple"
+EMMA = "emma@example.com"
+
+
+async def start(api: httpx.AsyncClient, kind: str) -> tuple[str, dict[str, Any]]:
+    response = await api.post("/api/v1/flows", json={"kind": kind})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return f"/api/v1/flows/{body['id']}", body
+
+
+async def act(api: httpx.AsyncClient, url: str, action: str, **fields: str) -> httpx.Response:
+    return await api.post(url, json={"action": action, **fields})
+
+
+async def test_sign_up_then_sign_in_with_a_session_token(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    url, flow = await start(api, "sign_up")
+    assert flow["state"] == "details"
+    assert flow["actions"] == ["submit_details"]
+    flow = (await act(api, url, "submit_details", email=EMMA, password=PASSWORD)).json()
+    assert flow["state"] == "code"
+    assert flow["code"]["destination_hint"] == "em*****@example.com"
+    assert flow["code"]["delivery"]["status"] in ("sending", "accepted")
+    done = (await act(api, url, "submit_code", code=await sink.wait_for_code(EMMA))).json()
+    assert done["state"] == "done"
+    assert done["session_token"]
+    assert (await api.get(url)).json()["session_token"] is None  # given once
+
+    url, _flow = await start(api, "sign_in")
+    await act(api, url, "submit_identifier", name=EMMA)
+    signed_in = (await act(api, url, "submit_password", password=PASSWORD)).json()
+    session = await runtime.sessions.by_token(signed_in["session_token"])
+    assert session is not None
+    assert session.name == EMMA
+
+
+async def test_errors_carry_a_stable_code_and_the_flow(api: httpx.AsyncClient, sink: Sink) -> None:
+    await api.post("/api/v1/verifications", json={"to": "x@example.com"})  # a client in use
+    url, _flow = await start(api, "sign_in")
+    bad_name = await act(api, url, "submit_identifier", name="not an address")
+    assert bad_name.status_code == 422
+    assert bad_name.json()["error"] == "invalid_email"
+    await act(api, url, "submit_identifier", name=EMMA)
+    wrong = await act(api, url, "submit_password", password="nope")
+    assert wrong.status_code == 400
+    body = wrong.json()
+    assert body["error"] == "invalid_credentials"
+    assert body["flow"]["state"] == "password"
+    assert set(body["flow"]["actions"]) == {"submit_password", "email_code", "restart"}
+    out_of_step = await act(api, url, "confirm_address", address=EMMA)
+    assert out_of_step.status_code == 409
+    assert out_of_step.json()["error"] == "action_not_allowed"
+
+
+async def test_a_flow_belongs_to_the_client_that_made_it(
+    api: httpx.AsyncClient, http: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    url, _flow = await start(api, "sign_in")
+    other = (await runtime.clients.create("Other app")).api_key
+    response = await http.get(url, headers={"Authorization": f"Bearer {other}"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "flow_not_found"
+    assert (await http.get(url)).status_code == 401
+
+
+async def test_the_openapi_document_has_the_flows(http: httpx.AsyncClient) -> None:
+    paths = (await http.get("/api/openapi.json")).json()["paths"]
+    assert {"/api/v1/flows", "/api/v1/flows/{flow_id}"} <= set(paths)

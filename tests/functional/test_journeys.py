@@ -1,0 +1,414 @@
+"""The account holder's journeys through the pages, with codes read from real email."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from honnin.limits.service import Requester
+from honnin.runtime import Runtime
+from tests.support.clock import ShiftableClock
+from tests.support.pages import Page, PageClient
+from tests.support.smtp import Sink
+
+PASSWORD = "correct horse battery staple"
+EMMA = "emma@example.com"
+BACKUP = "emma.backup@example.org"
+
+
+def client_for(app: FastAPI, ip: str = "192.0.2.10") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="https://testserver")
+
+
+@pytest.fixture
+async def browser(app: FastAPI) -> AsyncIterator[PageClient]:
+    async with client_for(app) as client:
+        yield PageClient(client)
+
+
+@pytest.fixture
+async def another_browser(app: FastAPI) -> AsyncIterator[PageClient]:
+    async with client_for(app, ip="192.0.2.11") as client:
+        yield PageClient(client)
+
+
+@pytest.fixture
+async def emma(runtime: Runtime) -> Any:
+    return await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+
+
+@pytest.fixture
+async def emma_two_step(runtime: Runtime, emma: Any, sink: Sink) -> Any:
+    """Emma, with two-step verification on and a second verified address."""
+    proof = await runtime.proofs.add_email(emma.id, BACKUP)
+    me = Requester(ip="198.51.100.1")
+    sent = await runtime.proofs.send_code(emma.id, proof.id, requester=me, locale="en")
+    code = await sink.wait_for_code(BACKUP)
+    await runtime.proofs.confirm(emma.id, sent.challenge_id, code, requester=me)
+    return await runtime.accounts.set_two_step(EMMA, True)
+
+
+async def to_password(browser: PageClient, name: str = EMMA) -> Page:
+    page = await browser.get("/signin")
+    return await browser.submit(page, "submit_identifier", name=name)
+
+
+async def to_options(browser: PageClient) -> Page:
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    assert "Verify your identity" in page.text, page.text
+    return page
+
+
+def option_value(page: Page, hint: str) -> str:
+    match = re.search(rf'value="([^"]+)"[^>]*>\s*<span>Email {re.escape(hint)}</span>', page.html)
+    assert match, page.html
+    return match.group(1)
+
+
+# --- sign-up ------------------------------------------------------------------------------
+
+
+async def test_sign_up_verifies_the_address_and_signs_in(
+    browser: PageClient, sink: Sink, runtime: Runtime
+) -> None:
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email="Emma@Example.com", password=PASSWORD)
+    assert "We emailed a code to em*****@example.com" in page.text
+    mail = await sink.wait_for(EMMA)
+    assert "creating your account" in mail.text
+
+    page = await browser.submit(page, "submit_code", code=mail.code)
+
+    assert page.path == "/account"
+    assert f"Signed in as {EMMA}" in page.text
+    account = await runtime.accounts.show(EMMA)
+    assert [p.verified for p in account.proofs] == [True]
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-address", PASSWORD, "is not a valid email address"),
+        (EMMA, "password", "too common"),
+        (EMMA, "short", "at least 8 characters"),
+    ],
+)
+async def test_sign_up_refuses_bad_details_with_the_reason(
+    browser: PageClient, sink: Sink, email: str, password: str, message: str
+) -> None:
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email=email, password=password)
+    assert page.status == 422
+    assert page.alert is not None
+    assert message in page.alert
+    assert f'value="{email}"' in page.html  # what was typed is kept
+    assert sink.received == []
+
+
+async def test_signing_up_with_a_taken_address_looks_the_same_but_says_so_by_email(
+    browser: PageClient, sink: Sink, emma: Any
+) -> None:
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email=EMMA, password=PASSWORD)
+    assert "We emailed a code to em*****@example.com" in page.text
+    mail = await sink.wait_for(EMMA)
+    assert "You already have an account" in mail.text
+    assert not re.search(r"\d{6}", mail.text)
+    page = await browser.submit(page, "submit_code", code="123456")
+    assert page.status == 400
+    assert page.alert is not None
+    assert "isn't right" in page.alert
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+async def test_sign_in_with_password(browser: PageClient, emma: Any) -> None:
+    page = await to_password(browser)
+    assert EMMA in page.text
+    assert 'autocomplete="current-password"' in page.html
+    page = await browser.submit(page, "submit_password", password=PASSWORD)
+    assert page.path == "/account"
+
+
+async def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(
+    browser: PageClient, emma: Any
+) -> None:
+    wrong = await browser.submit(await to_password(browser), "submit_password", password="nope")
+    unknown = await browser.submit(
+        await to_password(browser, "nobody@example.com"), "submit_password", password=PASSWORD
+    )
+    assert wrong.status == unknown.status == 400
+    assert (
+        wrong.alert
+        == unknown.alert
+        == ("That sign-in name or password isn't right. Check both and try again.")
+    )
+
+
+async def test_sign_in_with_an_emailed_code(browser: PageClient, sink: Sink, emma: Any) -> None:
+    page = await to_password(browser)
+    page = await browser.submit(page, "email_code")
+    assert "We sent a code." in page.text
+    assert "We emailed a code to em*****@example.com" in page.text
+    code = await sink.wait_for_code(EMMA)
+    page = await browser.submit(page, "submit_code", code=code)
+    assert page.path == "/account"
+
+
+async def test_two_step_verification_with_a_confirmed_address(
+    browser: PageClient, sink: Sink, emma_two_step: Any
+) -> None:
+    page = await to_options(browser)
+    assert "Email em*****@example.com" in page.text
+    assert "Email em*****@example.org" in page.text
+    assert "I don't have any of these" in page.text
+
+    page = await browser.submit(
+        page, "choose_option", option=option_value(page, "em*****@example.org")
+    )
+    assert "type the full email address that em*****@example.org stands for" in page.text
+    page = await browser.submit(page, "confirm_address", address="Emma.Backup@Example.org")
+    code = await sink.wait_for_code(BACKUP, count=2)
+    assert 'autocomplete="one-time-code"' in page.html
+    assert 'inputmode="numeric"' in page.html
+    page = await browser.submit(page, "submit_code", code=f"{code[:3]}-{code[3:]}")
+    assert page.path == "/account"
+
+
+async def test_a_wrong_address_is_refused_without_sending(
+    browser: PageClient, sink: Sink, emma_two_step: Any
+) -> None:
+    page = await to_options(browser)
+    page = await browser.submit(
+        page, "choose_option", option=option_value(page, "em*****@example.com")
+    )
+    before = len(sink.received)
+    page = await browser.submit(page, "confirm_address", address="emma@example.net")
+    assert page.status == 400
+    assert page.alert is not None
+    assert "isn't the address this hint stands for" in page.alert
+    assert len(sink.received) == before
+
+
+async def test_use_a_different_option_and_i_have_a_code(
+    browser: PageClient, sink: Sink, emma_two_step: Any
+) -> None:
+    page = await to_options(browser)
+    first = option_value(page, "em*****@example.com")
+    none_yet = await browser.submit(page, "have_code", option=first)
+    assert none_yet.status == 409
+    assert none_yet.alert is not None
+    assert "Ask for a new code" in none_yet.alert
+
+    page = await browser.submit(page, "choose_option", option=first)
+    page = await browser.submit(page, "confirm_address", address=EMMA)
+    code = await sink.wait_for_code(EMMA)
+    page = await browser.submit(page, "other_options")
+    assert "Verify your identity" in page.text
+    # the code that arrived earlier, entered without sending a new one
+    page = await browser.submit(page, "have_code", option=first)
+    assert len(sink.to(EMMA)) == 1
+    page = await browser.submit(page, "submit_code", code=code)
+    assert page.path == "/account"
+
+
+async def test_code_errors_each_say_what_to_do(
+    browser: PageClient, sink: Sink, emma: Any, clock: ShiftableClock
+) -> None:
+    page = await browser.submit(await to_password(browser), "email_code")
+    first = await sink.wait_for_code(EMMA)
+
+    too_soon = await browser.submit(page, "resend")
+    assert too_soon.status == 429
+    assert too_soon.alert is not None
+    assert "seconds before asking for another code" in too_soon.alert
+
+    clock.advance(seconds=31)
+    page = await browser.submit(page, "resend")
+    assert "We sent a new code. Earlier codes no longer work." in page.text
+    second = await sink.wait_for_code(EMMA, count=2)
+
+    superseded = await browser.submit(page, "submit_code", code=first)
+    assert superseded.alert is not None
+    assert "We sent you a newer code" in superseded.alert
+    wrong = await browser.submit(page, "submit_code", code=f"{(int(second) + 1) % 10**6:06d}")
+    assert wrong.alert is not None
+    assert "tries left" in wrong.alert
+    clock.advance(minutes=11)
+    expired = await browser.submit(page, "submit_code", code=second)
+    assert expired.alert is not None
+    assert "This code has expired" in expired.alert
+
+
+async def test_didnt_get_the_code_help_says_where_from_and_what_went_wrong(
+    browser: PageClient, sink: Sink, emma_two_step: Any
+) -> None:
+    page = await to_options(browser)
+    page = await browser.submit(
+        page, "choose_option", option=option_value(page, "em*****@example.com")
+    )
+    sink.refuse_next("550 5.1.1 Mailbox unavailable", at="RCPT")
+    page = await browser.submit(page, "confirm_address", address=EMMA)
+    assert "account-security-noreply@accountprotection.example.com" in page.text
+    assert "spam or junk" in page.text
+    for _ in range(100):
+        page = await browser.get(page.path)
+        if "couldn't deliver" in page.text:
+            break
+    assert "We couldn't deliver the email to em*****@example.com" in page.text
+
+
+# --- flows are server-side ----------------------------------------------------------------
+
+
+async def test_reloading_and_a_second_tab_do_not_break_a_flow(
+    browser: PageClient, emma: Any
+) -> None:
+    page = await to_password(browser)
+    again = await browser.get(page.path)  # reload, or the same page in another tab
+    assert again.status == 200
+    assert EMMA in again.text
+    page = await browser.submit(again, "submit_password", password=PASSWORD)
+    assert page.path == "/account"
+    stale = await browser.submit(again, "submit_password", password=PASSWORD)  # old tab
+    assert stale.path == "/account"  # the flow is done: it goes where it led
+
+
+async def test_a_flow_cannot_be_continued_from_another_browser(
+    browser: PageClient, another_browser: PageClient, emma: Any
+) -> None:
+    page = await to_password(browser)
+    elsewhere = await another_browser.get(page.path)
+    assert elsewhere.status == 404
+    assert "Start again" in elsewhere.text
+
+
+async def test_an_expired_flow_says_so_and_offers_to_start_again(
+    browser: PageClient, emma: Any, clock: ShiftableClock
+) -> None:
+    page = await to_password(browser)
+    clock.advance(minutes=31)
+    late = await browser.submit(page, "submit_password", password=PASSWORD)
+    assert late.status == 410
+    assert "This page has expired" in late.text
+    assert 'href="/signin"' in late.html
+
+
+async def test_every_form_needs_its_csrf_token(browser: PageClient, emma: Any) -> None:
+    page = await to_password(browser)
+    form = page.form("submit_password")
+    data = {**form.fields, "password": PASSWORD, "csrf": "forged"}
+    response = await browser.client.post(form.action, data=data)
+    assert response.status_code == 403
+    assert "Reload the page" in response.text
+    signout = await browser.client.post("/signout", data={"scope": "all"})
+    assert signout.status_code == 403
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+async def test_two_accounts_at_once_and_switching(
+    browser: PageClient, sink: Sink, runtime: Runtime, emma: Any
+) -> None:
+    await runtime.accounts.create("taro@example.jp", PASSWORD, email_verified=True)
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.submit(
+        await to_password(browser, "taro@example.jp"), "submit_password", password=PASSWORD
+    )
+    assert "Signed in as taro@example.jp" in page.text
+    assert EMMA in page.text  # still signed in: in the picker
+
+    page = await browser.post("/account/switch", page)
+    assert f"Signed in as {EMMA}" in page.text
+    page = await browser.post("/signout", page, scope="this")
+    assert "Signed in as taro@example.jp" in page.text  # signing out one keeps the other
+    page = await browser.post("/signout", page, scope="this")
+    assert page.path.startswith("/signin")
+
+
+async def test_sign_out_of_all_accounts(browser: PageClient, runtime: Runtime, emma: Any) -> None:
+    await runtime.accounts.create("taro@example.jp", PASSWORD, email_verified=True)
+    await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.submit(
+        await to_password(browser, "taro@example.jp"), "submit_password", password=PASSWORD
+    )
+    page = await browser.post("/signout", page, scope="all")
+    assert page.path.startswith("/signin")
+    assert (await browser.get("/account")).path.startswith("/signin")
+
+
+async def test_cookies_are_host_only_secure_httponly_lax(browser: PageClient, emma: Any) -> None:
+    response = await browser.client.get("/signin", follow_redirects=True)
+    device = response.history[0].headers["set-cookie"]
+    assert device.startswith("__Host-hn_device=")
+    for attribute in ("Path=/", "HttpOnly", "SameSite=Lax", "Secure"):
+        assert attribute in device
+    assert "Domain" not in device
+    page = await browser.submit(Page(response), "submit_identifier", name=EMMA)
+    form = page.form("submit_password")
+    done = await browser.client.post(form.action, data={**form.fields, "password": PASSWORD})
+    current = done.headers["set-cookie"]
+    assert current.startswith("__Host-hn_current=")
+    assert "HttpOnly" in current
+
+
+# --- throttling ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limit_name_failures": "3/15minutes"}])
+async def test_wrong_passwords_are_throttled_per_name_known_or_not(
+    browser: PageClient, emma: Any
+) -> None:
+    for name in (EMMA, "nobody@example.com"):
+        page = await to_password(browser, name)
+        statuses = []
+        for _ in range(4):
+            statuses.append((await browser.submit(page, "submit_password", password="x")).status)
+        assert statuses == [400, 400, 400, 429]
+        last = await browser.submit(page, "submit_password", password=PASSWORD)
+        assert last.status == 429
+        assert last.alert is not None
+        assert "Try again in" in last.alert
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limit_ip_checks": "4/hour"}])
+async def test_attempts_are_throttled_per_ip(browser: PageClient, emma: Any) -> None:
+    page = await to_password(browser)
+    statuses = [
+        (await browser.submit(page, "submit_password", password="x")).status for _ in range(5)
+    ]
+    assert statuses == [400, 400, 400, 400, 429]
+
+
+# --- language -----------------------------------------------------------------------------
+
+
+async def test_the_language_follows_the_switcher_then_accept_language(
+    browser: PageClient,
+) -> None:
+    page = await browser.get("/signin")
+    assert '<html lang="en">' in page.html
+    browser.client.headers["Accept-Language"] = "ja"
+    page = await browser.get(page.path)
+    assert '<html lang="ja">' in page.html
+    assert "サインイン" in page.text
+    page = await browser.post("/lang", page, locale="en")
+    assert '<html lang="en">' in page.html
+    assert page.path.startswith("/signin/")  # back where the person was
+
+
+async def test_the_language_switch_never_redirects_elsewhere(browser: PageClient) -> None:
+    page = await browser.get("/signin")
+    form = next(f for f in page.forms() if f.action == "/lang")
+    response = await browser.client.post(
+        "/lang", data={**form.fields, "locale": "ja", "next": "//evil.example/"}
+    )
+    assert response.headers["location"] == "/"
