@@ -19,10 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from honnin import __version__
 from honnin.api import errors as api_errors
 from honnin.api.flows import router as flows_router
+from honnin.api.sessions import router as sessions_router
 from honnin.api.verifications import router as verifications_router
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.errors import HonninError
+from honnin.http_status import STATUS_BY_ERROR
 from honnin.i18n import _
 from honnin.runtime import Runtime
 from honnin.web import account, devmailbox, flows, home
@@ -52,7 +54,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await api_errors.unexpected(request, error)
         locale = page_locale(request)
         if isinstance(error, HonninError):
-            status = api_errors.STATUS_BY_ERROR.get(error.code, 400)
+            status = STATUS_BY_ERROR.get(error.code, 400)
             return error_page(request, status, error.message.render(locale))
         if isinstance(error, StarletteHTTPException) and error.status_code == 404:
             return error_page(request, 404, _("There is no page at this address.").render(locale))
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_error_handlers(app)
     app.include_router(verifications_router)
     app.include_router(flows_router)
+    app.include_router(sessions_router)
     app.include_router(home.router)
     app.include_router(flows.router)
     app.include_router(account.router)

@@ -25,4 +25,5 @@ def mask_phone(e164: str) -> str:
 
 
 def mask_destination(channel: str, destination: str) -> str:
-    return mask_email(destination) if channel == "email" else mask_phone(destination)
+    """The hint for a destination of any channel (an address has an @, a number has not)."""
+    return mask_email(destination) if "@" in destination else mask_phone(destination)

@@ -6,6 +6,8 @@ has one implementation and one configuration.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
 from honnin.accounts.service import AccountService
@@ -16,6 +18,7 @@ from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel
 from honnin.courier.channels.smtp import SmtpChannel
+from honnin.courier.channels.void import VOID, VoidChannel
 from honnin.courier.dkim import DkimSigner
 from honnin.courier.mail import EmailComposer
 from honnin.courier.outbox import Outbox
@@ -27,22 +30,27 @@ from honnin.db import Database
 from honnin.flows.service import FlowService
 from honnin.flows.signin import SignIn
 from honnin.flows.signup import SignUp
+from honnin.housekeeping import prune
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.proofs.service import ProofService
 from honnin.sessions.service import SessionService
 from honnin.verifications.service import VerificationService
 
+log = logging.getLogger("honnin")
+HOUSEKEEPING_SECONDS = 600
+
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     return {
+        VOID: VoidChannel(),
         "email": SmtpChannel(
             settings.smtp,
             require_starttls=settings.smtp_require_starttls,
             ca_file=settings.smtp_ca_file,
             timeout=settings.smtp_timeout_seconds,
             connections=settings.smtp_connections,
-        )
+        ),
     }
 
 
@@ -93,6 +101,7 @@ class Runtime:
         self.flows.register(SignIn(self.flows))
         self.flows.register(SignUp(self.flows))
         self.courier: Courier | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
 
     def make_courier(self) -> Courier:
         return Courier(
@@ -105,13 +114,27 @@ class Runtime:
         )
 
     async def start(self, *, courier: bool | None = None) -> None:
-        """Start the in-process courier (unless disabled) and route the outbox to it."""
+        """Start the in-process courier (unless disabled) and route the outbox to it; start
+        the housekeeping."""
         if courier if courier is not None else self.settings.courier_enabled:
             self.courier = self.make_courier()
             await self.courier.start()
             self.outbox.courier = self.courier.local()
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def _keep_house(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                await prune(self.db, self.clock, self.settings)
+            except Exception:
+                log.exception("housekeeping failed; will try again")
 
     async def close(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
         self.outbox.courier = None
         if self.courier is not None:
             await self.courier.stop()

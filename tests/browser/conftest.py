@@ -116,10 +116,16 @@ async def screenshot(page: Any, name: str) -> None:
     await page.set_viewport_size({"width": 1280, "height": 900})
 
 
+@pytest.fixture
+def axe() -> Path:
+    """axe-core, checked for before a journey starts (not half-way through it)."""
+    if not AXE.exists():
+        pytest.skip("the accessibility checks need axe-core: npm ci (in the repository)")
+    return AXE
+
+
 async def accessibility_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's violations on the page as it is now (WCAG 2.1 A and AA rules)."""
-    if not AXE.exists():
-        pytest.skip("the accessibility check needs axe-core: npm install (in the repository)")
     await page.add_script_tag(path=str(AXE))
     rules = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
     result = await page.evaluate("rules => axe.run(document, {runOnly: rules})", rules)

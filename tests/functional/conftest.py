@@ -12,8 +12,11 @@ from fastapi import FastAPI
 
 from honnin.app import create_app
 from honnin.config import Settings
+from honnin.limits.service import Requester
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
+from tests.support.journeys import BACKUP, EMMA, PASSWORD, client_for
+from tests.support.pages import PageClient
 from tests.support.smtp import Sink
 
 SECRET = "test-secret-" + "x" * 40
@@ -89,3 +92,31 @@ async def api(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
         headers={"Authorization": f"Bearer {api_key}"},
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def browser(app: FastAPI) -> AsyncIterator[PageClient]:
+    async with client_for(app) as client:
+        yield PageClient(client)
+
+
+@pytest.fixture
+async def another_browser(app: FastAPI) -> AsyncIterator[PageClient]:
+    async with client_for(app, ip="192.0.2.11") as client:
+        yield PageClient(client)
+
+
+@pytest.fixture
+async def emma(runtime: Runtime) -> Any:
+    return await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+
+
+@pytest.fixture
+async def emma_two_step(runtime: Runtime, emma: Any, sink: Sink) -> Any:
+    """Emma, with two-step verification on and a second verified address."""
+    proof = await runtime.proofs.add_email(emma.id, BACKUP)
+    me = Requester(ip="198.51.100.1")
+    sent = await runtime.proofs.send_code(emma.id, proof.id, requester=me, locale="en")
+    code = await sink.wait_for_code(BACKUP)
+    await runtime.proofs.confirm(emma.id, sent.challenge_id, code, requester=me)
+    return await runtime.accounts.set_two_step(EMMA, True)

@@ -41,12 +41,17 @@ def test_create_and_show_an_account(cli: CliRunner) -> None:
     assert re.search(r"email\s+│\s+em\*\*\*\*\*@example.com\s+│\s+no", out)
 
 
-def test_two_step_verification_can_be_turned_on(cli: CliRunner) -> None:
+def test_two_step_verification_needs_verified_security_info(cli: CliRunner) -> None:
     run(cli, "accounts", "create", "emma@example.com", "--password-stdin", input=PASSWORD + "\n")
     code, out = run(cli, "accounts", "two-step", "emma@example.com", "on")
+    assert code == 1
+    assert "verify an address of this account first" in out
+    run(cli, "accounts", "create", "taro@example.jp", "--verified", "--password-stdin",
+        input=PASSWORD + "\n")  # fmt: skip
+    code, out = run(cli, "accounts", "two-step", "taro@example.jp", "on")
     assert code == 0
-    assert "two-step verification is on for em*****@example.com" in out
-    assert run(cli, "accounts", "two-step", "emma@example.com", "maybe")[0] == 1
+    assert "two-step verification is on for ta*****@example.jp" in out
+    assert run(cli, "accounts", "two-step", "taro@example.jp", "maybe")[0] == 1
 
 
 def test_the_password_can_be_typed_at_a_prompt(cli: CliRunner) -> None:

@@ -37,12 +37,19 @@ async def test_sign_up_then_sign_in_with_a_session_token(
     done = (await act(api, url, "submit_code", code=await sink.wait_for_code(EMMA))).json()
     assert done["state"] == "done"
     assert done["session_token"]
-    assert (await api.get(url)).json()["session_token"] is None  # given once
+    again = await act(api, url, "submit_code", code="000000")  # a done flow takes no action
+    assert again.status_code == 409
 
     url, _flow = await start(api, "sign_in")
     await act(api, url, "submit_identifier", name=EMMA)
     signed_in = (await act(api, url, "submit_password", password=PASSWORD)).json()
-    session = await runtime.sessions.by_token(signed_in["session_token"])
+    me = await api.get(
+        "/api/v1/sessions/current", headers={"X-Session-Token": signed_in["session_token"]}
+    )
+    assert me.status_code == 200
+    client = await runtime.clients.authenticate(api.headers["Authorization"].split()[1])
+    assert client is not None
+    session = await runtime.sessions.by_token(signed_in["session_token"], client.id)
     assert session is not None
     assert session.name == EMMA
 

@@ -125,6 +125,13 @@ class AccountService:
             account = await self.by_name(tx, normalize_email(name))
             if account is None:
                 raise NotFound(_("No account has the sign-in name {name}.", name=name))
+            if enabled and not await proofs.has_verified(tx, account.id):
+                raise Conflict(
+                    _(
+                        "Two-step verification needs verified security info to send codes "
+                        "to: verify an address of this account first."
+                    )
+                )
             account.two_step = enabled
         return await self.show(name)
 

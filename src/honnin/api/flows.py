@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from honnin.api.auth import Client, runtime
-from honnin.api.errors import STATUS_BY_ERROR, request_locale
+from honnin.api.errors import request_locale
 from honnin.api.schemas import Delivery, Problem
 from honnin.clients.service import ClientView
 from honnin.errors import HonninError
 from honnin.flows.service import Binding
 from honnin.flows.views import FlowView
+from honnin.http_status import STATUS_BY_ERROR
 from honnin.i18n import Locale
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
@@ -59,6 +60,7 @@ class FlowState(BaseModel):
     actions: list[str] = Field(description="The actions this state accepts.")
     expires_at: datetime
     name: str | None = None
+    name_hint: str | None = Field(None, description="Where `email_code` sends: em*****@…")
     options: list[Option] = []
     chosen: Option | None = None
     code: Code | None = None
@@ -83,6 +85,7 @@ class FlowState(BaseModel):
             actions=view.actions,
             expires_at=view.expires_at,
             name=view.name,
+            name_hint=view.name_hint,
             options=[Option(id=o.id, kind=o.kind, hint=o.hint) for o in view.options],
             chosen=Option(id=view.chosen.id, kind=view.chosen.kind, hint=view.chosen.hint)
             if view.chosen

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import typer
 
-from honnin.cli.common import console, load_settings, one_line_errors
+from honnin.cli.common import console, load_settings, one_line_errors, with_database
+from honnin.clock import SystemClock
 from honnin.db.migrate import upgrade
+from honnin.housekeeping import prune
 
 app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 
@@ -15,3 +17,16 @@ def upgrade_command(revision: str = typer.Argument("head")) -> None:
     with one_line_errors():
         upgrade(settings.effective_database_url, revision)
     console.print(f"database is at {revision}")
+
+
+@app.command("prune")
+def prune_command() -> None:
+    """Delete expired flows, old failed attempts and long-ended sessions.
+
+    Every serving process also does this every 10 minutes."""
+    settings = load_settings()
+    pruned = with_database(lambda db: prune(db, SystemClock(), settings))
+    console.print(
+        f"deleted {pruned.flows} flows, {pruned.failed_attempts} failed attempts, "
+        f"{pruned.sessions} sessions"
+    )

@@ -17,7 +17,7 @@ class Challenge(Base):
     """
 
     __tablename__ = "challenges"
-    __table_args__ = (Index(None, "client_id", "destination_digest", "status"),)
+    __table_args__ = (Index(None, "destination_digest", "purpose", "status"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     purpose: Mapped[str] = mapped_column(String(32))
@@ -29,6 +29,8 @@ class Challenge(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
+    # the flow it belongs to: a code asked for in one sign-in never answers another
+    flow_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

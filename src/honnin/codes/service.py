@@ -41,6 +41,7 @@ from honnin.codes.limits import SendLimits
 from honnin.codes.models import Challenge, Code
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
+from honnin.courier.channels.void import VOID
 from honnin.courier.models import Message
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
@@ -70,6 +71,7 @@ _FIND_PENDING = (
         _c.expires_at > bindparam("b_now"),
         _c.client_id.is_not_distinct_from(bindparam("b_client", type_=Uuid())),
         _c.account_id.is_not_distinct_from(bindparam("b_account", type_=Uuid())),
+        _c.flow_id.is_not_distinct_from(bindparam("b_flow", type_=Uuid())),
     )
     .order_by(_c.created_at.desc())
     .limit(1)
@@ -158,6 +160,7 @@ class ChallengeState:
     locale: str
     account_id: uuid.UUID | None
     client_id: uuid.UUID | None
+    flow_id: uuid.UUID | None
     status: str
     created_at: datetime
     expires_at: datetime
@@ -227,8 +230,8 @@ class CheckResult:
 @dataclass(frozen=True)
 class SentCode:
     challenge: ChallengeState
-    message_id: uuid.UUID | None  # None for a code that is deliberately not delivered
-    delivery: DeliveryStatus | None
+    message_id: uuid.UUID
+    delivery: DeliveryStatus
 
     @property
     def expires_at(self) -> datetime:
@@ -294,8 +297,10 @@ class CodeService:
         destination: str,
         client_id: uuid.UUID | None = None,
         account_id: uuid.UUID | None = None,
+        flow_id: uuid.UUID | None = None,
     ) -> ChallengeState | None:
-        """The newest unexpired pending challenge for this purpose and destination, locked."""
+        """The newest unexpired pending challenge for this purpose and destination, of this
+        client, account and flow (each may be None, and must then be None), locked."""
         row = (
             await tx.conn.execute(
                 _FIND_PENDING,
@@ -305,6 +310,7 @@ class CodeService:
                     "b_now": self.clock.now(),
                     "b_client": client_id,
                     "b_account": account_id,
+                    "b_flow": flow_id,
                 },
             )
         ).one_or_none()
@@ -323,15 +329,16 @@ class CodeService:
         requester: Requester,
         account_id: uuid.UUID | None = None,
         client_id: uuid.UUID | None = None,
+        flow_id: uuid.UUID | None = None,
         template_params: dict[str, Any] | None = None,
         template: str | None = "code",
     ) -> SentCode:
         """Send a code to `destination` for `purpose`: a resend into the pending challenge of
-        the same account or client if there is one, else the first code of a new one.
+        the same account, client and flow if there is one, else the first code of a new one.
 
         `template` is the message that carries it; with `None` the code is made, counted and
-        checked like any other but sent to nobody (a decoy, so that a name without an account
-        looks and behaves like one with).
+        checked like any other, and its message goes through the courier to the void channel:
+        a decoy, so that a name without an account looks, behaves and costs like one with.
         """
         await self.lock_destination(tx, channel, destination)
         pending = await self.find_pending(
@@ -341,6 +348,7 @@ class CodeService:
             destination=destination,
             client_id=client_id,
             account_id=account_id,
+            flow_id=flow_id,
         )
         if pending is not None:
             return await self.resend(
@@ -360,6 +368,7 @@ class CodeService:
             requester=requester,
             account_id=account_id,
             client_id=client_id,
+            flow_id=flow_id,
             template_params=template_params,
             template=template,
         )
@@ -375,6 +384,7 @@ class CodeService:
         requester: Requester,
         account_id: uuid.UUID | None = None,
         client_id: uuid.UUID | None = None,
+        flow_id: uuid.UUID | None = None,
         template_params: dict[str, Any] | None = None,
         template: str | None = "code",
     ) -> SentCode:
@@ -389,6 +399,7 @@ class CodeService:
             locale=locale,
             account_id=account_id,
             client_id=client_id,
+            flow_id=flow_id,
             status="pending",
             created_at=now,
             expires_at=now + self.policy.ttl,
@@ -470,23 +481,21 @@ class CodeService:
         template: str | None,
     ) -> SentCode:
         code = new_code(self.policy.length)
-        message_id, delivery = None, None
-        if template is not None:
-            message_id, delivery = await self.outbox.enqueue(
-                tx,
-                channel=challenge.channel,
-                recipient=challenge.destination,
-                template=template,
-                locale=challenge.locale,
-                params={
-                    "purpose": challenge.purpose,
-                    "destination_hint": challenge.destination_hint,
-                    "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
-                    **(template_params or {}),
-                },
-                secret_params=json.dumps({"code": code}).encode(),
-                expires_at=challenge.expires_at,
-            )
+        message_id, delivery = await self.outbox.enqueue(
+            tx,
+            channel=challenge.channel if template is not None else VOID,
+            recipient=challenge.destination,
+            template=template or "code",
+            locale=challenge.locale,
+            params={
+                "purpose": challenge.purpose,
+                "destination_hint": challenge.destination_hint,
+                "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
+                **(template_params or {}),
+            },
+            secret_params=json.dumps({"code": code}).encode(),
+            expires_at=challenge.expires_at,
+        )
         await tx.conn.execute(
             _INSERT_CODE,
             {

@@ -30,6 +30,10 @@ class NoPendingCode(HonninError):
     code = "no_pending_code"
 
 
+class NoSecondFactor(HonninError):
+    code = "no_second_factor"
+
+
 class ActionNotAllowed(InvalidInput):
     code = "action_not_allowed"
 
@@ -65,6 +69,19 @@ def wrong_address() -> WrongAddress:
     )
 
 
+def no_second_factor() -> NoSecondFactor:
+    return NoSecondFactor(
+        _(
+            "Two-step verification is on for this account, but it has no verified security "
+            "info to send a code to. Recover your account to add some."
+        )
+    )
+
+
+def changed_meanwhile() -> ActionNotAllowed:
+    return ActionNotAllowed(_("Something changed meanwhile. Reload the page and try again."))
+
+
 def no_pending_code() -> NoPendingCode:
     return NoPendingCode(
         _("We haven't sent a code there in the last few minutes. Ask for a new code.")
@@ -73,5 +90,8 @@ def no_pending_code() -> NoPendingCode:
 
 def not_now(action: str) -> ActionNotAllowed:
     return ActionNotAllowed(
-        _("“{action}” can't be done at this step. Reload the page and try again.", action=action)
+        _(
+            "“{action}” can't be done at this step. Reload the page and try again.",
+            action=action[:40],
+        )
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from honnin.accounts.models import Account
@@ -53,6 +53,7 @@ class Outcome:
     view: FlowView
     error: HonninError | None = None
     session_token: str | None = None  # for an API client, once, when the flow completes
+    device_token: str | None = None  # for a browser that just signed in: its new device token
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Context:
     binding: Binding
     now: datetime
     session_token: str | None = None
+    device_token: str | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -93,6 +95,10 @@ class Kind(Protocol):
     async def act(
         self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
     ) -> HonninError | None: ...
+
+    def conflict(self) -> HonninError:
+        """The error for a unique-name race lost at commit (two tabs, two people)."""
+        ...
 
 
 class FlowService:
@@ -144,16 +150,25 @@ class FlowService:
             tx.session.add(flow)
             return await self._view(tx, flow)
 
-    async def get(self, flow_id: str, binding: Binding) -> FlowView:
+    async def get(self, flow_id: str, binding: Binding, *, kind: str | None = None) -> FlowView:
+        """The flow's state; `FlowNotFound` unless it is this binding's (and of `kind`)."""
         async with self.db.transaction(write=False) as tx:
-            flow = await self._load(tx, flow_id, binding, lock=False)
+            flow = await self._load(tx, flow_id, binding, lock=False, kind=kind)
             return await self._view(tx, flow)
 
     async def act(
-        self, flow_id: str, binding: Binding, action: str, fields: Mapping[str, str]
+        self,
+        flow_id: str,
+        binding: Binding,
+        action: str,
+        fields: Mapping[str, str],
+        *,
+        locale: str | None = None,
+        kind: str | None = None,
     ) -> Outcome:
+        """Perform `action`. `locale`: the language the person reads now (emails follow it)."""
         async with self.db.transaction(write=False) as tx:
-            snapshot = await self._load(tx, flow_id, binding, lock=False)
+            snapshot = await self._load(tx, flow_id, binding, lock=False, kind=kind)
         handler = self.kinds[snapshot.kind]
         if action not in handler.actions(snapshot.state):
             raise errors.not_now(action)
@@ -162,14 +177,16 @@ class FlowService:
             async with self.db.transaction() as tx:
                 flow = await self._load(tx, flow_id, binding, lock=True)
                 if flow.state != snapshot.state or flow.data != snapshot.data:
-                    raise errors.not_now(action)  # another tab moved it on meanwhile
+                    raise errors.changed_meanwhile()  # another tab moved it on
                 ctx = Context(tx, flow, binding, self.clock.now())
+                if locale in LOCALES:
+                    flow.locale = locale
                 error = await handler.act(ctx, action, fields, prepared)
                 flow.updated_at = ctx.now
                 view = await self._view(tx, flow)
-        except IntegrityError:  # a race on a unique name (two sign-ups of one address)
-            raise errors.address_taken() from None
-        return Outcome(view, error, ctx.session_token)
+        except IntegrityError:  # a race on a unique name, lost at commit
+            raise handler.conflict() from None
+        return Outcome(view, error, ctx.session_token, ctx.device_token)
 
     # --- shared steps, for the kinds ----------------------------------------------------
 
@@ -189,9 +206,25 @@ class FlowService:
         return list(rows)
 
     async def complete(self, ctx: Context, account_id: uuid.UUID, method: str) -> None:
-        """Sign the account in, in this browser or for this API client; the flow is done."""
+        """Sign the account in, in this browser or for this API client; the flow is done.
+
+        A browser gets a new device token as it signs in, and its sessions and flows move to
+        it: a device token planted or seen before the sign-in is worth nothing after it."""
+        device = ctx.binding.device_token
+        if device is not None:
+            ctx.device_token = await self.sessions.rotate_device(ctx.tx, device)
+            await ctx.tx.conn.execute(
+                update(Flow)
+                .where(Flow.device_digest == self.sessions.device_digest(device))
+                .values(device_digest=self.sessions.device_digest(ctx.device_token))
+            )
+            ctx.flow.device_digest = self.sessions.device_digest(ctx.device_token)
         session_id, token = await self.sessions.start(
-            ctx.tx, account_id, method=method, device_token=ctx.binding.device_token
+            ctx.tx,
+            account_id,
+            method=method,
+            device_token=ctx.device_token,
+            client_id=ctx.binding.client_id,
         )
         ctx.flow.account_id = account_id
         ctx.flow.session_id = session_id
@@ -205,13 +238,15 @@ class FlowService:
             return None
         return self.sessions.device_digest(binding.device_token)
 
-    async def _load(self, tx: Tx, flow_id: str, binding: Binding, *, lock: bool) -> Flow:
+    async def _load(
+        self, tx: Tx, flow_id: str, binding: Binding, *, lock: bool, kind: str | None = None
+    ) -> Flow:
         try:
             key = uuid.UUID(flow_id)
         except ValueError:
             raise errors.not_found() from None
         flow = await tx.session.get(Flow, key, with_for_update=lock)
-        if flow is None or not self._bound(flow, binding):
+        if flow is None or not self._bound(flow, binding) or kind not in (None, flow.kind):
             raise errors.not_found()
         if flow.expires_at <= self.clock.now() and flow.state != "done":
             raise errors.expired()
@@ -233,6 +268,7 @@ class FlowService:
             expires_at=flow.expires_at,
             actions=self.kinds[flow.kind].actions(flow.state),
             name=data.get("name"),
+            name_hint=mask_destination("email", data["name"]) if data.get("name") else None,
             session_id=flow.session_id,
         )
         if "options" in data:

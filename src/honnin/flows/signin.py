@@ -2,8 +2,12 @@
 "verify your identity" with a code to one of the account's security info.
 
 No account enumeration: a name without an account walks through the same states with the same
-wording. Its password is checked against a dummy hash (same time), and "email me a code" makes
-a real, counted, checkable code that is sent to nobody.
+wording and the same work. Its password is checked against a dummy hash (same time), and
+"email me a code" makes a real, counted, checkable code whose message the courier renders and
+then drops (the void channel).
+
+Every guess (password, code, the full address behind a hint) is counted against the sign-in
+name before it is judged, so that guesses sent all at once cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ ACTIONS = {
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
     "done": [],
 }
+GUESSES = (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED)  # outcomes that count as failures
 
 
 @dataclass(frozen=True)
 class PasswordCheck:
     account_id: uuid.UUID | None
     right: bool
+    attempt: int  # counted before the hash was computed; released if right
 
 
 def field(fields: Mapping[str, str], name: str) -> str:
@@ -67,16 +73,18 @@ class SignIn:
         if action != "submit_password":
             return None
         name = flow.data["name"]
-        # limits first: they must refuse before the expensive hash is computed
         await self.flows.throttle.attempt(binding.requester)
-        async with self.flows.db.transaction(write=False) as tx:
-            await self.flows.failures.check(tx, self.flows.name_key(name), self.flows.clock.now())
+        async with self.flows.db.transaction() as tx:  # committed: concurrent guesses see it
+            attempt = await self.flows.failures.reserve(
+                tx, self.flows.name_key(name), self.flows.clock.now()
+            )
             account = await self.flows.account_by_name(tx, name)
         password = fields.get("password") or ""
         if account is None or account.password_hash is None:
             await verify_nothing(password)  # the same time as a real check
-            return PasswordCheck(None, False)
-        return PasswordCheck(account.id, await verify_password(account.password_hash, password))
+            return PasswordCheck(None, False, attempt)
+        right = await verify_password(account.password_hash, password)
+        return PasswordCheck(account.id, right, attempt)
 
     # --- actions ------------------------------------------------------------------------
 
@@ -87,6 +95,9 @@ class SignIn:
         result: HonninError | None = await handler(ctx, fields, prepared)
         return result
 
+    def conflict(self) -> HonninError:
+        return errors.changed_meanwhile()
+
     async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         ctx.update("password", name=normalize_email(field(fields, "name")))
 
@@ -94,13 +105,15 @@ class SignIn:
         self, ctx: Context, fields: Mapping[str, str], check: PasswordCheck
     ) -> HonninError | None:
         if not check.right or check.account_id is None:
-            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
             return errors.invalid_credentials()
+        await self.flows.failures.release(ctx.tx, check.attempt)
         account = await ctx.tx.session.get(Account, check.account_id)
         assert account is not None
-        if ctx.flow.state == "second_password" or not account.two_step:
-            method = "code+password" if ctx.flow.state == "second_password" else "password"
-            await self.flows.complete(ctx, account.id, method)
+        if ctx.flow.state == "second_password":
+            await self.flows.complete(ctx, account.id, "code+password")
+            return None
+        if not account.two_step:
+            await self.flows.complete(ctx, account.id, "password")
             return None
         return await self._offer_options(ctx, account)
 
@@ -115,7 +128,8 @@ class SignIn:
             locale=ctx.flow.locale,
             requester=ctx.binding.requester,
             account_id=account.id if account else None,
-            template="code" if account else None,  # no account: a code sent to nobody
+            flow_id=ctx.flow.id,
+            template="code" if account else None,  # no account: a decoy, sent to the void
             template_params={"account_hint": mask_destination("email", name)},
         )
         ctx.update("code", challenge_id=str(sent.challenge.id))
@@ -124,11 +138,11 @@ class SignIn:
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
-        await self.flows.failures.check(ctx.tx, self._key(ctx), ctx.now)
+        attempt = await self.flows.failures.reserve(ctx.tx, self._key(ctx), ctx.now)
         challenge = await self._challenge(ctx)
         result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
-        if result.outcome in (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED):
-            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
+        if result.outcome not in GUESSES:
+            await self.flows.failures.release(ctx.tx, attempt)
         if not result.approved:
             return result.error
         account = (
@@ -148,12 +162,12 @@ class SignIn:
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         challenge = await self._challenge(ctx)
-        real = challenge.account_id is not None
         await self.flows.codes.resend(
             ctx.tx,
             challenge,
             requester=ctx.binding.requester,
-            template="code" if real else None,
+            locale=ctx.flow.locale,
+            template="code" if challenge.account_id else None,
             template_params={"account_hint": mask_destination("email", ctx.data["name"])},
         )
 
@@ -163,14 +177,15 @@ class SignIn:
     async def _have_code(
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
+        """Enter a code sent earlier in this sign-in (say, before choosing another option)."""
         option = self._option(ctx, fields)
-        proof_value = await self._proof_value(ctx, option["id"])
         pending = await self.flows.codes.find_pending(
             ctx.tx,
             purpose=VERIFY,
             channel="email",
-            destination=proof_value,
+            destination=await self._proof_value(ctx, option["id"]),
             account_id=ctx.flow.account_id,
+            flow_id=ctx.flow.id,
         )
         if pending is None:
             return errors.no_pending_code()
@@ -180,11 +195,13 @@ class SignIn:
     async def _confirm_address(
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
+        await self.flows.throttle.attempt(ctx.binding.requester)
+        attempt = await self.flows.failures.reserve(ctx.tx, self._key(ctx), ctx.now)
         proof_value = await self._proof_value(ctx, ctx.data["option"])
         typed = normalize_email(field(fields, "address"))
         if not same(typed.encode(), proof_value.encode()):
-            await self.flows.failures.record(ctx.tx, self._key(ctx), ctx.now)
             return errors.wrong_address()
+        await self.flows.failures.release(ctx.tx, attempt)
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=VERIFY,
@@ -193,6 +210,7 @@ class SignIn:
             locale=ctx.flow.locale,
             requester=ctx.binding.requester,
             account_id=ctx.flow.account_id,
+            flow_id=ctx.flow.id,
             template_params={"account_hint": mask_destination("email", ctx.data["name"])},
         )
         ctx.update("verify_code", challenge_id=str(sent.challenge.id))
@@ -218,9 +236,8 @@ class SignIn:
 
     async def _offer_options(self, ctx: Context, account: Account) -> HonninError | None:
         proofs = await self.flows.verified_proofs(ctx.tx, account.id)
-        if not proofs:  # nothing to verify with: the password alone has to do
-            await self.flows.complete(ctx, account.id, "password")
-            return None
+        if not proofs:  # fail closed: two-step verification is on, so a password is not enough
+            return errors.no_second_factor()
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
         options = [
             {"id": str(p.id), "kind": p.kind, "hint": mask_destination(p.kind, p.value)}
@@ -237,8 +254,8 @@ class SignIn:
         raise errors.not_now("choose_option")
 
     async def _proof_value(self, ctx: Context, proof_id: str) -> str:
-        proofs = await self.flows.verified_proofs(ctx.tx, ctx.flow.account_id)  # type: ignore[arg-type]
-        for proof in proofs:
+        assert ctx.flow.account_id is not None
+        for proof in await self.flows.verified_proofs(ctx.tx, ctx.flow.account_id):
             if str(proof.id) == proof_id:
                 return proof.value
-        raise errors.not_now("choose_option")
+        raise errors.not_now("choose_option")  # removed meanwhile

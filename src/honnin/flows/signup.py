@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from honnin.accounts.passwords import check_strength, hash_password
-from honnin.codes.service import ChallengeState, CheckOutcome
+from honnin.codes.service import ChallengeState
 from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow
 from honnin.flows.service import Binding, Context, FlowService
-from honnin.flows.signin import field
+from honnin.flows.signin import GUESSES, field
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
 
@@ -58,6 +58,9 @@ class SignUp:
         check_strength(password, [address])
         return Details(address, await hash_password(password))
 
+    def conflict(self) -> HonninError:
+        return errors.address_taken()  # two sign-ups of one address, at the same moment
+
     async def act(
         self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
     ) -> HonninError | None:
@@ -87,6 +90,7 @@ class SignUp:
                 destination=address,
                 locale=ctx.flow.locale,
                 requester=ctx.binding.requester,
+                flow_id=ctx.flow.id,
                 template=template,
                 template_params=params,
             )
@@ -96,19 +100,21 @@ class SignUp:
                 ctx.tx,
                 challenge,
                 requester=ctx.binding.requester,
+                locale=ctx.flow.locale,
                 template=template,
                 template_params=params,
             )
 
     async def _submit_code(self, ctx: Context, fields: Mapping[str, str]) -> HonninError | None:
-        key = self.flows.name_key(ctx.data["name"])
         await self.flows.throttle.attempt(ctx.binding.requester)
-        await self.flows.failures.check(ctx.tx, key, ctx.now)
+        attempt = await self.flows.failures.reserve(
+            ctx.tx, self.flows.name_key(ctx.data["name"]), ctx.now
+        )
         result = await self.flows.codes.check(
             ctx.tx, await self._challenge(ctx), field(fields, "code")
         )
-        if result.outcome in (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED):
-            await self.flows.failures.record(ctx.tx, key, ctx.now)
+        if result.outcome not in GUESSES:
+            await self.flows.failures.release(ctx.tx, attempt)
         if not result.approved:
             return result.error
         try:

@@ -38,6 +38,7 @@ class FlowView:
     expires_at: datetime
     actions: list[str]
     name: str | None = None
+    name_hint: str | None = None  # the name masked: where "email me a code" would send it
     options: list[OptionView] = field(default_factory=list)
     chosen: OptionView | None = None
     code: CodeStep | None = None

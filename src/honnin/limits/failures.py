@@ -11,16 +11,18 @@ import math
 from datetime import datetime, timedelta
 
 from limits import RateLimitItem
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from honnin.db import Tx, table_of
+from honnin.db.locks import lock_key
 from honnin.errors import RateLimited
 from honnin.limits.models import FailedAttempt
 from honnin.limits.service import too_many_attempts
 
 _failures = table_of(FailedAttempt)
 _f = _failures.c
-_RECORD = insert(_failures)
+_RECORD = insert(_failures).returning(_f.id)
+_RELEASE = delete(_failures).where(_f.id == bindparam("b_id"))
 
 
 class FailureLimits:
@@ -53,5 +55,16 @@ class FailureLimits:
                 retry_after = max(1, math.ceil((free_at - now).total_seconds()))
                 raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
 
-    async def record(self, tx: Tx, key: bytes, now: datetime) -> None:
-        await tx.conn.execute(_RECORD, {"key_digest": key, "at": now})
+    async def reserve(self, tx: Tx, key: bytes, now: datetime) -> int:
+        """Count an attempt before it is judged, under the key's lock: `RateLimited` if the key
+        is over its limit, else the id of the attempt, to `release` if it turns out right.
+
+        Counting first is what makes the limit hold when guesses arrive all at once."""
+        await lock_key(tx, key)
+        await self.check(tx, key, now)
+        result = await tx.conn.execute(_RECORD, {"key_digest": key, "at": now})
+        return int(result.scalar_one())
+
+    async def release(self, tx: Tx, attempt: int) -> None:
+        """The attempt was right (or not a guess at all): it is no failure."""
+        await tx.conn.execute(_RELEASE, {"b_id": attempt})

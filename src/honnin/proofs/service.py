@@ -41,6 +41,15 @@ async def list_proofs(tx: Tx, account_id: uuid.UUID) -> list[ProofView]:
     return [_view(p) for p in rows]
 
 
+async def has_verified(tx: Tx, account_id: uuid.UUID) -> bool:
+    found = await tx.session.scalar(
+        select(Proof.id)
+        .where(Proof.account_id == account_id, Proof.verified_at.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
 def _view(proof: Proof) -> ProofView:
     hint = mask_destination(proof.kind, proof.value)
     return ProofView(proof.id, proof.kind, hint, proof.verified_at is not None, proof.created_at)

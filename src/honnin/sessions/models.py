@@ -26,6 +26,8 @@ class Session(Base):
     )
     device_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    # an API session belongs to the application that completed the flow
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
     method: Mapped[str] = mapped_column(String(32))  # how it was proven: password, code, …
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]

@@ -45,7 +45,13 @@ class SessionService:
         return self.keyring.digest("session-token", token)
 
     async def start(
-        self, tx: Tx, account_id: uuid.UUID, *, method: str, device_token: str | None = None
+        self,
+        tx: Tx,
+        account_id: uuid.UUID,
+        *,
+        method: str,
+        device_token: str | None = None,
+        client_id: uuid.UUID | None = None,
     ) -> tuple[uuid.UUID, str | None]:
         """A new session for a browser (`device_token`) or, without one, for an API client:
         its id and, for an API client, the bearer token (returned only this once)."""
@@ -55,6 +61,7 @@ class SessionService:
             account_id=account_id,
             device_digest=self.device_digest(device_token) if device_token else None,
             token_digest=self._token_digest(token) if token else None,
+            client_id=client_id,
             method=method,
             created_at=now,
             last_seen_at=now,
@@ -87,7 +94,34 @@ class SessionService:
             newest[view.account_id] = view
         return sorted(newest.values(), key=lambda v: v.created_at)
 
-    async def by_token(self, token: str) -> SessionView | None:
+    async def rotate_device(self, tx: Tx, device_token: str) -> str:
+        """A new device token for this browser; its sessions move to it (fixation defence)."""
+        new_token = secrets.token_urlsafe(32)
+        await tx.conn.execute(
+            update(Session)
+            .where(Session.device_digest == self.device_digest(device_token))
+            .values(device_digest=self.device_digest(new_token))
+        )
+        return new_token
+
+    async def sign_out(
+        self, device_token: str, current: SessionView | None, *, everyone: bool
+    ) -> tuple[uuid.UUID | None, str | None]:
+        """Sign out of the current account, or of every account in this browser.
+
+        Returns the session that becomes current (another account still signed in, if any)
+        and, after signing out of everyone, the browser's new device token."""
+        if everyone or current is None:
+            async with self.db.transaction() as tx:
+                await self._revoke(tx, device_token, None)
+                return None, await self.rotate_device(tx, device_token)
+        async with self.db.transaction() as tx:
+            await self._revoke(tx, device_token, current.account_id)
+        others = [s for s in await self.for_device(device_token) if s.id != current.id]
+        return (others[-1].id if others else None), None
+
+    async def by_token(self, token: str, client_id: uuid.UUID) -> SessionView | None:
+        """The API session of this bearer token, if it is live and belongs to `client_id`."""
         now = self.clock.now()
         async with self.db.transaction(write=False) as tx:
             row = (
@@ -96,6 +130,7 @@ class SessionService:
                     .join(SignInName, SignInName.account_id == Session.account_id)
                     .where(
                         Session.token_digest == self._token_digest(token),
+                        Session.client_id == client_id,
                         Session.revoked_at.is_(None),
                         Session.expires_at > now,
                     )
@@ -105,18 +140,28 @@ class SessionService:
             ).first()
         return _view(row[0], row[1]) if row else None
 
-    async def revoke(self, device_token: str, session_id: uuid.UUID | None = None) -> int:
-        """Sign out one account (`session_id`) or every account of this browser."""
+    async def revoke_token(self, token: str, client_id: uuid.UUID) -> bool:
+        """End an API session (sign out); False if there was none to end."""
+        async with self.db.transaction() as tx:
+            result = await tx.conn.execute(
+                update(Session)
+                .where(
+                    Session.token_digest == self._token_digest(token),
+                    Session.client_id == client_id,
+                    Session.revoked_at.is_(None),
+                )
+                .values(revoked_at=self.clock.now())
+            )
+        return bool(result.rowcount)
+
+    async def _revoke(self, tx: Tx, device_token: str, account_id: uuid.UUID | None) -> None:
         query = update(Session).where(
             Session.device_digest == self.device_digest(device_token),
             Session.revoked_at.is_(None),
         )
-        if session_id is not None:
-            account = select(Session.account_id).where(Session.id == session_id)
-            query = query.where(Session.account_id == account.scalar_subquery())
-        async with self.db.transaction() as tx:
-            result = await tx.conn.execute(query.values(revoked_at=self.clock.now()))
-        return int(result.rowcount)
+        if account_id is not None:
+            query = query.where(Session.account_id == account_id)
+        await tx.conn.execute(query.values(revoked_at=self.clock.now()))
 
 
 def _view(session: Session, name: str) -> SessionView:

@@ -6,7 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from honnin.web.browser import browser
-from honnin.web.pages import form_fields, page, redirect, runtime_of, signed_in, with_current
+from honnin.web.pages import (
+    form_fields,
+    page,
+    redirect,
+    runtime_of,
+    signed_in,
+    with_current,
+    with_device,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,13 +43,10 @@ async def sign_out(request: Request) -> Response:
     """Sign out of the current account (`scope=this`) or of every account in this browser."""
     fields = await form_fields(request)
     who = browser(request)
-    sessions, current = await signed_in(request, who)
-    sessions_api = runtime_of(request).sessions
-    if fields.get("scope") == "all" or current is None:
-        await sessions_api.revoke(who.device_token)
-        return with_current(request, redirect("/signin"), None)
-    await sessions_api.revoke(who.device_token, current.id)
-    others = [s for s in sessions if s.account_id != current.account_id]
-    if others:
-        return with_current(request, redirect("/account"), str(others[-1].id))
-    return with_current(request, redirect("/signin"), None)
+    _sessions, current = await signed_in(request, who)
+    next_current, new_device = await runtime_of(request).sessions.sign_out(
+        who.device_token, current, everyone=fields.get("scope") == "all"
+    )
+    target = "/account" if next_current else "/signin"
+    response = with_current(request, redirect(target), str(next_current) if next_current else None)
+    return with_device(request, response, new_device)

@@ -29,7 +29,7 @@ from honnin.i18n import _
 from honnin.runtime import Runtime
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_DEVICE_MAX_AGE = 400 * 86_400  # the longest browsers keep a cookie
+DEVICE_MAX_AGE = 400 * 86_400  # the longest browsers keep a cookie
 
 
 class CsrfRejected(HonninError):
@@ -71,7 +71,7 @@ class DeviceCookie:
                 headers = MutableHeaders(scope=message)
                 headers.append(
                     "set-cookie",
-                    set_cookie_header(self.settings, self.device_name, token, _DEVICE_MAX_AGE),
+                    set_cookie_header(self.settings, self.device_name, token, DEVICE_MAX_AGE),
                 )
             await send(message)
 

@@ -6,16 +6,18 @@ so reloading never repeats an action; an error is shown on the same page, in pla
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from honnin.api.errors import STATUS_BY_ERROR
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
 from honnin.flows.views import FlowView
-from honnin.masks import mask_email
+from honnin.http_status import STATUS_BY_ERROR
 from honnin.web.browser import browser
-from honnin.web.pages import page, redirect, runtime_of, with_current
+from honnin.web.pages import page, redirect, runtime_of, with_current, with_device
 from honnin.web.templating import page_locale
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +38,7 @@ async def _start(request: Request, kind: str) -> Response:
 
 async def _show(request: Request, kind: str, flow_id: str) -> Response:
     try:
-        view = await runtime_of(request).flows.get(flow_id, browser(request).binding)
+        view = await runtime_of(request).flows.get(flow_id, browser(request).binding, kind=kind)
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
     if view.done:
@@ -52,20 +54,22 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     try:
         who.check_csrf(fields.pop("csrf", None))
         action = fields.pop("action", "")
-        outcome = await flows.act(flow_id, who.binding, action, fields)
+        outcome = await flows.act(
+            flow_id, who.binding, action, fields, locale=page_locale(request), kind=kind
+        )
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
     except HonninError as error:  # refused before anything was written
         try:
-            view = await flows.get(flow_id, who.binding)
+            view = await flows.get(flow_id, who.binding, kind=kind)
         except (FlowNotFound, FlowExpired) as gone:
             return await _gone(request, kind, gone)
         return await _render(request, view, error=error, fields=fields)
     if outcome.error is not None:
         return await _render(request, outcome.view, error=outcome.error, fields=fields)
     if outcome.view.done:
-        session_id = str(outcome.view.session_id)
-        return with_current(request, redirect("/account"), session_id)
+        response = with_current(request, redirect("/account"), str(outcome.view.session_id))
+        return with_device(request, response, outcome.device_token)
     notice = NOTICES.get(action)
     return redirect(f"{PATHS[kind]}/{flow_id}" + (f"?notice={notice}" if notice else ""))
 
@@ -95,8 +99,13 @@ async def _render(
         fields={k: v for k, v in (fields or {}).items() if k in ("name", "email", "address")},
         sender=runtime_of(request).settings.mail_from_address,
         code_ttl_minutes=runtime_of(request).settings.code_ttl_seconds // 60,
-        mask=mask_email,
+        resend_in=_seconds_until(request, view.code.resend_available_at) if view.code else 0,
     )
+
+
+def _seconds_until(request: Request, moment: datetime) -> int:
+    now = runtime_of(request).clock.now()
+    return max(0, math.ceil((moment - now).total_seconds()))
 
 
 async def _gone(request: Request, kind: str, error: HonninError) -> HTMLResponse:

@@ -9,7 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from honnin.runtime import Runtime
 from honnin.sessions.service import SessionView
-from honnin.web.browser import Browser, browser, cookie_names, set_cookie_header
+from honnin.web.browser import (
+    DEVICE_MAX_AGE,
+    Browser,
+    browser,
+    cookie_names,
+    set_cookie_header,
+)
 from honnin.web.templating import render
 
 
@@ -53,6 +59,19 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def with_device(
+    request: Request, response: RedirectResponse, token: str | None
+) -> RedirectResponse:
+    """Give this browser a new device token (after a sign-in, or signing everyone out)."""
+    if token is not None:
+        settings = runtime_of(request).settings
+        name = cookie_names(settings)[0]
+        response.headers.append(
+            "set-cookie", set_cookie_header(settings, name, token, DEVICE_MAX_AGE)
+        )
+    return response
 
 
 def with_current(

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 12:16:06.762059
+Create Date: 2026-11-25 12:39:13.855572
 """
 
 from collections.abc import Sequence
@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Uuid(), nullable=False),
         sa.Column("device_digest", sa.LargeBinary(length=32), nullable=True),
         sa.Column("token_digest", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("client_id", sa.Uuid(), nullable=True),
         sa.Column("method", sa.String(length=32), nullable=False),
         sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -81,6 +82,9 @@ def upgrade() -> None:
             ["accounts.id"],
             name=op.f("fk_sessions_account_id_accounts"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_sessions_client_id_clients")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("token_digest", name=op.f("uq_sessions_token_digest")),
@@ -96,8 +100,34 @@ def upgrade() -> None:
             sa.Column("two_step", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
 
+    with op.batch_alter_table("challenges", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("flow_id", sa.Uuid(), nullable=True))
+        batch_op.drop_index(batch_op.f("ix_challenges_client_id"))
+        batch_op.create_index(
+            batch_op.f("ix_challenges_destination_digest"),
+            ["destination_digest", "purpose", "status"],
+            unique=False,
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_challenges_flow_id_flows"),
+            "flows",
+            ["flow_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+
 
 def downgrade() -> None:
+
+    with op.batch_alter_table("challenges", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_challenges_flow_id_flows"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_challenges_destination_digest"))
+        batch_op.create_index(
+            batch_op.f("ix_challenges_client_id"),
+            ["client_id", "destination_digest", "status"],
+            unique=False,
+        )
+        batch_op.drop_column("flow_id")
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("two_step")

@@ -1,0 +1,26 @@
+"""A channel that delivers nowhere, for decoy codes.
+
+A sign-in name without an account still gets a code made, counted and checked (see
+honnin.flows.signin). Its message goes here: rendered, composed and signed like a real one by
+the same courier, so that the work a server does — and the time its responses take — does not
+tell whether the name has an account. Then it is dropped.
+"""
+
+from __future__ import annotations
+
+from honnin.courier.channels.base import Outcome, Outgoing, Result
+
+VOID = "void"
+
+
+class VoidChannel:
+    name = VOID
+
+    def describe(self) -> str:
+        return "void (never sent)"
+
+    async def send(self, outgoing: Outgoing) -> Result:
+        return Result(Outcome.ACCEPTED, "not sent: no account has this sign-in name")
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,37 @@
+"""Helpers for journeys through the pages: a browser-like client and the steps to a state."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi import FastAPI
+
+from tests.support.pages import Page, PageClient
+
+PASSWORD = "correct horse battery staple"
+EMMA = "emma@example.com"
+BACKUP = "emma.backup@example.org"
+
+
+def client_for(app: FastAPI, ip: str = "192.0.2.10") -> httpx.AsyncClient:
+    """A browser at `ip`: cookies kept, HTTPS (so that Secure cookies are sent back)."""
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="https://testserver")
+
+
+async def to_password(browser: PageClient, name: str = EMMA) -> Page:
+    page = await browser.get("/signin")
+    return await browser.submit(page, "submit_identifier", name=name)
+
+
+async def to_options(browser: PageClient) -> Page:
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    assert "Verify your identity" in page.text, page.text
+    return page
+
+
+def option_value(page: Page, hint: str) -> str:
+    match = re.search(rf'value="([^"]+)"[^>]*>\s*<span>Email {re.escape(hint)}</span>', page.html)
+    assert match, page.html
+    return match.group(1)
