@@ -341,14 +341,9 @@ class CodeService:
         a decoy, so that a name without an account looks, behaves and costs like one with.
         """
         await self.lock_destination(tx, channel, destination)
+        owners = {"account_id": account_id, "client_id": client_id, "flow_id": flow_id}
         pending = await self.find_pending(
-            tx,
-            purpose=purpose,
-            channel=channel,
-            destination=destination,
-            client_id=client_id,
-            account_id=account_id,
-            flow_id=flow_id,
+            tx, purpose=purpose, channel=channel, destination=destination, **owners
         )
         if pending is not None:
             return await self.resend(
@@ -359,21 +354,19 @@ class CodeService:
                 template_params=template_params,
                 template=template,
             )
-        return await self.start(
+        return await self._start(
             tx,
             purpose=purpose,
             channel=channel,
             destination=destination,
             locale=locale,
             requester=requester,
-            account_id=account_id,
-            client_id=client_id,
-            flow_id=flow_id,
+            owners=owners,
             template_params=template_params,
             template=template,
         )
 
-    async def start(
+    async def _start(
         self,
         tx: Tx,
         *,
@@ -382,13 +375,12 @@ class CodeService:
         destination: str,
         locale: str,
         requester: Requester,
-        account_id: uuid.UUID | None = None,
-        client_id: uuid.UUID | None = None,
-        flow_id: uuid.UUID | None = None,
-        template_params: dict[str, Any] | None = None,
-        template: str | None = "code",
+        owners: dict[str, uuid.UUID | None],
+        template_params: dict[str, Any] | None,
+        template: str | None,
     ) -> SentCode:
-        """A new challenge for `destination`, and its first code sent."""
+        """A new challenge for `destination` (of the `owners`: account, client, flow), and its
+        first code sent."""
         now = self.clock.now()
         challenge = ChallengeState(
             id=uuid.uuid4(),
@@ -397,9 +389,9 @@ class CodeService:
             destination=destination,
             destination_digest=self.destination_digest(channel, destination),
             locale=locale,
-            account_id=account_id,
-            client_id=client_id,
-            flow_id=flow_id,
+            account_id=owners["account_id"],
+            client_id=owners["client_id"],
+            flow_id=owners["flow_id"],
             status="pending",
             created_at=now,
             expires_at=now + self.policy.ttl,

@@ -101,6 +101,20 @@ class Kind(Protocol):
         ...
 
 
+class Steps:
+    """What every kind shares: the service it works with, its table of actions per state."""
+
+    name: str
+    first_state: str
+    ACTIONS: dict[str, list[str]]
+
+    def __init__(self, flows: FlowService) -> None:
+        self.flows = flows
+
+    def actions(self, state: str) -> list[str]:
+        return self.ACTIONS.get(state, [])
+
+
 class FlowService:
     def __init__(
         self,

@@ -24,7 +24,7 @@ from honnin.crypto import same
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow
-from honnin.flows.service import Binding, Context, FlowService
+from honnin.flows.service import Binding, Context, Steps
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
 
@@ -55,15 +55,10 @@ def field(fields: Mapping[str, str], name: str) -> str:
     return (fields.get(name) or "").strip()
 
 
-class SignIn:
+class SignIn(Steps):
+    ACTIONS = ACTIONS
     name = "sign_in"
     first_state = "identifier"
-
-    def __init__(self, flows: FlowService) -> None:
-        self.flows = flows
-
-    def actions(self, state: str) -> list[str]:
-        return ACTIONS.get(state, [])
 
     # --- slow work before the transaction ------------------------------------------------
 

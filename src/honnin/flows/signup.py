@@ -19,7 +19,7 @@ from honnin.codes.service import ChallengeState
 from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow
-from honnin.flows.service import Binding, Context, FlowService
+from honnin.flows.service import Binding, Context, Steps
 from honnin.flows.signin import GUESSES, field
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
@@ -38,15 +38,10 @@ class Details:
     password_hash: str
 
 
-class SignUp:
+class SignUp(Steps):
+    ACTIONS = ACTIONS
     name = "sign_up"
     first_state = "details"
-
-    def __init__(self, flows: FlowService) -> None:
-        self.flows = flows
-
-    def actions(self, state: str) -> list[str]:
-        return ACTIONS.get(state, [])
 
     async def prepare(
         self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding

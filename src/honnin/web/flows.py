@@ -25,8 +25,8 @@ router = APIRouter(include_in_schema=False)
 PATHS = {"sign_in": "/signin", "sign_up": "/signup"}
 # states that share a page with another
 TEMPLATES = {"second_password": "password", "verify_code": "code"}
-# what to tell the person after an action that sent something
-NOTICES = {"email_code": "sent", "confirm_address": "sent", "resend": "resent"}
+# what to tell the person after an action (shown once, on the page it leads to)
+NOTICES = {"resend": "resent"}
 
 
 async def _start(request: Request, kind: str) -> Response:
