@@ -246,10 +246,6 @@ class Settings(BaseSettings):
     def mail_from_address(self) -> str:
         return parseaddr(self.mail_from)[1]
 
-    @property
-    def mail_domain(self) -> str:
-        return self.mail_from_address.rpartition("@")[2]
-
     def rate(self, name: str) -> list[RateLimitItem]:
         """The parsed rate limits of a `limit_*` setting."""
         return list(parse_many(getattr(self, f"limit_{name}")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 
 async def test_pages_carry_strict_security_headers(http: httpx.AsyncClient) -> None:
@@ -36,3 +37,11 @@ async def test_an_unknown_api_path_is_a_json_404(http: httpx.AsyncClient) -> Non
 
 async def test_the_dev_mailbox_does_not_exist_outside_dev_mode(http: httpx.AsyncClient) -> None:
     assert (await http.get("/dev/mailbox")).status_code == 404
+
+
+@pytest.mark.parametrize("settings_overrides", [{"default_locale": "ja"}])
+async def test_the_default_language_is_a_setting(http: httpx.AsyncClient) -> None:
+    assert '<html lang="ja">' in (await http.get("/")).text
+    assert '<html lang="en">' in (await http.get("/", headers={"Accept-Language": "en"})).text
+    problem = (await http.get("/api/v1/nothing")).json()
+    assert problem["message"] == "このアドレスには何もありません。"

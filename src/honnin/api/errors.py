@@ -18,7 +18,8 @@ log = logging.getLogger("honnin.api")
 
 
 def request_locale(request: Request) -> str:
-    return negotiate(request.headers.get("accept-language"))
+    default = request.app.state.runtime.settings.default_locale
+    return negotiate(request.headers.get("accept-language"), default)
 
 
 def problem(

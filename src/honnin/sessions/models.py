@@ -30,6 +30,5 @@ class Session(Base):
     client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
     method: Mapped[str] = mapped_column(String(32))  # how it was proven: password, code, …
     created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -64,7 +64,6 @@ class SessionService:
             client_id=client_id,
             method=method,
             created_at=now,
-            last_seen_at=now,
             expires_at=now + self.ttl,
         )
         tx.session.add(session)

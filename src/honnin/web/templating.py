@@ -15,7 +15,8 @@ def page_locale(request: Request) -> str:
     chosen = request.cookies.get("lang")
     if chosen in LOCALES:
         return chosen
-    return negotiate(request.headers.get("accept-language"))
+    default = request.app.state.runtime.settings.default_locale
+    return negotiate(request.headers.get("accept-language"), default)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

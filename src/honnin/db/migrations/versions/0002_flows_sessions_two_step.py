@@ -74,7 +74,6 @@ def upgrade() -> None:
         sa.Column("client_id", sa.Uuid(), nullable=True),
         sa.Column("method", sa.String(length=32), nullable=False),
         sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
