@@ -338,7 +338,7 @@ async def prepare_database(kind: str, folder: Path) -> str:
         finally:
             await admin.close()
         url = PG_BENCH
-    from honnin.db.migrate import upgrade_async
+    from honnin.migrations import upgrade_async
 
     await upgrade_async(url)
     return url

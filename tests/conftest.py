@@ -1,7 +1,8 @@
 """Fixtures every test may use: isolation from the developer's environment, the databases.
 
 Every test that takes `database_url` runs twice: on SQLite and on PostgreSQL. The PostgreSQL
-run needs `HONNIN_TEST_DATABASE_URL` (CI sets it); without it, it is skipped and says why.
+run needs `HONNIN_TEST_DATABASE_URL` (CI sets it); without it, it is skipped and says why
+(in CI, where it must run, it fails).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from honnin.db.migrate import upgrade
+from honnin.migrations import upgrade
 from honnin.models import metadata
+from tests.support.ci import unavailable
 from tests.support.clock import ShiftableClock
 
 PG_ENV = "HONNIN_TEST_DATABASE_URL"
@@ -70,7 +72,7 @@ async def _drop_everything(url: str) -> None:
 def postgres_url() -> str:
     url = _pg_url()
     if url is None:
-        pytest.skip(f"PostgreSQL run: set {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
+        unavailable(f"PostgreSQL run: set {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
     asyncio.run(_drop_everything(url))
     upgrade(url)
     return url

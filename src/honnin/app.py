@@ -17,14 +17,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honnin import __version__
+from honnin.after_response import CourierAfterResponse
+from honnin.allowed_methods import allowed_methods
 from honnin.api import errors as api_errors
+from honnin.api.contract import install as install_contract
 from honnin.api.flows import router as flows_router
+from honnin.api.reference import install as install_reference
 from honnin.api.sessions import router as sessions_router
 from honnin.api.verifications import router as verifications_router
+from honnin.body_limit import BodyLimit
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.errors import HonninError
-from honnin.http_status import STATUS_BY_ERROR
+from honnin.http_status import headers_of, status_of
 from honnin.i18n import _
 from honnin.runtime import Runtime
 from honnin.web import account, devmailbox, flows, home
@@ -44,6 +49,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     """JSON problems under /api/, pages elsewhere; never a bare 500."""
 
     async def on_error(request: Request, error: Exception) -> Response:
+        if isinstance(error, StarletteHTTPException) and error.status_code == 405:
+            error.headers = {"Allow": allowed_methods(request)}
         if _is_api(request):
             if isinstance(error, HonninError):
                 return await api_errors.honnin_error(request, error)
@@ -54,15 +61,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await api_errors.unexpected(request, error)
         locale = page_locale(request)
         if isinstance(error, HonninError):
-            status = STATUS_BY_ERROR.get(error.code, 400)
-            return error_page(request, status, error.message.render(locale))
+            response = error_page(request, status_of(error), error.message.render(locale))
+            response.headers.update(headers_of(error) or {})
+            return response
         if isinstance(error, StarletteHTTPException) and error.status_code == 404:
             return error_page(request, 404, _("There is no page at this address.").render(locale))
         if isinstance(error, StarletteHTTPException | RequestValidationError):
             status = getattr(error, "status_code", 400)
-            return error_page(
+            page = error_page(
                 request, status, _("The request could not be handled.").render(locale)
             )
+            page.headers.update(getattr(error, "headers", None) or {})
+            return page
         api_errors.log.exception("unexpected error on %s %s", request.method, request.url.path)
         message = _("Something went wrong on our side. Try again in a moment.")
         return error_page(request, 500, message.render(locale))
@@ -88,12 +98,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         summary="Account security: one-time codes that arrive, and say why when they don't.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # api/reference.py: Swagger UI served from here, not a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
     app.state.runtime = runtime
     _install_error_handlers(app)
+    install_reference(app)
+    install_contract(app, code_length=settings.code_length)
     app.include_router(verifications_router)
     app.include_router(flows_router)
     app.include_router(sessions_router)
@@ -103,6 +115,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     if settings.dev:
         app.include_router(devmailbox.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DeviceCookie, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=not settings.dev)
+    app.add_middleware(CourierAfterResponse)  # outermost: after the response has gone out
     return app

@@ -7,6 +7,7 @@ data folder, a generated secret kept there, and the built-in dev mailbox.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from email.utils import parseaddr
@@ -27,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 from honnin.errors import ConfigurationError
 from honnin.i18n import Locale, _
+from honnin.private_files import private_dir
 
 MIN_SECRET_LENGTH = 32
 
@@ -78,6 +80,23 @@ _ASYNC_DRIVERS = {
 }
 
 
+def _networks(value: str) -> list[str]:
+    """`10.0.0.1, 10.1.0.0/16` → normalised networks; refused whole if one does not parse
+    (uvicorn would silently treat it as a host name that never matches)."""
+    networks = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"{item.strip()!r} is not an IP address or network: list the proxies' "
+                "addresses, e.g. 10.0.0.5,192.168.0.0/24"
+            ) from None
+    return networks
+
+
 def _database_url(value: str) -> str:
     """Accept the URL forms people write (`postgresql://…`, `sqlite:///…`) with async drivers."""
     if not value:
@@ -102,21 +121,37 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="Defaults to a SQLite file in data_dir.")
     redis_url: str | None = None
     secret_key: SecretStr | None = None
+    secret_key_previous: SecretStr | None = Field(
+        None, description="Earlier secrets, comma-separated: still accepted, never used to sign."
+    )
     base_url: str = "http://127.0.0.1:8000"
     service_name: str = "Honnin"
     default_locale: Locale = "en"
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Larger request bodies get 413, before anything reads them."
+    )
 
     mail_from: str = "Honnin account team <account-security-noreply@honnin.localhost>"
     smtp_url: str = Field("", description="Defaults to the dev mailbox in dev mode.")
     smtp_require_starttls: bool = False
     smtp_ca_file: Path | None = None
-    smtp_timeout_seconds: float = Field(15.0, gt=0)
+    # per step, as RFC 5321 §4.5.3.2 asks; a shorter wait for the reply to the final "." sends
+    # a message a slow relay did take a second time
+    smtp_connect_timeout_seconds: float = Field(300.0, gt=0)
+    smtp_timeout_seconds: float = Field(300.0, gt=0)  # each command
+    smtp_data_timeout_seconds: float = Field(180.0, gt=0)
+    smtp_final_reply_timeout_seconds: float = Field(600.0, gt=0)
     smtp_connections: int = Field(8, ge=1, le=64)
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_file: Path | None = None
     dev_mailbox_host: str = "127.0.0.1"
     dev_mailbox_port: int = 8025
+    trusted_proxies: str | None = Field(
+        None,
+        description="Comma-separated IPs/CIDRs whose X-Forwarded-For is believed; unset: "
+        "none, or loopback in dev mode.",
+    )
 
     code_length: int = Field(6, ge=6, le=8)
     code_ttl_seconds: int = Field(600, ge=60, le=86_400)
@@ -131,11 +166,15 @@ class Settings(BaseSettings):
     limit_name_failures: str = "10/15minutes;100/day"
     flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
     session_ttl_seconds: int = Field(14 * 86_400, ge=300)
+    reauth_max_age_seconds: int = Field(
+        600, ge=0, le=86_400, description="How long after a verification a session is fresh."
+    )
 
     courier_enabled: bool = Field(True, description="Run a courier inside each app process.")
     courier_concurrency: int = Field(8, ge=1, le=64)
     courier_poll_seconds: float = Field(2.0, gt=0)
-    courier_claim_seconds: float = Field(120.0, gt=0)
+    # renewed every third of it while a message is being sent, so it need not outlast a send
+    courier_claim_seconds: float = Field(120.0, ge=1)
     courier_retry_base_seconds: float = Field(5.0, gt=0)
     courier_retry_max_seconds: float = Field(900.0, gt=0)
     courier_max_attempts: int = Field(10, ge=1)
@@ -190,20 +229,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate like '5/hour;10/day': {error}") from None
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            _networks(value)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_parses(cls, value: str) -> str:
         return _database_url(value)
-
-    @model_validator(mode="after")
-    def _claims_outlast_sends(self) -> Settings:
-        # connect, EHLO/STARTTLS, MAIL+RCPT and DATA each may take up to the SMTP timeout
-        if self.courier_claim_seconds < 4 * self.smtp_timeout_seconds:
-            raise ValueError(
-                "courier_claim_seconds must be at least 4 × smtp_timeout_seconds, or a slow "
-                "send could be taken over and sent twice"
-            )
-        return self
 
     @model_validator(mode="after")
     def _dkim_all_or_nothing(self) -> Settings:
@@ -236,6 +272,13 @@ class Settings(BaseSettings):
                 "HONNIN_SMTP_URL is not set. Set it to your mail relay, e.g. smtp://user:pass@relay:587."
             )
         )
+
+    @property
+    def proxies(self) -> list[str]:
+        """The networks whose X-Forwarded-For names the client (what the limits count)."""
+        if self.trusted_proxies is None:
+            return ["127.0.0.1/32", "::1/128"] if self.dev else []
+        return _networks(self.trusted_proxies)
 
     @property
     def cookie_secure(self) -> bool:
@@ -274,10 +317,25 @@ class Settings(BaseSettings):
             )
         return _dev_secret(self.data_dir / "secret_key")
 
+    def resolve_previous_secrets(self) -> list[bytes]:
+        """The secrets a rotation replaced: what was made under them is still accepted."""
+        if self.secret_key_previous is None:
+            return []
+        values = [v.strip() for v in self.secret_key_previous.get_secret_value().split(",")]
+        if any(0 < len(value) < MIN_SECRET_LENGTH for value in values):
+            raise ConfigurationError(
+                _(
+                    "A key in HONNIN_SECRET_KEY_PREVIOUS is too short: each comma-separated key "
+                    "must be at least {length} characters, as HONNIN_SECRET_KEY was.",
+                    length=MIN_SECRET_LENGTH,
+                )
+            )
+        return [value.encode() for value in values if value]
+
 
 def _dev_secret(path: Path) -> bytes:
     """Create the dev secret once; `os.link` makes concurrent first starts agree on one value."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     if not path.exists():
         scratch = path.with_name(f".{path.name}.{os.getpid()}")
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

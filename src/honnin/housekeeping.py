@@ -1,9 +1,13 @@
 """Removing what nobody needs any more: finished and expired flows (with their challenges and
-codes), old failed attempts, long-ended sessions.
+codes), expired challenges of no flow (verifications, security info), old failed attempts,
+long-ended sessions.
 
 Everything is kept as long as a rule can still look at it: codes as long as the longest send
-limit counts them, failed attempts as long as the longest failure limit. Run by every serving
-process every few minutes (`Runtime`), and by `honnin db prune`.
+limit counts them (and at least a day), failed attempts as long as the longest failure limit,
+ended sessions for 30 days (support sees them; a browser that signed in stays known to the
+account that long: `flows.guesses`). Each age is kept up to and including its edge. Run by
+every serving process every few minutes (`Runtime`), and by `honnin db prune`. Delivery
+timelines (messages) are kept.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_
 
 from honnin.clock import Clock
+from honnin.codes.models import Challenge
 from honnin.config import Settings
 from honnin.db import Database
 from honnin.flows.models import Flow
@@ -28,6 +33,7 @@ class Pruned:
     flows: int
     failed_attempts: int
     sessions: int
+    challenges: int = 0  # of no flow; a flow's go with it
 
 
 def _longest(settings: Settings, *names: str) -> timedelta:
@@ -45,6 +51,12 @@ async def prune(db: Database, clock: Clock, settings: Settings) -> Pruned:
     session_horizon = now - SESSION_HISTORY
     async with db.transaction() as tx:
         flows = await tx.conn.execute(delete(Flow).where(Flow.expires_at < flow_horizon))
+        # a challenge's expiry moves on with each resend, and its codes are no newer than it
+        challenges = await tx.conn.execute(
+            delete(Challenge).where(
+                Challenge.flow_id.is_(None), Challenge.expires_at < flow_horizon
+            )
+        )
         failures = await tx.conn.execute(
             delete(FailedAttempt).where(FailedAttempt.at < failure_horizon)
         )
@@ -53,4 +65,4 @@ async def prune(db: Database, clock: Clock, settings: Settings) -> Pruned:
                 or_(Session.expires_at < session_horizon, Session.revoked_at < session_horizon)
             )
         )
-    return Pruned(flows.rowcount, failures.rowcount, sessions.rowcount)
+    return Pruned(flows.rowcount, failures.rowcount, sessions.rowcount, challenges.rowcount)

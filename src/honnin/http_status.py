@@ -1,6 +1,8 @@
-"""The HTTP status of each error code, for both skins (pages and JSON API)."""
+"""The HTTP status and headers of each error, for both skins (pages and JSON API)."""
 
 from __future__ import annotations
+
+from honnin.errors import HonninError
 
 STATUS_BY_ERROR = {
     "invalid_request": 422,
@@ -27,3 +29,16 @@ STATUS_BY_ERROR = {
     "no_second_factor": 403,
     "no_session": 401,
 }
+
+
+def status_of(error: HonninError) -> int:
+    return STATUS_BY_ERROR.get(error.code, 400)
+
+
+def headers_of(error: HonninError) -> dict[str, str] | None:
+    """The headers an error's response carries: when to come back, how to authenticate."""
+    if "retry_after" in error.details and error.details["retry_after"] is not None:
+        return {"Retry-After": str(error.details["retry_after"])}
+    if error.code == "unauthorized":
+        return {"WWW-Authenticate": "Bearer"}
+    return None

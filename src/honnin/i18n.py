@@ -19,6 +19,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from honnin.phrases import phrases
+
 Locale = Literal["en", "ja"]
 LOCALES: tuple[str, ...] = get_args(Locale)
 DEFAULT_LOCALE = "en"
@@ -42,13 +44,25 @@ def translations(locale: str) -> Translations:
 
 @dataclass(frozen=True)
 class LazyText:
-    """A msgid and its named parameters, rendered in a locale on demand."""
+    """A msgid and its named parameters, rendered in a locale on demand.
+
+    With `plural` set, `count` picks the form by the catalog's own plural rule (English has
+    two forms, Japanese one), as gettext's `ngettext` does."""
 
     msgid: str
     params: dict[str, Any] = field(default_factory=dict)
+    plural: str | None = None
+    count: int = 1
 
     def render(self, locale: str = DEFAULT_LOCALE) -> str:
-        text = translations(locale).gettext(self.msgid)
+        catalog = translations(locale)
+        if self.plural is None:
+            text = catalog.gettext(self.msgid)
+        else:
+            # an entry not translated yet reads as empty from a compiled catalog: use English
+            text = catalog.ngettext(self.msgid, self.plural, self.count) or (
+                self.msgid if self.count == 1 else self.plural
+            )
         return text.format(**self.params) if self.params else text
 
 
@@ -57,8 +71,19 @@ def _(msgid: str, **params: Any) -> LazyText:
     return LazyText(msgid, params)
 
 
+def ngettext(singular: str, plural: str, count: int, **params: Any) -> LazyText:
+    """Mark a text whose wording depends on `count` ("1 try" / "2 tries"); placeholders are
+    filled from `params` (pass the count there too where the text shows it)."""
+    return LazyText(singular, params, plural, count)
+
+
 def gettext(locale: str, msgid: str, **params: Any) -> str:
     return LazyText(msgid, params).render(locale)
+
+
+def ngettext_in(locale: str, singular: str, plural: str, count: int, **params: Any) -> str:
+    """`ngettext`, rendered at once in `locale` (templates call it as `ngettext`)."""
+    return ngettext(singular, plural, count, **params).render(locale)
 
 
 def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
@@ -84,7 +109,8 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str
 def template_environment(package: str, locale: str) -> Environment:
     """Jinja2 templates of `package` (its `templates` folder) speaking `locale`.
 
-    Templates call `_("text {name}", name=value)`: the same catalog and placeholders as the
+    Templates call `_("text {name}", name=value)` and
+    `ngettext("{n} try", "{n} tries", n, n=n)`: the same catalog and placeholders as the
     Python code. HTML is autoescaped; an undefined variable is an error, not an empty string.
     """
     env = Environment(
@@ -96,4 +122,6 @@ def template_environment(package: str, locale: str) -> Environment:
         keep_trailing_newline=True,
     )
     env.globals["_"] = functools.partial(gettext, locale)
+    env.globals["ngettext"] = functools.partial(ngettext_in, locale)
+    env.filters["phrases"] = functools.partial(phrases, locale)  # Japanese line breaks
     return env

@@ -10,14 +10,16 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from starlette.requests import HTTPConnection
+
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
-from honnin.codes.limits import SendLimits
+from honnin.codes.quotas import SendQuotas
 from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel
-from honnin.courier.channels.smtp import SmtpChannel
+from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
 from honnin.courier.channels.void import VOID, VoidChannel
 from honnin.courier.dkim import DkimSigner
 from honnin.courier.mail import EmailComposer
@@ -48,7 +50,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             settings.smtp,
             require_starttls=settings.smtp_require_starttls,
             ca_file=settings.smtp_ca_file,
-            timeout=settings.smtp_timeout_seconds,
+            timeouts=SmtpTimeouts.from_settings(settings),
             connections=settings.smtp_connections,
         ),
     }
@@ -68,7 +70,7 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.keyring = Keyring(settings.resolve_secret())
+        self.keyring = Keyring(settings.resolve_secret(), settings.resolve_previous_secrets())
         self.db = Database(settings.effective_database_url)
         self.outbox = Outbox(self.keyring, self.clock)
         self.codes = CodeService(
@@ -76,16 +78,20 @@ class Runtime:
             self.keyring,
             self.clock,
             Throttle(settings),
-            SendLimits(settings.rate("destination_sends"), settings.rate("account_sends")),
+            SendQuotas(settings.rate("destination_sends"), settings.rate("account_sends")),
             self.outbox,
         )
         self.accounts = AccountService(self.db, self.clock)
         self.clients = ClientService(self.db, self.clock)
         self.messages = MessageService(self.db)
-        self.proofs = ProofService(self.db, self.clock, self.codes)
+        self.proofs = ProofService(self.db, self.clock, self.codes, self.accounts.hint)
         self.verifications = VerificationService(self.db, self.clock, self.codes)
         self.sessions = SessionService(
-            self.db, self.clock, self.keyring, timedelta(seconds=settings.session_ttl_seconds)
+            self.db,
+            self.clock,
+            self.keyring,
+            timedelta(seconds=settings.session_ttl_seconds),
+            reauth_max_age=timedelta(seconds=settings.reauth_max_age_seconds),
         )
         self.flows = FlowService(
             self.db,
@@ -140,3 +146,9 @@ class Runtime:
             await self.courier.stop()
             self.courier = None
         await self.db.dispose()
+
+
+def runtime_of(request: HTTPConnection) -> Runtime:
+    """The runtime serving this request: the one way pages and API reach services and settings."""
+    value: Runtime = request.app.state.runtime
+    return value

@@ -1,8 +1,9 @@
 """Real Chromium (Debian's package) driven by Playwright against a real server on loopback.
 
 Skipped, saying why, where Chromium or axe-core is not installed (`scripts/test` installs both
-when it can). Screenshots of every page at 360 and 1280 px, in English and Japanese, are left
-in test-artifacts/screenshots for people to look at.
+when it can); in CI (`CI=true`) that is a failure instead: CI must run them. Screenshots of
+every page at 360 and 1280 px, in English and Japanese, are left in test-artifacts/screenshots
+for people to look at.
 """
 
 from __future__ import annotations
@@ -42,11 +43,30 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs it
     async_playwright = None
 
-if async_playwright is None or not CHROMIUM.exists():
-    pytest.skip(
-        f"browser tests need Playwright and Chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Skip, saying why; in CI fail, so that a broken install cannot pass as green."""
+    if IN_CI:
+        pytest.fail(f"CI must run the browser tests, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+NO_BROWSER = (
+    f"browser tests need Playwright and Chromium at {CHROMIUM} (apt-get install chromium)"
+    if async_playwright is None or not CHROMIUM.exists()
+    else None
+)
+if NO_BROWSER and not IN_CI:
+    pytest.skip(NO_BROWSER, allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def _browser_installed() -> None:
+    """In CI each browser test fails on its own (the rest of the suite still runs)."""
+    if NO_BROWSER:
+        missing(NO_BROWSER)
 
 
 @pytest.fixture
@@ -58,9 +78,14 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 async def live(
-    tmp_path: Path, sink: Sink, sqlite_template: Path, clock: ShiftableClock
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sink: Sink,
+    sqlite_template: Path,
+    clock: ShiftableClock,
 ) -> AsyncIterator[tuple[str, Runtime]]:
-    """The service on a loopback port: its address and its runtime."""
+    """The service on a loopback port: its address and its runtime (settings overridden by an
+    indirect parameter: `@pytest.mark.parametrize("live", [{"dev": True}], indirect=True)`)."""
     db = tmp_path / "honnin.db"
     db.write_bytes(sqlite_template.read_bytes())
     port = free_port()
@@ -75,6 +100,7 @@ async def live(
         mail_from="Example account team <account-security-noreply@accountprotection.example.com>",
         courier_poll_seconds=0.2,
         resend_cooldown_seconds=2,
+        **getattr(request, "param", {}),
     )
     app = create_app(settings, clock=clock)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -120,7 +146,7 @@ async def screenshot(page: Any, name: str) -> None:
 def axe() -> Path:
     """axe-core, checked for before a journey starts (not half-way through it)."""
     if not AXE.exists():
-        pytest.skip("the accessibility checks need axe-core: npm ci (in the repository)")
+        missing("the accessibility checks need axe-core: npm ci (in the repository)")
     return AXE
 
 

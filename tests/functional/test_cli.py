@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from honnin.account_overview import account_overview
 from honnin.cli.main import app
+from honnin.courier.models import MessageStatus
+from honnin.limits.service import Requester
+from honnin.runtime import Runtime
+from tests.support.clock import ShiftableClock
+from tests.support.journeys import BACKUP, EMMA, to_password
+from tests.support.pages import PageClient
+from tests.support.smtp import Sink
 
 PASSWORD = "correct horse battery staple"
+STATUSES = ", ".join(status.value for status in MessageStatus)  # every one, in their order
+
+
+class StoppedClock(ShiftableClock):
+    """Time moves only when the test moves it: every time the service records is known."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self.start + self.offset
+
+
+@pytest.fixture
+def clock() -> ShiftableClock:
+    return StoppedClock()
 
 
 @pytest.fixture
@@ -27,6 +57,11 @@ def run(cli: CliRunner, *args: str, input: str | None = None) -> tuple[int, str]
     return result.exit_code, result.output
 
 
+async def in_thread(cli: CliRunner, *args: str) -> tuple[int, str]:
+    """`run` from an async test: the command runs its own event loop, the app's keeps going."""
+    return await asyncio.to_thread(lambda: run(cli, *args))
+
+
 def test_create_and_show_an_account(cli: CliRunner) -> None:
     code, out = run(
         cli, "accounts", "create", "Emma@Example.com", "--password-stdin", input=PASSWORD + "\n"
@@ -38,7 +73,22 @@ def test_create_and_show_an_account(cli: CliRunner) -> None:
     assert code == 0, out
     assert "em*****@example.com" in out
     assert "emma@example.com" not in out  # support sees hints, not addresses
-    assert re.search(r"email\s+│\s+em\*\*\*\*\*@example.com\s+│\s+no", out)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert re.fullmatch(r"account [0-9a-f]{8}-[0-9a-f-]{27}", lines[0])
+    created = re.fullmatch(r"created        (\d{4}-\d\d-\d\d \d\d:\d\d):\d\d UTC", lines[1])
+    assert created
+    assert lines[2:] == [
+        "status         active",
+        "language       en",
+        "two-step       off",
+        "sign-in names  em*****@example.com",
+        "",
+        "security info (times in UTC)",
+        "kind   hint                 added             verified  last used",
+        f"email  em*****@example.com  {created[1]}  no",
+        "",
+        "active sessions: none",
+    ]
 
 
 def test_two_step_verification_needs_verified_security_info(cli: CliRunner) -> None:
@@ -51,14 +101,17 @@ def test_two_step_verification_needs_verified_security_info(cli: CliRunner) -> N
     code, out = run(cli, "accounts", "two-step", "taro@example.jp", "on")
     assert code == 0
     assert "two-step verification is on for ta*****@example.jp" in out
-    assert run(cli, "accounts", "two-step", "taro@example.jp", "maybe")[0] == 1
+    assert run(cli, "accounts", "two-step", "taro@example.jp", "maybe")[0] == 2
 
 
 def test_the_password_can_be_typed_at_a_prompt(cli: CliRunner) -> None:
     code, out = run(cli, "accounts", "create", "taro@example.jp", "--verified",
                     input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
     assert code == 0, out
-    assert re.search(r"│\s+yes\s+│", run(cli, "accounts", "show", "taro@example.jp")[1])
+    out = run(cli, "accounts", "show", "taro@example.jp")[1]
+    created = re.search(r"created +(\S+ \d\d:\d\d)", out)
+    assert created
+    assert f"email  ta*****@example.jp  {created[1]}  {created[1]}" in out  # verified when added
 
 
 @pytest.mark.parametrize(
@@ -98,9 +151,40 @@ def test_a_client_key_is_shown_once(cli: CliRunner) -> None:
 def test_messages_list_and_show_an_empty_outbox(cli: CliRunner) -> None:
     code, out = run(cli, "messages", "list")
     assert code == 0
-    assert "status" in out
+    assert [line.rstrip() for line in out.splitlines()] == [
+        "id  created  to  status",
+        "times in UTC; --wide for every column",
+    ]
+    assert run(cli, "messages", "list", "--json") == (0, "[]\n")
     code, out = run(cli, "messages", "show", "00000000-0000-0000-0000-000000000000")
-    assert code == 1
+    assert (code, out) == (
+        1,
+        "error: No message has the id 00000000-0000-0000-0000-000000000000.\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["messages", "list", "--status", "bogus"],
+         f"Invalid value for '--status': 'bogus' is not one of: {STATUSES}."),
+        (["messages", "list", "--status", "Accepted"],
+         f"Invalid value for '--status': 'Accepted' is not one of: {STATUSES}."),
+        (["accounts", "create", "a@example.com", "--locale", "fr"],
+         "Invalid value for '--locale': 'fr' is not one of: en, ja."),
+        (["accounts", "two-step", "a@example.com", "maybe"],
+         "Invalid value for 'STATE': 'maybe' is not one of: on, off."),
+    ],
+)  # fmt: skip
+def test_an_option_with_fixed_values_refuses_others_and_names_them(
+    args: list[str], error: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A usage error (exit status 2) before anything is read or written: no database here."""
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("HONNIN_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"│ {error}" in result.output
 
 
 @pytest.mark.parametrize(
@@ -158,3 +242,127 @@ def test_dev_mode_refuses_to_listen_beyond_this_machine() -> None:
     result = CliRunner().invoke(app, ["serve", "--dev", "--host", "0.0.0.0"])  # noqa: S104
     assert result.exit_code == 1
     assert "loopback" in result.output
+
+
+async def test_show_the_two_step_state_the_security_info_and_the_sessions(
+    cli: CliRunner,
+    clock: ShiftableClock,
+    runtime: Runtime,
+    emma: Any,
+    browser: PageClient,
+    another_browser: PageClient,
+    api: httpx.AsyncClient,
+    sink: Sink,
+) -> None:
+    t = [clock.now() + timedelta(minutes=n) for n in range(7)]  # emma was created at t[0]
+    clock.advance(minutes=1)  # t[1]: a browser signs in with a code sent to her address
+    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA))
+    assert page.path == "/account"
+    clock.advance(minutes=1)  # t[2]: another browser, with the password
+    page = await to_password(another_browser)
+    assert (await another_browser.submit(page, "submit_password", password=PASSWORD)).path == (
+        "/account"
+    )
+    clock.advance(minutes=1)  # t[3]: an application signs her in twice, and out once
+    tokens = []
+    for _ in range(2):
+        flow = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
+        url = f"/api/v1/flows/{flow['id']}"
+        await api.post(url, json={"action": "submit_identifier", "name": EMMA})
+        done = await api.post(url, json={"action": "submit_password", "password": PASSWORD})
+        tokens.append(done.json()["session_token"])
+    gone = await api.delete("/api/v1/sessions/current", headers={"X-Session-Token": tokens[0]})
+    assert gone.status_code == 204
+    clock.advance(minutes=1)  # t[4]: a second address is added, and verified at t[5]
+    proof = await runtime.proofs.add_email(emma.id, BACKUP)
+    clock.advance(minutes=1)
+    me = Requester(ip="198.51.100.1")
+    sent = await runtime.proofs.send_code(emma.id, proof.id, requester=me, locale="en")
+    emailed = await sink.wait_for_code(BACKUP)
+    await runtime.proofs.confirm(emma.id, sent.challenge_id, emailed, requester=me)
+    clock.advance(minutes=1)  # t[6]: a third address, never verified
+    await runtime.proofs.add_email(emma.id, "emma.old@example.net")
+    assert (await in_thread(cli, "accounts", "two-step", EMMA, "on"))[0] == 0
+
+    code, out = await in_thread(cli, "accounts", "show", EMMA, "--json")
+    assert code == 0, out
+    shown = json.loads(out)
+    sessions = shown.pop("sessions")
+    security_info = shown.pop("security_info")
+    assert shown == {
+        "id": str(emma.id),
+        "created_at": iso(t[0]),
+        "status": "active",
+        "locale": "en",
+        "two_step": True,
+        "sign_in_names": ["em*****@example.com"],
+    }
+    assert [{k: v for k, v in p.items() if k != "id"} for p in security_info] == [
+        {
+            "kind": "email",
+            "hint": "em*****@example.com",
+            "verified": True,
+            "added_at": iso(t[0]),
+            "verified_at": iso(t[0]),
+            "last_used_at": iso(t[1]),
+        },
+        {
+            "kind": "email",
+            "hint": "em*****@example.org",
+            "verified": True,
+            "added_at": iso(t[4]),
+            "verified_at": iso(t[5]),
+            "last_used_at": iso(t[5]),
+        },
+        {
+            "kind": "email",
+            "hint": "em*****@example.net",
+            "verified": False,
+            "added_at": iso(t[6]),
+            "verified_at": None,
+            "last_used_at": None,
+        },
+    ]
+    assert security_info[1]["id"] == str(proof.id)
+    ttl = timedelta(days=14)
+    assert [{k: v for k, v in s.items() if k != "id"} for s in sessions] == [
+        {"started_at": iso(t[1]), "method": "code", "expires_at": iso(t[1] + ttl),
+         "device": "browser", "browser": 1, "client": None},
+        {"started_at": iso(t[2]), "method": "password", "expires_at": iso(t[2] + ttl),
+         "device": "browser", "browser": 2, "client": None},
+        {"started_at": iso(t[3]), "method": "password", "expires_at": iso(t[3] + ttl),
+         "device": "api", "browser": None, "client": "Example shop"},
+    ]  # fmt: skip
+    assert "token" not in out
+    assert "digest" not in out
+    # the same read model, for a reader who may see the addresses (the holder's fresh session)
+    own = await account_overview(runtime.db, clock, EMMA, masked=False)
+    assert [p.hint for p in own.security_info] == [EMMA, BACKUP, "emma.old@example.net"]
+    assert own.sign_in_names == [EMMA]
+
+    code, out = await in_thread(cli, "accounts", "show", EMMA)
+    assert code == 0, out
+    lines = [line.rstrip() for line in out.splitlines()]
+    at = [f"{moment:%Y-%m-%d %H:%M}" for moment in t]
+    expires = [f"{moment + ttl:%Y-%m-%d %H:%M}" for moment in t]
+    assert lines[4:] == [
+        "two-step       on",
+        "sign-in names  em*****@example.com",
+        "",
+        "security info (times in UTC)",
+        "kind   hint                 added             verified          last used",
+        f"email  em*****@example.com  {at[0]}  {at[0]}  {at[1]}",
+        f"email  em*****@example.org  {at[4]}  {at[5]}  {at[5]}",
+        f"email  em*****@example.net  {at[6]}  no",
+        "",
+        "active sessions (times in UTC)",
+        "started           how       expires           device",
+        f"{at[1]}  code      {expires[1]}  browser 1",
+        f"{at[2]}  password  {expires[2]}  browser 2",
+        f"{at[3]}  password  {expires[3]}  API: Example shop",
+    ]
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +20,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from honnin.config import Settings
+from honnin.config import Settings, SmtpTarget
+from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
 from honnin.courier.models import Message
 from honnin.courier.service import MessageView
+from honnin.courier.worker import Courier, CourierConfig
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
-from tests.support.smtp import Sink
+from tests.support.pages import PageClient
+from tests.support.smtp import Sink, free_port
 from tests.support.tls import make_server_tls
 
 ADDRESS = "emma@example.com"
@@ -327,3 +334,396 @@ async def test_stopping_hands_back_the_messages_in_flight(
     assert message.status == "deferred"
     assert message.attempts == 0  # nothing was sent: the attempt does not count
     sink.release.set()
+
+
+# --- a slow relay: per-step timeouts, "unknown", one retry, the claim kept alive -------------
+
+
+def the_second_courier(runtime: Runtime, sink: Sink, settings: Settings) -> Courier:
+    """Another courier on the same database, as another process would run: it takes over any
+    message whose claim expires."""
+    channel = SmtpChannel(SmtpTarget.parse(sink.url), timeouts=SmtpTimeouts.from_settings(settings))
+    assert runtime.courier is not None
+    config = replace(CourierConfig.from_settings(settings), poll_interval=0.05)
+    return Courier(runtime.db, runtime.clock, runtime.keyring, {"email": channel},
+                   runtime.courier.composer, config, actor="second-courier")  # fmt: skip
+
+
+async def wait_for_events(runtime: Runtime, count: int, timeout: float = 10) -> MessageView:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = await the_message(runtime)
+        if len(message.events) >= count:
+            return message
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} events: {message.events}")
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"smtp_timeout_seconds": 0.3, "smtp_final_reply_timeout_seconds": 10}],
+)
+async def test_the_reply_to_the_end_of_a_message_is_waited_for_longer_than_a_command(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    sink.data_reply_delay = 1.0  # longer than a command may take, shorter than the final reply
+    await request_code(api)
+
+    message = await wait_for_status(runtime, "accepted")
+
+    assert kinds(message) == ["queued", "accepted"]
+    assert len(sink.to(ADDRESS)) == 1
+
+
+NO_RETRY_SOON = {"courier_retry_base_seconds": 60, "courier_retry_max_seconds": 120}
+SLOW_RELAY = {
+    "smtp_final_reply_timeout_seconds": 2,
+    "courier_claim_seconds": 1,  # shorter than a send: only the heartbeat keeps it
+    "courier_retry_base_seconds": 60,  # the one retry comes after the test
+    "courier_retry_max_seconds": 120,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings_overrides", [SLOW_RELAY])
+async def test_a_slow_relay_gets_the_code_once_and_the_timeline_says_unknown(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, settings: Settings
+) -> None:
+    sink.data_reply_delay = 3.0  # it takes the message, then answers after the timeout
+    second = the_second_courier(runtime, sink, settings)
+    await second.start()
+    try:
+        verification = await request_code(api)
+        message = await wait_for_status(runtime, "unknown")
+        await asyncio.sleep(1.5)  # the second courier polls all along, and after
+    finally:
+        await second.stop()
+
+    message = await the_message(runtime)
+    assert kinds(message) == ["queued", "unknown"]  # never taken over
+    unknown = message.events[-1]
+    assert unknown.attempt == 1
+    assert runtime.courier is not None
+    assert unknown.actor == runtime.courier.actor
+    assert unknown.reply_code is None
+    assert (unknown.detail or "").startswith(
+        "no reply to the end of the message within 2 s: the relay may have taken it — sent "
+        "once more at "
+    )
+    assert (unknown.detail or "").endswith(
+        "UTC unless its code is used or replaced first; this may deliver it twice"
+    )
+    assert message.next_attempt_at is not None
+    status = (await api.get(f"/api/v1/verifications/{verification}")).json()["delivery"]
+    assert (status["status"], status["trouble"]) == ("unknown", None)
+    assert status["next_attempt_at"] is not None
+    (mail,) = sink.to(ADDRESS)
+
+    # the code came back, so the email arrived: its retry would be a duplicate
+    check = await api.post(f"/api/v1/verifications/{verification}/check", json={"code": mail.code})
+    assert check.status_code == 200
+    message = await the_message(runtime)
+    assert message.status == "unknown"
+    assert message.next_attempt_at is None
+    assert kinds(message) == ["queued", "unknown", "retry_cancelled"]
+    assert message.events[-1].detail == (
+        "not sent again: no longer needed: the code was already used"
+    )
+    assert len(sink.to(ADDRESS)) == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"smtp_final_reply_timeout_seconds": 0.3}])
+async def test_an_unknown_outcome_is_sent_once_more_and_never_again(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    sink.data_reply_delay = 1.0
+    await request_code(api)
+
+    message = await wait_for_events(runtime, 3)
+    await asyncio.sleep(0.8)  # longer than another retry would take
+
+    message = await the_message(runtime)
+    assert kinds(message) == ["queued", "unknown", "unknown"]
+    assert message.status == "unknown"
+    assert message.next_attempt_at is None
+    assert message.attempts == 2
+    assert (message.events[-1].detail or "").endswith(
+        "— not sent again: an earlier attempt may have delivered it"
+    )
+    assert len(sink.to(ADDRESS)) == 2  # the duplicate the timeline warned of
+    async with runtime.db.transaction(write=False) as tx:
+        row = (await tx.session.scalars(select(Message))).one()
+    assert row.sealed is None  # not needed any more
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"smtp_final_reply_timeout_seconds": 0.3, **NO_RETRY_SOON}]
+)
+async def test_a_newer_code_cancels_the_retry_of_an_unknown_one(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
+) -> None:
+    sink.data_reply_delay = 1.0
+    verification = await request_code(api)
+    first = await wait_for_status(runtime, "unknown")
+    assert first.next_attempt_at is not None
+    sink.data_reply_delay = 0
+    clock.advance(seconds=31)
+
+    assert await request_code(api) == verification
+    await sink.wait_for(ADDRESS, count=2)
+
+    first = await runtime.messages.show(str(first.id))
+    assert first.status == "unknown"
+    assert first.next_attempt_at is None
+    assert kinds(first) == ["queued", "unknown", "retry_cancelled"]
+    assert first.events[-1].detail == "not sent again: superseded by a newer code"
+
+
+# --- fencing: a late result after another courier took the message over --------------------
+
+
+@pytest.mark.parametrize("settings_overrides", [{"courier_poll_seconds": 60}])  # no poller
+async def test_a_result_after_the_claim_was_taken_over_is_kept_as_a_note_and_changes_nothing(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, settings: Settings,
+    clock: ShiftableClock,
+) -> None:  # fmt: skip
+    sink.hold(at="DATA")  # the first courier's send hangs after the message went out
+    await request_code(api)
+    assert await asyncio.to_thread(sink.holding.wait, 10)
+    clock.advance(seconds=settings.courier_claim_seconds + 1)  # as if it stalled past its claim
+    second = the_second_courier(runtime, sink, settings)
+    (claimed,) = await second._claim_due(1)
+
+    sink.release.set()  # the first courier's send completes, too late
+    sink.hold_at = None
+    message = await wait_for_events(runtime, 3)
+
+    assert kinds(message) == ["queued", "taken_over", "late_result"]
+    late = message.events[-1]
+    assert runtime.courier is not None
+    assert late.actor == runtime.courier.actor
+    assert late.attempt == 1
+    assert late.reply_code == 250
+    assert late.detail == (
+        "accepted: 250 2.0.0 OK: queued as test (after another courier took the message "
+        "over; this result changes nothing)"
+    )
+    async with runtime.db.transaction(write=False) as tx:
+        row = (await tx.session.scalars(select(Message))).one()
+    assert (row.status, row.claimed_by, row.claim_token) == ("sending", "second-courier",
+                                                              claimed.token)  # fmt: skip
+    assert (row.attempts, row.accepted_at, row.last_reply) == (2, None, None)
+    assert row.sealed is not None  # still needed by the courier that holds the claim
+
+    await second.deliver(claimed)
+    message = await the_message(runtime)
+    assert kinds(message) == ["queued", "taken_over", "late_result", "accepted"]
+    assert (message.status, message.events[-1].actor, message.events[-1].attempt) == (
+        "accepted", "second-courier", 2,
+    )  # fmt: skip
+
+
+# --- "didn't get the code?" says whose side a delay is on ----------------------------------
+
+PASSWORD = "correct horse battery staple"
+HELP_OUR_SIDE = (
+    "Sending the email to em*****@example.com is delayed on our side: it is waiting to go out. "
+    "We keep trying; the code will arrive, or you can resend it."
+)
+HELP_MAIL_SERVER = (
+    "Delivering the email to em*****@example.com is delayed: the receiving mail server asked "
+    "us to try again later. We keep trying; the code will arrive, or you can resend it."
+)
+
+
+async def sign_up_over_the_api(api: httpx.AsyncClient) -> str:
+    flow = (await api.post("/api/v1/flows", json={"kind": "sign_up"})).json()
+    url = f"/api/v1/flows/{flow['id']}"
+    details = {"action": "submit_details", "email": ADDRESS, "password": PASSWORD}
+    assert (await api.post(url, json=details)).json()["state"] == "code"
+    return url
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_RETRY_SOON])
+async def test_with_our_relay_down_the_help_says_the_email_waits_on_our_side(
+    api: httpx.AsyncClient, browser: PageClient, sink: Sink, runtime: Runtime
+) -> None:
+    sink.stop()  # connection refused
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email=ADDRESS, password=PASSWORD)
+    url = await sign_up_over_the_api(api)
+    verification = await request_code(api, "someone@example.com")
+    for message in await runtime.messages.recent():
+        await wait_for_message(runtime, message.id, "deferred")
+
+    page = await browser.get(page.path)
+    assert HELP_OUR_SIDE in page.text
+    assert "receiving mail server" not in page.text
+    delivery = (await api.get(url)).json()["code"]["delivery"]
+    assert (delivery["status"], delivery["trouble"]) == ("deferred", "our_side")
+    assert delivery["last_reply"].startswith(
+        f"SMTPConnectError: Error connecting to 127.0.0.1 on port {sink.port}"
+    )
+    delivery = (await api.get(f"/api/v1/verifications/{verification}")).json()["delivery"]
+    assert (delivery["status"], delivery["trouble"]) == ("deferred", "our_side")
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_RETRY_SOON])
+async def test_a_4xx_reply_makes_the_help_say_the_mail_server_asked_to_try_later(
+    api: httpx.AsyncClient, browser: PageClient, sink: Sink, runtime: Runtime
+) -> None:
+    sink.refuse_next("451 4.7.1 Greylisted, try again later", at="RCPT")
+    sink.refuse_next("451 4.7.1 Greylisted, try again later", at="RCPT")
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email=ADDRESS, password=PASSWORD)
+    url = await sign_up_over_the_api(api)
+    for message in await runtime.messages.recent():
+        await wait_for_message(runtime, message.id, "deferred")
+
+    page = await browser.get(page.path)
+    assert HELP_MAIL_SERVER in page.text
+    assert "on our side" not in page.text
+    delivery = (await api.get(url)).json()["code"]["delivery"]
+    assert delivery["status"] == "deferred"
+    assert delivery["trouble"] == "mail_server"
+    assert delivery["last_reply"] == "451 4.7.1 Greylisted, try again later"
+
+
+async def wait_for_message(
+    runtime: Runtime, message_id: uuid.UUID, status: str, timeout: float = 10
+) -> MessageView:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = await runtime.messages.show(str(message_id))
+        if message.status == status:
+            return message
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"message still {message.status}, not {status}: {message.events}")
+
+
+# --- 32 codes, each delivered exactly once through 451s, a closed port and kill -9 ------------
+
+
+@contextlib.contextmanager
+def honnin_server(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`honnin serve` in its own process group (its courier inside), on the test's database."""
+    env = {
+        **os.environ,
+        "HONNIN_SECRET_KEY": settings.resolve_secret().decode(),
+        "HONNIN_DATABASE_URL": settings.effective_database_url,
+        "HONNIN_SMTP_URL": settings.smtp_url,
+        "HONNIN_MAIL_FROM": settings.mail_from,
+        "HONNIN_DATA_DIR": str(settings.data_dir),
+        "HONNIN_LIMIT_CLIENT_SENDS": "100000/hour",
+        "HONNIN_LIMIT_CLIENT_CHECKS": "100000/hour",
+        "HONNIN_COURIER_POLL_SECONDS": "0.2",
+        "HONNIN_COURIER_CLAIM_SECONDS": "2",
+        "HONNIN_COURIER_RETRY_BASE_SECONDS": "0.2",
+        "HONNIN_COURIER_RETRY_MAX_SECONDS": "1",
+        "HONNIN_COURIER_MAX_ATTEMPTS": "100",
+        "HONNIN_SMTP_CONNECT_TIMEOUT_SECONDS": "2",
+        "HONNIN_SMTP_TIMEOUT_SECONDS": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "honnin", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "honnin serve exited"
+            assert time.monotonic() < deadline, "honnin serve did not open its port"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+async def in_order(runtime: Runtime) -> list[MessageView]:
+    """Every message, oldest first."""
+    return list(reversed(await runtime.messages.recent(limit=100)))
+
+
+async def wait_until(check: Callable[[list[MessageView]], bool], runtime: Runtime) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if check(await in_order(runtime)):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not reached: {await in_order(runtime)}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings_overrides", [{"courier_enabled": False}])
+async def test_32_codes_arrive_exactly_once_through_451s_a_closed_port_and_kill_9(
+    sink: Sink, runtime: Runtime, settings: Settings, api_key: str
+) -> None:
+    addresses = [f"person{n:02d}@example.com" for n in range(32)]
+    verifications: dict[str, str] = {}
+    headers = {"Authorization": f"Bearer {api_key}"}
+
+    async def request(client: httpx.AsyncClient, batch: list[str]) -> None:
+        for address in batch:
+            response = await client.post("/api/v1/verifications", json={"to": address})
+            assert response.status_code == 201, response.text
+            verifications[address] = response.json()["id"]
+
+    def accepted(count: int) -> Callable[[list[MessageView]], bool]:
+        return lambda messages: sum(m.status == "accepted" for m in messages) == count
+
+    first_port, second_port = free_port(), free_port()
+    with honnin_server(settings, first_port) as first:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{first_port}", headers=headers
+        ) as client:
+            for _ in range(8):  # the relay is busy: each of the first eight is refused once
+                sink.refuse_next("451 4.3.0 Mailbox busy, try again later")
+            await request(client, addresses[:8])
+            await wait_until(accepted(8), runtime)
+
+            sink.stop()  # the relay's port is closed
+            await request(client, addresses[8:16])
+            await wait_until(lambda ms: all(m.attempts > 1 for m in ms[8:16]), runtime)
+            sink.start()
+            await wait_until(accepted(16), runtime)
+
+            sink.hold(at="RCPT")  # the next sends hang: the server dies in the middle of them
+            await request(client, addresses[16:])
+            assert await asyncio.to_thread(sink.holding.wait, 20)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+    sink.release.set()
+    sink.hold_at = None
+
+    with honnin_server(settings, second_port):
+        await wait_until(accepted(32), runtime)
+        await asyncio.sleep(1.0)  # longer than any retry or takeover would take
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{second_port}", headers=headers
+        ) as client:
+            for address in addresses:
+                (mail,) = sink.to(address)  # exactly once
+                check = await client.post(
+                    f"/api/v1/verifications/{verifications[address]}/check",
+                    json={"code": mail.code},
+                )
+                assert check.status_code == 200, (address, check.text)
+
+    timelines = [await runtime.messages.show(str(m.id)) for m in await in_order(runtime)]
+    assert len(timelines) == 32
+    assert all(m.status == "accepted" for m in timelines)
+    busy, closed, killed = timelines[:8], timelines[8:16], timelines[16:]
+    assert sum(e.reply_code == 451 for m in busy for e in m.events) == 8
+    assert all(
+        any(e.kind == "deferred" and "Connect" in (e.detail or "") for e in m.events)
+        for m in closed
+    )
+    assert ["taken_over" in kinds(m) for m in timelines] == [False] * 16 + [True] * 16
+    for message in killed:  # taken over from the killed server, sent by the second one
+        (taken_over,) = [e for e in message.events if e.kind == "taken_over"]
+        assert f":{first.pid} expired" in (taken_over.detail or "")
+        assert message.events[-1].actor == taken_over.actor

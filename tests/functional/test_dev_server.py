@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -100,3 +101,45 @@ def test_outside_dev_mode_it_refuses_to_start_without_a_secret(tmp_path: Path) -
     assert result.returncode == 1
     assert "HONNIN_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def _mode(path: Path) -> str:
+    return oct(stat.S_IMODE(path.stat().st_mode))
+
+
+def test_the_data_folder_is_readable_by_its_owner_only(
+    dev_server: tuple[str, Path, dict[str, str]],
+) -> None:
+    """Codes' digests, sessions, the secret and the dev mailbox's mail (codes in clear)."""
+    base, folder, env = dev_server
+    created = honnin("clients", "create", "My app", cwd=folder, env=env)
+    key = re.search(r"hnn_\S+", created.stdout)
+    assert key is not None, created.stderr
+    response = httpx.post(
+        f"{base}/api/v1/verifications",
+        json={"to": "owner@example.com"},
+        headers={"Authorization": f"Bearer {key.group(0)}"},
+    )
+    assert response.status_code == 201, response.text
+    new_mail = folder / "data" / "mailbox" / "new"
+    for _ in range(100):
+        if any(new_mail.iterdir()):
+            break
+        time.sleep(0.05)
+    [mail] = new_mail.iterdir()
+
+    data = folder / "data"
+    assert {p.name: _mode(p) for p in data.iterdir()} | {"data": _mode(data)} == {
+        "data": "0o700",
+        "honnin.db": "0o600",
+        "honnin.db-shm": "0o600",
+        "honnin.db-wal": "0o600",
+        "mailbox": "0o700",
+        "secret_key": "0o600",
+    }
+    assert {sub: _mode(data / "mailbox" / sub) for sub in ("cur", "new", "tmp")} == {
+        "cur": "0o700",
+        "new": "0o700",
+        "tmp": "0o700",
+    }
+    assert _mode(mail) == "0o600"

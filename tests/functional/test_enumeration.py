@@ -37,7 +37,7 @@ def normalised(page: Page, name: str) -> str:
     html = page.html.replace(name, "NAME")
     html = re.sub(r"/signin/[0-9a-f-]{36}", "/signin/FLOW", html)
     html = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", "TIME", html)
-    return re.sub(r"\d\d:\d\d UTC", "HH:MM UTC", html)
+    return re.sub(r"\d{1,2}:\d\d(\u202f[AP]M)? \(", "HH:MM (", html)  # "until 4:13 AM (UTC)"
 
 
 async def walk(browser: PageClient, name: str, clock: ShiftableClock) -> list[tuple[int, str]]:

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from honnin.flows.signin import ACTIONS as SIGN_IN
+from honnin.flows.signup import ACTIONS as SIGN_UP
 from honnin.runtime import Runtime
 from tests.support.smtp import Sink
 
@@ -83,6 +85,55 @@ async def test_a_flow_belongs_to_the_client_that_made_it(
     assert (await http.get(url)).status_code == 401
 
 
-async def test_the_openapi_document_has_the_flows(http: httpx.AsyncClient) -> None:
-    paths = (await http.get("/api/openapi.json")).json()["paths"]
-    assert {"/api/v1/flows", "/api/v1/flows/{flow_id}"} <= set(paths)
+async def test_the_openapi_document_has_every_action_with_its_fields(
+    http: httpx.AsyncClient,
+) -> None:
+    """Every action a flow takes has a body in the schema, with exactly its fields: a new action
+    without one fails here."""
+    spec = (await http.get("/api/openapi.json")).json()
+    body = spec["paths"]["/api/v1/flows/{flow_id}"]["post"]["requestBody"]
+    assert body["required"] is True
+    union = body["content"]["application/json"]["schema"]
+    mapping = union["discriminator"]["mapping"]
+    every_action = {
+        a for table in (SIGN_IN, SIGN_UP) for actions in table.values() for a in actions
+    }
+    assert set(mapping) == every_action
+    schemas = spec["components"]["schemas"]
+    fields = {
+        action: sorted(schemas[ref.rsplit("/", 1)[1]]["required"])
+        for action, ref in mapping.items()
+    }
+    assert fields == {
+        "submit_identifier": ["action", "name"],
+        "submit_password": ["action", "password"],
+        "submit_details": ["action", "email", "password"],
+        "submit_code": ["action", "code"],
+        "choose_option": ["action", "option"],
+        "confirm_address": ["action", "address"],
+        "email_code": ["action"],
+        "resend": ["action"],
+        "have_code": ["action"],
+        "other_options": ["action"],
+        "change_address": ["action"],
+        "restart": ["action"],
+    }
+    assert all(
+        schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()
+    )
+    password = schemas["SubmitDetails"]["properties"]["password"]
+    assert (password["minLength"], password["maxLength"]) == (8, 256)
+    assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == ["sign_in", "sign_up"]
+
+
+async def test_a_field_an_action_does_not_take_is_refused(api: httpx.AsyncClient) -> None:
+    url, _flow = await start(api, "sign_in")
+    response = await act(api, url, "submit_identifier", name=EMMA, password=PASSWORD)
+    assert response.status_code == 422
+    assert response.json()["details"] == [
+        {"field": "submit_identifier.password", "problem": "Extra inputs are not permitted"}
+    ]
+    unknown = await act(api, url, "fly")
+    assert unknown.status_code == 422
+    assert unknown.json()["error"] == "invalid_request"
+    assert (await api.get(url)).json()["state"] == "identifier"

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from honnin.db.migrate import upgrade_async
+from honnin.migrations import upgrade_async
 from honnin.models import metadata
 
 

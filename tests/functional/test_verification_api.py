@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -270,11 +271,65 @@ async def test_errors_speak_the_requested_language(api: httpx.AsyncClient, sink:
     assert "コードが正しくありません" in response.json()["message"]
 
 
+ERRORS = ["400", "401", "404", "409", "413", "422", "429"]
+FLOW_ERRORS = ["400", "401", "404", "409", "410", "413", "422", "429"]
+
+
 async def test_the_openapi_document_describes_the_api(http: httpx.AsyncClient) -> None:
     spec = (await http.get("/api/openapi.json")).json()
-    paths = spec["paths"]
-    assert "/api/v1/verifications" in paths
-    assert "/api/v1/verifications/{verification_id}/check" in paths
-    assert "429" in paths["/api/v1/verifications"]["post"]["responses"]
+    operations = {
+        (method.upper(), path): (sorted(operation["responses"]), operation["security"])
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+    bearer: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+    assert operations == {
+        ("POST", "/api/v1/verifications"): (["201", *ERRORS], bearer),
+        ("POST", "/api/v1/verifications/{verification_id}/check"): (["200", *ERRORS], bearer),
+        ("GET", "/api/v1/verifications/{verification_id}"): (["200", *ERRORS], bearer),
+        ("POST", "/api/v1/flows"): (["201", *FLOW_ERRORS], bearer),
+        ("GET", "/api/v1/flows/{flow_id}"): (["200", *FLOW_ERRORS], bearer),
+        ("POST", "/api/v1/flows/{flow_id}"): (["200", *FLOW_ERRORS], bearer),
+        ("GET", "/api/v1/sessions/current"): (["200", "401", "413", "422"], bearer),
+        ("DELETE", "/api/v1/sessions/current"): (["204", "401", "413", "422"], bearer),
+    }
+    schemas = spec["components"]["schemas"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if status >= "400":
+                    assert response["content"]["application/json"]["schema"] == problem, (
+                        method,
+                        path,
+                        status,
+                    )
+    assert schemas["VerificationCreate"]["required"] == ["to"]
+    assert schemas["VerificationCreate"]["additionalProperties"] is False
+    to = schemas["VerificationCreate"]["properties"]["to"]
+    assert (to["format"], to["maxLength"]) == ("idn-email", 254)
+    check = schemas["VerificationCheck"]["properties"]["code"]
+    assert check["pattern"] == "^[\\s\\-‐‑‒–—―ー－・.]*(?:[0-9０-９][\\s\\-‐‑‒–—―ー－・.]*){6}$"
     docs = await http.get("/api/docs")
     assert docs.status_code == 200
+
+
+@pytest.mark.parametrize("settings_overrides", [{"code_length": 8}])
+async def test_the_schema_says_how_many_digits_a_code_has(http: httpx.AsyncClient) -> None:
+    spec = (await http.get("/api/openapi.json")).json()
+    check = spec["components"]["schemas"]["VerificationCheck"]["properties"]["code"]
+    assert check["pattern"].endswith("]*){8}$")
+
+
+@pytest.mark.parametrize(
+    "to", ["emma@example.test", "emma@localhost", "EMMA@Mail.Example.LOCAL", "emma@x.onion."]
+)
+async def test_a_special_use_domain_is_refused_as_the_schema_says(
+    api: httpx.AsyncClient, http: httpx.AsyncClient, to: str
+) -> None:
+    spec = (await http.get("/api/openapi.json")).json()
+    pattern = spec["components"]["schemas"]["VerificationCreate"]["properties"]["to"]["pattern"]
+    assert re.match(pattern, to) is None
+    response = await api.post("/api/v1/verifications", json={"to": to})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_email"

@@ -14,3 +14,14 @@ class ShiftableClock:
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
+
+
+class StoppedClock(ShiftableClock):
+    """Time moves only when the test moves it: a "try again in N seconds" is exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.start + self.offset

@@ -32,6 +32,9 @@ async def to_options(browser: PageClient) -> Page:
 
 
 def option_value(page: Page, hint: str) -> str:
-    match = re.search(rf'value="([^"]+)"[^>]*>\s*<span>Email {re.escape(hint)}</span>', page.html)
-    assert match, page.html
-    return match.group(1)
+    for label in re.findall(r'<label class="option">(.*?)</label>', page.html, re.S):
+        if re.sub(r"<[^>]+>", "", label).split() == ["Email", hint]:
+            value = re.search(r'value="([^"]+)"', label)
+            assert value is not None
+            return value.group(1)
+    raise AssertionError(f"no option Email {hint}: {page.text}")

@@ -63,12 +63,25 @@ class Page:
     def text(self) -> str:
         """The visible text, tags removed, whitespace squeezed (for wording assertions)."""
         body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", self.html, flags=re.S)
+        body = re.sub(r"</?(span|wbr|strong|em|b|i)\b[^>]*>", "", body)  # inline: no space
         return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
     @property
     def alert(self) -> str | None:
         match = re.search(r'<div class="alert" role="alert"[^>]*>(.*?)</div>', self.html, re.S)
         return " ".join(html.unescape(match.group(1)).split()) if match else None
+
+    def element(self, element_id: str) -> dict[str, str]:
+        """The attributes of the element with this id (`{}` if there is none)."""
+        found: dict[str, str] = {}
+
+        class _Find(HTMLParser):
+            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+                if not found and ("id", element_id) in attrs:
+                    found.update({"tag": tag, **{k: v or "" for k, v in attrs}})
+
+        _Find().feed(self.html)
+        return found
 
     def forms(self) -> list[Form]:
         parser = _Forms()

@@ -1,7 +1,8 @@
 """A real SMTP server on loopback (aiosmtpd) that tests send to and read from.
 
 It can be told to refuse the next messages (4xx/5xx at RCPT or DATA), to hold a message in
-DATA (a courier killed mid-send), to be down and back up, and to offer or require STARTTLS.
+DATA (a courier killed mid-send), to take a message but answer its end slowly (a slow relay),
+to be down and back up, and to offer or require STARTTLS.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class _Handler:
                     session.ssl is not None,
                 )
             )
+        if self.sink.data_reply_delay:  # taken, but the relay is slow to say so
+            await asyncio.sleep(self.sink.data_reply_delay)
         return "250 2.0.0 OK: queued as test"
 
 
@@ -133,6 +136,7 @@ class Sink:
         self.data_replies: deque[str] = deque()
         self.ehlo_count = 0
         self.hold_at: str | None = None
+        self.data_reply_delay = 0.0  # seconds between taking a message and answering its "."
         self.holding = threading.Event()
         self.release = threading.Event()
         self._controller: Controller | None = None

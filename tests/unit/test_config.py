@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -84,5 +85,6 @@ def test_smtp_urls(url: str, expected: tuple[object, ...]) -> None:
     ],
 )
 def test_bad_settings_are_refused_with_the_reason(field: str, value: object, problem: str) -> None:
+    values: dict[str, Any] = {field: value}
     with pytest.raises(ValidationError, match=problem):
-        Settings(**{field: value})
+        Settings(**values)

@@ -16,10 +16,9 @@ from honnin.clock import Clock
 from honnin.db import Database, Tx
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
-from honnin.masks import mask_email
+from honnin.masks import mask_destination, mask_email
 from honnin.proofs import service as proofs
 from honnin.proofs.emails import normalize_email
-from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofView
 
 
@@ -86,15 +85,7 @@ class AccountService:
         address = normalize_email(email)
         try:
             async with self.db.transaction() as tx:
-                verified = await tx.session.scalar(
-                    select(Proof.id).where(
-                        Proof.account_id == account_id,
-                        Proof.kind == "email",
-                        Proof.value == address,
-                        Proof.verified_at.is_not(None),
-                    )
-                )
-                if verified is None:
+                if await proofs.verified_proof(tx, account_id, "email", address) is None:
                     raise InvalidInput(
                         _(
                             "Verify {address} with a code first: a sign-in name must be "
@@ -135,6 +126,16 @@ class AccountService:
             account.two_step = enabled
         return await self.show(name)
 
+    async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
+        """How messages name an account: its first sign-in name, masked."""
+        first = await tx.session.scalar(
+            select(SignInName.value)
+            .where(SignInName.account_id == account_id)
+            .order_by(SignInName.created_at)
+            .limit(1)
+        )
+        return mask_destination("email", first) if first else None
+
     async def show(self, name: str, *, masked: bool = True) -> AccountView:
         """An account found by any of its sign-in names (operators' view: masked hints)."""
         key = name.strip()
@@ -151,15 +152,16 @@ class AccountService:
                 raise NotFound(_("No account has the sign-in name {name}.", name=name))
             return await self._view(tx, account, masked=masked)
 
-    async def show_own(self, account_id: uuid.UUID) -> AccountView:
-        """The account as its signed-in holder sees it: their own names in full."""
+    async def show_own(self, account_id: uuid.UUID, *, fresh: bool) -> AccountView:
+        """The account as its signed-in holder sees it: their own addresses in full while their
+        session is fresh (`SessionView.fresh`), masked like anyone's after that."""
         async with self.db.transaction(write=False) as tx:
             account = await tx.session.get(
                 Account, account_id, options=[selectinload(Account.sign_in_names)]
             )
             if account is None:
                 raise NotFound(_("This account no longer exists."))
-            return await self._view(tx, account, masked=False)
+            return await self._view(tx, account, masked=not fresh)
 
     async def _view(self, tx: Tx, account: Account, *, masked: bool) -> AccountView:
         return AccountView(
@@ -171,5 +173,5 @@ class AccountService:
             sign_in_names=[
                 mask_email(n.value) if masked else n.value for n in account.sign_in_names
             ],
-            proofs=await proofs.list_proofs(tx, account.id),
+            proofs=await proofs.list_proofs(tx, account.id, masked=masked),
         )

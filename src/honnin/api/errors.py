@@ -11,14 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honnin.errors import HonninError
-from honnin.http_status import STATUS_BY_ERROR
+from honnin.http_status import headers_of, status_of
 from honnin.i18n import _, negotiate
+from honnin.runtime import runtime_of
 
 log = logging.getLogger("honnin.api")
 
 
 def request_locale(request: Request) -> str:
-    default = request.app.state.runtime.settings.default_locale
+    default = runtime_of(request).settings.default_locale
     return negotiate(request.headers.get("accept-language"), default)
 
 
@@ -32,16 +33,11 @@ def problem(
 
 async def honnin_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HonninError)
-    headers = None
-    if error.code == "rate_limited":
-        headers = {"Retry-After": str(error.details["retry_after"])}
-    if error.code == "unauthorized":
-        headers = {"WWW-Authenticate": "Bearer"}
     return problem(
-        STATUS_BY_ERROR.get(error.code, 400),
+        status_of(error),
         error.code,
         error.message.render(request_locale(request)),
-        headers,
+        headers_of(error),
         **error.details,
     )
 

@@ -13,15 +13,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from honnin.api.auth import Client, runtime
-from honnin.api.errors import request_locale
-from honnin.api.schemas import Delivery, Problem
+from honnin.api.actions import FlowAction
+from honnin.api.auth import Client
+from honnin.api.errors import problem, request_locale
+from honnin.api.schemas import BODY_TOO_LARGE, Delivery, Problem
 from honnin.clients.service import ClientView
 from honnin.errors import HonninError
 from honnin.flows.service import Binding
 from honnin.flows.views import FlowView
-from honnin.http_status import STATUS_BY_ERROR
+from honnin.http_status import headers_of, status_of
 from honnin.i18n import Locale
+from honnin.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
@@ -30,13 +32,6 @@ class FlowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["sign_in", "sign_up"]
     locale: Locale | None = None
-
-
-class FlowAction(BaseModel):
-    """An action and its fields, e.g. `{"action": "submit_password", "password": "…"}`."""
-
-    model_config = ConfigDict(extra="allow")
-    action: str = Field(max_length=40, examples=["submit_identifier"])
 
 
 class Option(BaseModel):
@@ -51,6 +46,11 @@ class Code(BaseModel):
     expires_at: datetime
     resend_available_at: datetime
     delivery: Delivery | None
+    attempts_remaining: int = Field(description="Wrong tries the code can still take.")
+    usable: bool = Field(
+        description="False once the code has expired or is burned by wrong tries: ask for a "
+        "new one (`resend`; no cooldown for a burned code)."
+    )
 
 
 class FlowState(BaseModel):
@@ -77,6 +77,8 @@ class FlowState(BaseModel):
                 expires_at=view.code.expires_at,
                 resend_available_at=view.code.resend_available_at,
                 delivery=delivery,
+                attempts_remaining=view.code.attempts_remaining,
+                usable=view.code.usable,
             )
         return cls(
             id=str(view.id),
@@ -100,14 +102,17 @@ def _binding(client: ClientView) -> Binding:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": "see `error`; the body also has `flow`"}
-    for status in (400, 401, 404, 409, 410, 422, 429)
+    **{
+        status: {"model": Problem, "description": "see `error`; the body also has `flow`"}
+        for status in (400, 401, 404, 409, 410, 422, 429)
+    },
+    **BODY_TOO_LARGE,
 }
 
 
 @router.post("", status_code=201, response_model=FlowState, responses=_ERRORS)
 async def create_flow(body: FlowCreate, client: Client, request: Request) -> FlowState:
-    view = await runtime(request).flows.create(
+    view = await runtime_of(request).flows.create(
         body.kind, _binding(client), body.locale or request_locale(request)
     )
     return FlowState.of(view)
@@ -115,7 +120,7 @@ async def create_flow(body: FlowCreate, client: Client, request: Request) -> Flo
 
 @router.get("/{flow_id}", response_model=FlowState, responses=_ERRORS)
 async def get_flow(flow_id: str, client: Client, request: Request) -> FlowState:
-    return FlowState.of(await runtime(request).flows.get(flow_id, _binding(client)))
+    return FlowState.of(await runtime_of(request).flows.get(flow_id, _binding(client)))
 
 
 @router.post("/{flow_id}", response_model=FlowState, responses=_ERRORS)
@@ -124,24 +129,19 @@ async def act_on_flow(
 ) -> FlowState | JSONResponse:
     """Perform `action` with its fields; the flow's new state, or a 4xx with the error and the
     flow's state as it is (a refused code still counts as a try)."""
-    fields = {k: str(v) for k, v in (body.model_extra or {}).items()}
-    flows = runtime(request).flows
-    outcome = await flows.act(flow_id, _binding(client), body.action, fields)
+    flows = runtime_of(request).flows
+    outcome = await flows.act(flow_id, _binding(client), body.action, body.fields())
     if outcome.error is not None:
         return _problem(request, outcome.error, FlowState.of(outcome.view))
     return FlowState.of(outcome.view, outcome.session_token)
 
 
 def _problem(request: Request, error: HonninError, flow: FlowState) -> JSONResponse:
-    body = {
-        "error": error.code,
-        "message": error.message.render(request_locale(request)),
-        **{k: v for k, v in error.details.items() if v is not None},
-        "flow": flow.model_dump(mode="json"),
-    }
-    headers = (
-        {"Retry-After": str(error.details["retry_after"])}
-        if "retry_after" in error.details
-        else None
+    return problem(
+        status_of(error),
+        error.code,
+        error.message.render(request_locale(request)),
+        headers_of(error),
+        **error.details,
+        flow=flow.model_dump(mode="json"),
     )
-    return JSONResponse(body, status_code=STATUS_BY_ERROR.get(error.code, 400), headers=headers)

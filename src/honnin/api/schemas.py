@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from honnin.api.actions import Code, EmailAddress
 from honnin.courier.service import DeliveryStatus
 from honnin.i18n import Locale
 from honnin.verifications.service import VerificationView
@@ -17,7 +18,7 @@ class Strict(BaseModel):
 
 
 class VerificationCreate(Strict):
-    to: str = Field(max_length=320, description="The email address to send a code to.")
+    to: EmailAddress = Field(description="The email address to send a code to.")
     channel: Literal["email"] = "email"
     locale: Locale | None = Field(
         None, description="Language of the message; defaults to the request's Accept-Language."
@@ -25,15 +26,24 @@ class VerificationCreate(Strict):
 
 
 class VerificationCheck(Strict):
-    code: str = Field(max_length=32, description="The code as typed; spaces and dashes are ok.")
+    code: Code
 
 
 class Delivery(BaseModel):
-    status: Literal["queued", "sending", "accepted", "deferred", "failed"]
+    status: Literal["queued", "sending", "accepted", "deferred", "unknown", "failed"] = Field(
+        description="`unknown`: the message went out but the relay never confirmed it; it may "
+        "have arrived, and is sent once more only while its code is unused and newest."
+    )
     attempts: int
     updated_at: datetime
     next_attempt_at: datetime | None
     last_reply: str | None = Field(description="The relay's last reply, e.g. '250 2.0.0 OK'.")
+    trouble: Literal["our_side", "mail_server"] | None = Field(
+        None,
+        description="Where a deferred or failed message is stuck: `our_side` — our mail relay "
+        "could not be reached (the message waits with us, or could not be sent in time); "
+        "`mail_server` — the mail server answered try again later (4xx) or refused it (5xx).",
+    )
 
     @classmethod
     def of(cls, status: DeliveryStatus) -> Delivery:
@@ -74,3 +84,12 @@ class Problem(BaseModel):
     retry_after: int | None = None
     attempts_remaining: int | None = None
     details: list[dict[str, object]] | None = None
+
+
+# refused by `honnin.body_limit` before any route runs, on every operation
+BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "model": Problem,
+        "description": "body_too_large: the body is over HONNIN_MAX_BODY_BYTES (64 KiB by default)",
+    }
+}

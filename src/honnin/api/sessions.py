@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
-from honnin.api.auth import Client, runtime
-from honnin.api.schemas import Problem
+from honnin.api.auth import Client
+from honnin.api.schemas import BODY_TOO_LARGE, Problem
 from honnin.errors import HonninError
 from honnin.i18n import _
+from honnin.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -34,7 +35,11 @@ class SessionState(BaseModel):
 
 
 Token = Annotated[str, Header(alias="X-Session-Token", max_length=100)]
-_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": Problem}}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem},
+    422: {"model": Problem},
+    **BODY_TOO_LARGE,
+}
 
 
 def _no_session() -> NoSession:
@@ -43,7 +48,7 @@ def _no_session() -> NoSession:
 
 @router.get("/current", response_model=SessionState, responses=_ERRORS)
 async def current_session(client: Client, token: Token, request: Request) -> SessionState:
-    session = await runtime(request).sessions.by_token(token, client.id)
+    session = await runtime_of(request).sessions.by_token(token, client.id)
     if session is None:
         raise _no_session()
     return SessionState(
@@ -59,6 +64,6 @@ async def current_session(client: Client, token: Token, request: Request) -> Ses
 @router.delete("/current", status_code=204, responses=_ERRORS)
 async def sign_out(client: Client, token: Token, request: Request) -> Response:
     """Sign out: the token stops working at once."""
-    if not await runtime(request).sessions.revoke_token(token, client.id):
+    if not await runtime_of(request).sessions.revoke_token(token, client.id):
         raise _no_session()
     return Response(status_code=204)

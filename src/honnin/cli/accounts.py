@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import typer
 from rich.table import Table
 
+from honnin.account_overview import ActiveSession, account_overview
 from honnin.accounts.service import AccountService
-from honnin.cli.common import console, fail, with_database
+from honnin.cli.common import console, fail, one_of, print_json, with_database
 from honnin.clock import SystemClock
 from honnin.i18n import LOCALES
 
@@ -34,11 +36,11 @@ def create(
     verified: bool = typer.Option(
         False, "--verified", help="Count the address as verified (you vouch for it)."
     ),
-    locale: str = typer.Option("en", help="The account's language: en or ja."),
+    locale: str = typer.Option(
+        "en", help="The account's language.", metavar="|".join(LOCALES), callback=one_of(LOCALES)
+    ),
 ) -> None:
     """Create an account whose first sign-in name and security info is EMAIL."""
-    if locale not in LOCALES:
-        fail(f"--locale must be one of: {', '.join(LOCALES)}")
     password = _read_password(password_stdin)
     account = with_database(
         lambda db: AccountService(db, SystemClock()).create(
@@ -48,36 +50,82 @@ def create(
     console.print(f"created account {account.id} ({', '.join(account.sign_in_names)})")
 
 
+def _at(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M}" if at else ""
+
+
+def _table(title: str) -> Table:
+    """A borderless table, so that an account fits an 80-column terminal."""
+    return Table(
+        title=f"{title} (times in UTC)",
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        pad_edge=False,
+        header_style="underline",
+    )
+
+
+def _device(session: ActiveSession) -> str:
+    if session.browser is not None:
+        return f"browser {session.browser}"
+    return f"API: {session.client}" if session.client else "API"
+
+
 @app.command()
-def show(name: str) -> None:
-    """Show the account that has the sign-in name NAME, with its security info (masked)."""
-    account = with_database(lambda db: AccountService(db, SystemClock()).show(name))
-    console.print(f"[bold]account[/] {account.id}")
-    console.print(f"created        {account.created_at:%Y-%m-%d %H:%M:%S} UTC")
-    console.print(f"status         {account.status}")
-    console.print(f"language       {account.locale}")
-    console.print(f"sign-in names  {', '.join(account.sign_in_names)}")
-    table = Table(title="security info", title_justify="left")
-    for column in ("kind", "hint", "verified", "added (UTC)"):
-        table.add_column(column)
-    for proof in account.proofs:
-        table.add_row(
+def show(
+    name: str,
+    as_json: bool = typer.Option(
+        False, "--json", help="A JSON object for scripts (times in ISO 8601, UTC)."
+    ),
+) -> None:
+    """Show the account that has the sign-in name NAME: its two-step state, the status of its
+    security info (masked) and its active sessions."""
+    overview = with_database(lambda db: account_overview(db, SystemClock(), name))
+    if as_json:
+        print_json(overview)
+        return
+    console.print(f"[bold]account[/] {overview.id}")
+    console.print(f"created        {overview.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    console.print(f"status         {overview.status}")
+    console.print(f"language       {overview.locale}")
+    console.print(f"two-step       {'on' if overview.two_step else 'off'}")
+    console.print(f"sign-in names  {', '.join(overview.sign_in_names)}")
+    console.print()
+    info = _table("security info")
+    for column in ("kind", "hint", "added", "verified", "last used"):
+        info.add_column(column, overflow="fold")
+    for proof in overview.security_info:
+        info.add_row(
             proof.kind,
             proof.hint,
-            "yes" if proof.verified else "no",
-            f"{proof.created_at:%Y-%m-%d %H:%M}",
+            _at(proof.added_at),
+            _at(proof.verified_at) or "no",
+            _at(proof.last_used_at),
         )
-    console.print(table)
+    console.print(info)
+    console.print()
+    if not overview.sessions:
+        console.print("[bold]active sessions[/]: none")
+        return
+    sessions = _table("active sessions")
+    for column in ("started", "how", "expires", "device"):
+        sessions.add_column(column, overflow="fold")
+    for session in overview.sessions:
+        sessions.add_row(
+            _at(session.started_at), session.method, _at(session.expires_at), _device(session)
+        )
+    console.print(sessions)
 
 
 @app.command("two-step")
 def two_step(
     name: str,
-    state: str = typer.Argument(..., help="on or off"),
+    state: str = typer.Argument(
+        ..., metavar="STATE", help="on or off", callback=one_of(("on", "off"))
+    ),
 ) -> None:
     """Turn two-step verification on or off for the account with the sign-in name NAME."""
-    if state not in ("on", "off"):
-        fail("say on or off")
     account = with_database(
         lambda db: AccountService(db, SystemClock()).set_two_step(name, state == "on")
     )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tomllib
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from alembic.util import CommandError
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 from rich.console import Console
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -26,6 +28,26 @@ console = Console(highlight=False)
 def fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def one_of(values: Iterable[str]) -> Callable[[str | None], str | None]:
+    """A parameter callback that refuses anything outside `values` as a usage error (exit
+    status 2) naming the valid ones. Typer's own Enum/Literal check says the same with a
+    stray "Value error," in front, so the commands check with this instead."""
+    allowed = tuple(values)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(allowed)}.")
+        return value
+
+    return check
+
+
+def print_json(value: Any) -> None:
+    """Print views (dataclasses, lists of them) as JSON for scripts: keys in the views' field
+    order, times as ISO 8601 in UTC, ids as strings, no colour and no wrapping."""
+    typer.echo(json.dumps(to_jsonable_python(value), ensure_ascii=False, indent=2))
 
 
 @contextmanager

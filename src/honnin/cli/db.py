@@ -4,8 +4,8 @@ import typer
 
 from honnin.cli.common import console, load_settings, one_line_errors, with_database
 from honnin.clock import SystemClock
-from honnin.db.migrate import upgrade
 from honnin.housekeeping import prune
+from honnin.migrations import upgrade
 
 app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
 import typer
 from rich.table import Table
 
-from honnin.cli.common import console, with_database
-from honnin.courier.service import MessageService
+from honnin.cli.common import console, one_of, print_json, with_database
+from honnin.courier.models import MessageStatus
+from honnin.courier.service import MessageService, MessageView
 
 app = typer.Typer(help="Messages: what was sent, and how delivery went.", no_args_is_help=True)
 
 _STYLE = {"accepted": "green", "failed": "red", "deferred": "yellow", "sending": "cyan"}
+STATUSES = tuple(status.value for status in MessageStatus)
 
 
 def _status(status: str) -> str:
@@ -16,33 +22,88 @@ def _status(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
-@app.command("list")
-def list_messages(
-    status: str | None = typer.Option(None, help="Only this status (queued, deferred, …)."),
-    limit: int = typer.Option(50, min=1, max=1000),
-) -> None:
-    """The most recent messages, newest first."""
-    messages = with_database(lambda db: MessageService(db).recent(limit=limit, status=status))
+def _time(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S}" if at else ""
+
+
+def listing(messages: list[MessageView], *, wide: bool = False) -> Table:
+    """The table `messages list` prints. The default one fits 80 columns: a full id (36),
+    the month, day and minute, the masked recipient and the status, with no borders."""
+    if not wide:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        table.add_column("id", no_wrap=True)
+        table.add_column("created", no_wrap=True)
+        table.add_column("to", overflow="fold")
+        table.add_column("status", no_wrap=True)
+        for m in messages:
+            table.add_row(
+                str(m.id), f"{m.created_at:%m-%d %H:%M}", m.recipient_hint, _status(m.status)
+            )
+        return table
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)
-    for column in ("created (UTC)", "to", "template", "status", "attempts"):
+    for column in (
+        "created (UTC)", "channel", "to", "template", "locale", "status", "attempts",
+        "next attempt (UTC)", "last reply",
+    ):  # fmt: skip
         table.add_column(column, overflow="fold")
     for m in messages:
         table.add_row(
             str(m.id),
-            f"{m.created_at:%Y-%m-%d %H:%M:%S}",
+            _time(m.created_at),
+            m.channel,
             m.recipient_hint,
             m.template,
+            m.locale,
             _status(m.status),
             str(m.attempts),
+            _time(m.next_attempt_at),
+            m.last_reply or "",
         )
-    console.print(table)
+    return table
+
+
+def _summary(m: MessageView) -> dict[str, Any]:
+    """A message without its timeline (a listing does not read the timelines)."""
+    return {f.name: getattr(m, f.name) for f in fields(m) if f.name != "events"}
+
+
+@app.command("list")
+def list_messages(
+    status: str | None = typer.Option(
+        None,
+        help="Only messages in this status.",
+        metavar="|".join(STATUSES),
+        callback=one_of(STATUSES),
+    ),
+    limit: int = typer.Option(50, min=1, max=1000, help="At most this many messages."),
+    wide: bool = typer.Option(False, "--wide", help="Every column (needs a wide terminal)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="A JSON array for scripts (times in ISO 8601, UTC)."
+    ),
+) -> None:
+    """The most recent messages, newest first."""
+    messages = with_database(lambda db: MessageService(db).recent(limit=limit, status=status))
+    if as_json:
+        print_json([_summary(m) for m in messages])
+    else:
+        console.print(listing(messages, wide=wide))
+        if not wide:
+            console.print("times in UTC; --wide for every column", style="dim")
 
 
 @app.command()
-def show(message_id: str) -> None:
+def show(
+    message_id: str,
+    as_json: bool = typer.Option(
+        False, "--json", help="A JSON object for scripts (times in ISO 8601, UTC)."
+    ),
+) -> None:
     """A message's delivery timeline: every attempt, the server's reply, the next retry."""
     m = with_database(lambda db: MessageService(db).show(message_id))
+    if as_json:
+        print_json(m)
+        return
     console.print(f"[bold]message[/] {m.id}")
     console.print(f"to          {m.recipient_hint} ({m.channel}, {m.template}, {m.locale})")
     console.print(f"status      {_status(m.status)} after {m.attempts} attempt(s)")

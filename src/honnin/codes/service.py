@@ -20,13 +20,14 @@ Hot path: plain SQL expressions, no ORM unit of work (bench/verifications.py).
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, Uuid, bindparam, insert, select, update
+from sqlalchemy import Row, Uuid, bindparam, func, insert, select, update
 
 from honnin.clock import Clock
 from honnin.codes.errors import (
@@ -37,19 +38,19 @@ from honnin.codes.errors import (
     NotPending,
     TooManyAttempts,
 )
-from honnin.codes.limits import SendLimits
 from honnin.codes.models import Challenge, Code
+from honnin.codes.quotas import SendQuotas
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
 from honnin.courier.channels.void import VOID
 from honnin.courier.models import Message
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
-from honnin.crypto import Keyring, same
+from honnin.crypto import Keyring, same_any
 from honnin.db import Tx, table_of
 from honnin.db.locks import lock_key
 from honnin.errors import HonninError, RateLimited
-from honnin.i18n import _
+from honnin.i18n import LazyText, _, ngettext
 from honnin.limits.service import Requester, Throttle
 from honnin.masks import mask_destination
 
@@ -60,12 +61,18 @@ _k = _codes.c
 
 # Statements built once: building and hashing SQL expressions per call costs more CPU than
 # running them (bench/verifications.py).
-_PEEK = select(_challenges).where(_c.id == bindparam("b_id"))
-_GET = _PEEK.with_for_update()
+# wrong tries on the challenge's newest code, read along with the challenge (a burned code
+# may be replaced at once: `CodeService.resend_available_at`)
+_WRONG_TRIES = func.coalesce(
+    select(_k.attempts).where(_k.challenge_id == _c.id, _k.seq == _c.send_count).scalar_subquery(),
+    0,
+).label("wrong_tries")
+_PEEK = select(_challenges, _WRONG_TRIES).where(_c.id == bindparam("b_id"))
+_GET = _PEEK.with_for_update(of=_challenges)
 _FIND_PENDING = (
-    select(_challenges)
+    select(_challenges, _WRONG_TRIES)
     .where(
-        _c.destination_digest == bindparam("b_digest"),
+        _c.destination_digest.in_(bindparam("b_digests", expanding=True)),
         _c.purpose == bindparam("b_purpose"),
         _c.status == "pending",
         _c.expires_at > bindparam("b_now"),
@@ -75,7 +82,7 @@ _FIND_PENDING = (
     )
     .order_by(_c.created_at.desc())
     .limit(1)
-    .with_for_update()
+    .with_for_update(of=_challenges)
 )
 _INSERT_CHALLENGE = insert(_challenges)
 _RESENT = (
@@ -108,12 +115,13 @@ _CODES_OF = (
         _m.updated_at,
         _m.next_attempt_at,
         _m.last_reply,
+        _m.trouble,
     )
     .outerjoin(table_of(Message), _m.id == _k.message_id)
     .where(_k.challenge_id == bindparam("b_challenge"))
 )
 _LATEST_DELIVERY = (
-    select(_m.status, _m.attempts, _m.updated_at, _m.next_attempt_at, _m.last_reply)
+    select(_m.status, _m.attempts, _m.updated_at, _m.next_attempt_at, _m.last_reply, _m.trouble)
     .join(_codes, _k.message_id == _m.id)
     .where(_k.challenge_id == bindparam("b_challenge"), _k.seq == bindparam("b_seq"))
 )
@@ -167,10 +175,15 @@ class ChallengeState:
     approved_at: datetime | None
     send_count: int
     last_sent_at: datetime | None
+    wrong_tries: int = 0  # on the newest code; not a column of the challenge
 
     @classmethod
     def of(cls, row: Row[Any]) -> ChallengeState:
         return cls(**row._mapping)
+
+    def columns(self) -> dict[str, Any]:
+        """The challenge row's values (for inserting it)."""
+        return {k: v for k, v in self.__dict__.items() if k != "wrong_tries"}
 
     @property
     def destination_hint(self) -> str:
@@ -186,6 +199,17 @@ class CheckOutcome(StrEnum):
     NOT_PENDING = "not_pending"
 
 
+def code_burned() -> LazyText:
+    """What a code burned by wrong tries means for the person, and what to do next."""
+    return _(
+        "Too many wrong codes were entered, so this code can no longer be used. Send a new code."
+    )
+
+
+def code_expired() -> LazyText:
+    return _("This code has expired. Send a new code.")
+
+
 def _not_pending() -> NotPending:
     return NotPending(_("This verification is already complete or was canceled."))
 
@@ -196,6 +220,9 @@ class CheckResult:
     challenge: ChallengeState
     attempts_remaining: int = 0
     delivery: DeliveryStatus | None = None  # of the newest code's message, as read
+    # the typed code was judged and was wrong (a guess to count): invalid, superseded, or the
+    # wrong try that burned the code — not a code that was already burned, expired or used
+    wrong_try: bool = False
 
     @property
     def approved(self) -> bool:
@@ -208,21 +235,23 @@ class CheckResult:
                 return None
             case CheckOutcome.INVALID:
                 return InvalidCode(
-                    _(
+                    ngettext(
+                        "That code isn't right. Check it and try again ({remaining} try left).",
                         "That code isn't right. Check it and try again ({remaining} tries left).",
+                        self.attempts_remaining,
                         remaining=self.attempts_remaining,
                     ),
                     attempts_remaining=self.attempts_remaining,
                 )
             case CheckOutcome.EXPIRED:
-                return CodeExpired(_("This code has expired. Ask for a new code."))
+                return CodeExpired(code_expired())
             case CheckOutcome.SUPERSEDED:
                 return CodeSuperseded(
                     _("We sent you a newer code. Use the latest code we sent."),
                     attempts_remaining=self.attempts_remaining,
                 )
             case CheckOutcome.TOO_MANY_ATTEMPTS:
-                return TooManyAttempts(_("Too many wrong codes were entered. Ask for a new code."))
+                return TooManyAttempts(code_burned())
             case CheckOutcome.NOT_PENDING:
                 return _not_pending()
 
@@ -250,14 +279,14 @@ class CodeService:
         keyring: Keyring,
         clock: Clock,
         throttle: Throttle,
-        limits: SendLimits,
+        quotas: SendQuotas,
         outbox: Outbox,
     ) -> None:
         self.policy = policy
         self.keyring = keyring
         self.clock = clock
         self.throttle = throttle
-        self.limits = limits
+        self.quotas = quotas
         self.outbox = outbox
 
     def destination_digest(self, channel: str, destination: str) -> bytes:
@@ -269,6 +298,29 @@ class CodeService:
     async def lock_destination(self, tx: Tx, channel: str, destination: str) -> None:
         """Serialise all work on one destination (find-or-start, send limits) until commit."""
         await lock_key(tx, self.destination_digest(channel, destination))
+
+    def resend_available_at(self, challenge: ChallengeState) -> datetime:
+        """When the challenge may send another code: the one place the cooldown is decided.
+
+        A code burned by wrong tries can be replaced at once: the cooldown keeps a person from
+        flooding a mailbox, not from replacing a code that no longer works (the send quotas
+        still apply)."""
+        last_sent = challenge.last_sent_at or challenge.created_at
+        if self.attempts_remaining(challenge) == 0:
+            return last_sent
+        return last_sent + self.policy.resend_cooldown
+
+    def attempts_remaining(self, challenge: ChallengeState) -> int:
+        """Wrong tries the newest code can still take; 0: it is burned."""
+        return max(0, self.policy.max_attempts - challenge.wrong_tries)
+
+    def usable(self, challenge: ChallengeState) -> bool:
+        """Whether the newest code can still be entered: pending, unexpired, not burned."""
+        return (
+            challenge.status == "pending"
+            and self.clock.now() < challenge.expires_at
+            and self.attempts_remaining(challenge) > 0
+        )
 
     # --- reading ------------------------------------------------------------------------
 
@@ -305,7 +357,7 @@ class CodeService:
             await tx.conn.execute(
                 _FIND_PENDING,
                 {
-                    "b_digest": self.destination_digest(channel, destination),
+                    "b_digests": list(self.keyring.digests("destination", channel, destination)),
                     "b_purpose": purpose,
                     "b_now": self.clock.now(),
                     "b_client": client_id,
@@ -400,7 +452,7 @@ class CodeService:
             last_sent_at=now,
         )
         await self._may_send(tx, challenge, requester, now)
-        await tx.conn.execute(_INSERT_CHALLENGE, challenge.__dict__)
+        await tx.conn.execute(_INSERT_CHALLENGE, challenge.columns())
         return await self._issue(tx, challenge, template_params, template)
 
     async def resend(
@@ -420,15 +472,19 @@ class CodeService:
         if challenge.status != "pending":
             raise _not_pending()
         now = self.clock.now()
-        if challenge.last_sent_at is not None:
-            ready_at = challenge.last_sent_at + self.policy.resend_cooldown
-            if now < ready_at:
-                wait = max(1, int((ready_at - now).total_seconds() + 0.999))
-                raise RateLimited(
-                    _("Wait {seconds} seconds before asking for another code.", seconds=wait),
+        ready_at = self.resend_available_at(challenge)
+        if now < ready_at:
+            wait = math.ceil((ready_at - now).total_seconds())
+            raise RateLimited(
+                ngettext(
+                    "Wait {seconds} second before asking for another code.",
+                    "Wait {seconds} seconds before asking for another code.",
                     wait,
-                    scope="cooldown",
-                )
+                    seconds=wait,
+                ),
+                wait,
+                scope="cooldown",
+            )
         await self._may_send(tx, challenge, requester, now)
         challenge = replace(
             challenge,
@@ -436,11 +492,10 @@ class CodeService:
             send_count=challenge.send_count + 1,
             last_sent_at=now,
             expires_at=now + self.policy.ttl,
+            wrong_tries=0,
         )
         earlier = (await tx.conn.execute(_MESSAGES_OF, {"b_challenge": challenge.id})).scalars()
-        await self.outbox.cancel_unsent(
-            tx, [m for m in earlier if m], "superseded by a newer code before it was sent"
-        )
+        await self.outbox.cancel_unsent(tx, [m for m in earlier if m], "superseded by a newer code")
         await tx.conn.execute(
             _RESENT,
             {
@@ -457,9 +512,11 @@ class CodeService:
         self, tx: Tx, challenge: ChallengeState, requester: Requester, now: datetime
     ) -> None:
         await lock_key(tx, challenge.destination_digest)
-        await self.limits.check(
+        await self.quotas.check(
             tx,
-            destination_digest=challenge.destination_digest,
+            destination_digests=self.keyring.digests(
+                "destination", challenge.channel, challenge.destination
+            ),
             account_id=challenge.account_id,
             now=now,
         )
@@ -527,19 +584,22 @@ class CodeService:
         if latest.attempts >= self.policy.max_attempts:
             return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge, delivery=delivery)
 
-        digest = self._code_digest(challenge.id, digits)
-        matches = [same(row.digest, digest) for row in codes]  # every one: no early exit
-        if same(latest.digest, digest):  # the newest code wins even if an old one is equal
-            # the newest code's email arrived (its code came back); earlier ones may still wait
-            earlier = [row.message_id for row in codes if row.message_id and row is not latest]
-            result = await self._approve(tx, challenge, latest.id, earlier, now)
+        # under every secret key: a code sent before a rotation of the key still works
+        digests = self.keyring.digests("code", str(challenge.id), digits)
+        matches = [same_any(row.digest, digests) for row in codes]  # every one: no early exit
+        if same_any(latest.digest, digests):  # the newest code wins even if an old one is equal
+            # the newest code's email arrived (its code came back): a retry of it, after an
+            # unanswered send, would be a duplicate; earlier ones may still wait
+            messages = [row.message_id for row in codes if row.message_id]
+            result = await self._approve(tx, challenge, latest.id, messages, now)
             return replace(result, delivery=delivery)
         remaining = await self._count_wrong_try(tx, latest.id)
+        outcome = CheckOutcome.INVALID
         if any(matches):
-            return CheckResult(CheckOutcome.SUPERSEDED, challenge, remaining, delivery)
-        if remaining == 0:
-            return CheckResult(CheckOutcome.TOO_MANY_ATTEMPTS, challenge, delivery=delivery)
-        return CheckResult(CheckOutcome.INVALID, challenge, remaining, delivery)
+            outcome = CheckOutcome.SUPERSEDED
+        elif remaining == 0:  # this wrong try burned the code
+            outcome = CheckOutcome.TOO_MANY_ATTEMPTS
+        return CheckResult(outcome, challenge, remaining, delivery, wrong_try=True)
 
     async def _approve(
         self,
@@ -549,13 +609,17 @@ class CodeService:
         messages: list[uuid.UUID],
         now: datetime,
     ) -> CheckResult:
+        # the code first, and nothing more unless it was still unused and unburned: a check
+        # that lost a race must not approve the challenge with a code that no longer works
         used = await tx.conn.execute(
             _USE_CODE, {"b_id": code_id, "b_max": self.policy.max_attempts, "b_now": now}
         )
+        if used.rowcount != 1:
+            return CheckResult(CheckOutcome.NOT_PENDING, challenge)
         approved = await tx.conn.execute(
             _APPROVE, {"b_id": challenge.id, "b_seq": challenge.send_count, "b_now": now}
         )
-        if used.rowcount != 1 or approved.rowcount != 1:
+        if approved.rowcount != 1:  # approved meanwhile, or superseded: its code is dead anyway
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
         await self.outbox.cancel_unsent(tx, messages, "no longer needed: the code was already used")
         return CheckResult(

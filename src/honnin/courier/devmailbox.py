@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -18,10 +19,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from honnin.private_files import FILE_MODE, private_dir
+
 
 def _maildir(root: Path) -> mailbox.Maildir:
+    """The Maildir, its folders 0700: the mail in it holds codes in clear."""
     for sub in ("tmp", "new", "cur"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+        private_dir(root / sub)
     return mailbox.Maildir(root, create=False)
 
 
@@ -30,7 +34,10 @@ class _MaildirHandler:
         self.root = root
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        _maildir(self.root).add(envelope.original_content or envelope.content)
+        box = _maildir(self.root)
+        key = box.add(envelope.original_content or envelope.content)
+        # `mailbox` creates files 0666 less the umask; the folders kept them private meanwhile
+        os.chmod(self.root / "new" / key, FILE_MODE)
         return "250 2.0.0 stored in the dev mailbox"
 
 

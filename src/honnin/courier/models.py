@@ -16,7 +16,15 @@ class MessageStatus(StrEnum):
     SENDING = "sending"  # claimed by a courier right now
     ACCEPTED = "accepted"  # the relay/provider took it (final)
     DEFERRED = "deferred"  # a temporary failure; another attempt is scheduled
+    UNKNOWN = "unknown"  # sent, but the relay never answered: it may have been delivered.
+    # With a `next_attempt_at`, it is sent once more (a duplicate, perhaps) unless its code is
+    # used, replaced or expires first; without, it is final.
     FAILED = "failed"  # given up: permanent refusal, too many attempts, or expired (final)
+
+
+class Trouble(StrEnum):
+    OUR_SIDE = "our_side"
+    MAIL_SERVER = "mail_server"
 
 
 class Message(Base):
@@ -46,6 +54,9 @@ class Message(Base):
     claim_expires_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     last_reply: Mapped[str | None] = mapped_column(String(1000))
+    # where a deferred or failed message is stuck: "our_side" (our relay could not be reached,
+    # the courier could not build it in time) or "mail_server" (a 4xx or 5xx reply to it)
+    trouble: Mapped[str | None] = mapped_column(String(16))
     header_message_id: Mapped[str | None] = mapped_column(String(255))
 
 

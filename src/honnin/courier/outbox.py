@@ -4,9 +4,10 @@ A message row commits or rolls back with whatever needed it (a code), so a messa
 sent for work that did not happen, and never lost for work that did.
 
 With a courier in this process, the row is written already claimed by it (`Claimed`), and
-handed to it once the transaction commits: the fast path costs no further transaction before
-the send. Should this process die first, the claim expires and another courier's poller takes
-the message over. Without a local courier the row is simply queued, due at once.
+handed to it once the transaction commits — in a request, once its response has been sent
+(honnin.courier.handoff): the fast path costs no further transaction before the send. Should
+this process die first, the claim expires and another courier's poller takes the message over.
+Without a local courier the row is simply queued, due at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 
 from honnin.clock import Clock
+from honnin.courier.handoff import hand_off
 from honnin.courier.models import Message, MessageEvent, MessageStatus
 from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring
@@ -42,6 +44,17 @@ _CANCEL = (
         last_reply=bindparam("b_reason"),
         updated_at=bindparam("b_now"),
     )
+    .returning(_messages.c.id)
+)
+# a message whose outcome is unknown is not failed (it may have arrived); only its retry goes
+_DROP_RETRY = (
+    update(_messages)
+    .where(
+        _messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        _messages.c.status == MessageStatus.UNKNOWN,
+        _messages.c.next_attempt_at.is_not(None),
+    )
+    .values(next_attempt_at=None, sealed=None, updated_at=bindparam("b_now"))
     .returning(_messages.c.id)
 )
 
@@ -124,12 +137,14 @@ class Outbox:
                 message_id, token, 1, channel, recipient, template, locale, params, sealed,
                 expires_at,
             )  # fmt: skip
-            tx.after_commit(lambda: courier.notify(claimed))
+            # to the courier once committed, and once the response that caused it is sent
+            tx.after_commit(lambda: hand_off(lambda: courier.notify(claimed)))
         await tx.conn.execute(_INSERT_MESSAGE, row)
         return message_id, DeliveryStatus(row["status"], row["attempts"], now)
 
     async def cancel_unsent(self, tx: Tx, ids: list[uuid.UUID], reason: str) -> None:
-        """Fail the messages among `ids` that have not gone out yet, and erase their secrets.
+        """Fail the messages among `ids` that have not gone out yet, and erase their secrets;
+        drop the retry of those whose one attempt went out unanswered (status `unknown`).
 
         One in flight right now (`sending`) is left alone: it may already be on the wire.
         """
@@ -137,12 +152,15 @@ class Outbox:
             return
         now = self.clock.now()
         result = await tx.conn.execute(_CANCEL, {"b_ids": ids, "b_reason": reason, "b_now": now})
-        cancelled = result.scalars().all()
-        if cancelled:
-            await tx.conn.execute(
-                _INSERT_EVENT,
-                [
-                    {"message_id": i, "at": now, "kind": "failed", "detail": reason}
-                    for i in cancelled
-                ],
-            )
+        events = [
+            {"message_id": i, "at": now, "kind": "failed", "detail": reason}
+            for i in result.scalars().all()
+        ]
+        dropped = await tx.conn.execute(_DROP_RETRY, {"b_ids": ids, "b_now": now})
+        events += [
+            {"message_id": i, "at": now, "kind": "retry_cancelled",
+             "detail": f"not sent again: {reason}"}
+            for i in dropped.scalars().all()
+        ]  # fmt: skip
+        if events:
+            await tx.conn.execute(_INSERT_EVENT, events)

@@ -23,6 +23,7 @@ class DeliveryStatus:
     updated_at: datetime
     next_attempt_at: datetime | None = None
     last_reply: str | None = None
+    trouble: str | None = None  # a deferred or failed message's: "our_side" or "mail_server"
 
     @classmethod
     def of(cls, row: Any, attempts: int | None = None) -> DeliveryStatus:
@@ -33,6 +34,7 @@ class DeliveryStatus:
             row.updated_at,
             _next_attempt(row),
             row.last_reply,
+            _trouble(row),
         )
 
 
@@ -61,13 +63,20 @@ class MessageView:
     next_attempt_at: datetime | None
     accepted_at: datetime | None
     last_reply: str | None
+    trouble: str | None
     header_message_id: str | None
     events: list[EventView]
 
 
 def _next_attempt(row: Any) -> datetime | None:
-    """Only a deferred message has a next attempt; for others the column is history."""
-    return row.next_attempt_at if row.status == "deferred" else None
+    """Only a deferred message, or an unknown one sent once more, has a next attempt; for
+    others the column is history."""
+    return row.next_attempt_at if row.status in ("deferred", "unknown") else None
+
+
+def _trouble(row: Any) -> str | None:
+    """Where a deferred or failed message is stuck (None for those a newer code replaced)."""
+    return row.trouble if row.status in ("deferred", "failed") else None
 
 
 def _view(row: Message, events: list[EventView]) -> MessageView:
@@ -84,6 +93,7 @@ def _view(row: Message, events: list[EventView]) -> MessageView:
         next_attempt_at=_next_attempt(row),
         accepted_at=row.accepted_at,
         last_reply=row.last_reply,
+        trouble=_trouble(row),
         header_message_id=row.header_message_id,
         events=events,
     )

@@ -2,8 +2,9 @@
 
 Work arrives three ways:
 - the fast path: the outbox writes the message already claimed by this process and hands it
-  over once the transaction commits — no further transaction before the send;
-- retries: a deferred message comes back on a timer of this process;
+  over once the transaction commits (and, in a request, once its response has been sent: see
+  honnin.courier.handoff) — no further transaction before the send;
+- retries: a deferred (or unknown) message comes back on a timer of this process;
 - the durable path: a poller claims whatever is due — queued without a local courier,
   deferred and due again, or claimed by a courier whose claim expired (it died) — in
   batches, `FOR UPDATE SKIP LOCKED` on PostgreSQL.
@@ -11,8 +12,14 @@ Work arrives three ways:
 A claim is a fresh `claim_token` with an expiry; every later write about the attempt is
 fenced by the token, so if a courier stalls past its claim and another takes the message
 over, the first one's late result is kept as a note but changes nothing. Several processes may
-run couriers against one database. The claim must outlast a send: the settings require
-`courier_claim_seconds` ≥ 4 × `smtp_timeout_seconds`.
+run couriers against one database. A live courier renews the claims it holds (a heartbeat,
+every third of `courier_claim_seconds`), so that a slow send — RFC 5321 allows ten minutes for
+the reply to the end of a message — is never taken over and sent again; only a courier that
+died or hangs loses its claims.
+
+A send whose outcome is unknown (the message went out, no reply came) is tried once more,
+later, unless its code is used, replaced or expires first (the code engine cancels the retry):
+the timeline says that this may deliver it twice.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel, Outcome, Result
 from honnin.courier.mail import EmailComposer
-from honnin.courier.models import Message, MessageEvent, MessageStatus
+from honnin.courier.models import Message, MessageEvent, MessageStatus, Trouble
 from honnin.courier.outbox import Claimed, LocalCourier
 from honnin.courier.retry import backoff_seconds
 from honnin.crypto import Keyring
@@ -57,7 +64,7 @@ def _due(now: Any) -> Any:
     """Messages a courier may claim: due again, or claimed by a courier that went quiet."""
     return or_(
         and_(
-            _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+            _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)),
             _m.next_attempt_at <= now,
         ),
         and_(_m.status == MessageStatus.SENDING, _m.claim_expires_at <= now),
@@ -83,22 +90,39 @@ _CLAIM_ONE = (
 _FINISH_COMMON: dict[str, Any] = {
     "status": bindparam("b_status"),
     "last_reply": bindparam("b_reply"),
+    "trouble": bindparam("b_trouble", type_=String()),
     "updated_at": bindparam("b_now"),
     "claim_token": None,
     "claim_expires_at": None,
     "header_message_id": func.coalesce(bindparam("b_header", type_=String()), _m.header_message_id),
 }
-_FINISH_EXTRA: dict[MessageStatus, dict[str, Any]] = {
+_FINISH_EXTRA: dict[str, dict[str, Any]] = {
     MessageStatus.ACCEPTED: {"accepted_at": bindparam("b_now"), "sealed": None},
     MessageStatus.DEFERRED: {"next_attempt_at": bindparam("b_next")},
     MessageStatus.FAILED: {"sealed": None},  # the code inside is no longer needed
+    # sent once more later (the code is kept for it), or not again (nor is the code)
+    "unknown_retry": {"next_attempt_at": bindparam("b_next")},
+    "unknown_final": {"next_attempt_at": None, "sealed": None},
 }
 _FINISH = {
-    status: update(_messages)
+    key: update(_messages)
     .where(_m.id == bindparam("b_id"), _m.claim_token == bindparam("b_token"))
     .values({**_FINISH_COMMON, **extra})
-    for status, extra in _FINISH_EXTRA.items()
+    for key, extra in _FINISH_EXTRA.items()
 }
+_RENEW = (
+    update(_messages)
+    .where(
+        _m.status == MessageStatus.SENDING,
+        _m.claim_token.in_(bindparam("b_tokens", expanding=True)),
+    )
+    .values(claim_expires_at=bindparam("b_until"))
+)
+_WAS_UNKNOWN = (
+    select(_events.c.id)
+    .where(_events.c.message_id == bindparam("b_id"), _events.c.kind == MessageStatus.UNKNOWN)
+    .limit(1)
+)
 _INSERT_EVENT = insert(_events)
 
 
@@ -157,10 +181,12 @@ class Courier:
         self.actor = actor or default_actor()
         self._jobs: asyncio.Queue[uuid.UUID | Claimed] = asyncio.Queue()
         self._in_flight: dict[uuid.UUID, Claimed] = {}
+        self._holding: dict[uuid.UUID, Claimed] = {}  # claims to renew: in flight or queued
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._wake = asyncio.Event()
         self._running = False
+        self._heart: asyncio.Task[None] | None = None
 
     def local(self) -> LocalCourier:
         """How the outbox of this process hands messages to this courier."""
@@ -175,12 +201,16 @@ class Courier:
             for n in range(self.config.concurrency)
         ]
         self._tasks.append(asyncio.create_task(self._poller(), name="courier-poller"))
+        self._heart = asyncio.create_task(self._heartbeat(), name="courier-heartbeat")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking work, finish what is in flight (up to `grace` s), hand back the rest."""
         self._running = False
         for timer in self._timers:
             timer.cancel()
+        if self._heart is not None:
+            self._heart.cancel()
+            await asyncio.gather(self._heart, return_exceptions=True)
         self._wake.set()
         unstarted: list[Claimed] = []
         while not self._jobs.empty():
@@ -197,12 +227,15 @@ class Courier:
             await self._release([*unstarted, *self._in_flight.values()])
         except Exception:
             log.exception("courier: could not hand back claims; they expire on their own")
+        self._holding.clear()
         for channel in self.channels.values():
             await channel.close()
 
     def notify(self, job: Claimed | uuid.UUID) -> None:
         """Send this now: a message claimed for us (fast path) or one due again (by id)."""
         if self._running:
+            if isinstance(job, Claimed):
+                self._holding[job.id] = job
             self._jobs.put_nowait(job)
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
@@ -223,14 +256,16 @@ class Courier:
             try:
                 claimed = job if isinstance(job, Claimed) else await self._claim_one(job)
                 if claimed is not None:
-                    self._in_flight[claimed.id] = claimed
+                    self._in_flight[claimed.id] = self._holding[claimed.id] = claimed
                     await self.deliver(claimed)
                     self._in_flight.pop(claimed.id, None)
+                    self._holding.pop(claimed.id, None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # the claim expires and the message is taken over; nothing is lost
                 self._in_flight.pop(message_id, None)
+                self._holding.pop(message_id, None)
                 log.exception("courier: unexpected error delivering message %s", message_id)
 
     async def _poller(self) -> None:
@@ -239,12 +274,30 @@ class Courier:
                 free = self.config.concurrency - len(self._in_flight) - self._jobs.qsize()
                 if free > 0 and await self._anything_due():
                     for claimed in await self._claim_due(free):
+                        self._holding[claimed.id] = claimed
                         self._jobs.put_nowait(claimed)
             except Exception:
                 log.exception("courier: polling the outbox failed; will try again")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+
+    async def _heartbeat(self) -> None:
+        """Renew every claim this courier holds, so that none expires while it is alive —
+        however long a send takes. Fenced by the tokens: a claim lost meanwhile stays lost."""
+        ttl = timedelta(seconds=self.config.claim_ttl)
+        while self._running:
+            await asyncio.sleep(self.config.claim_ttl / 3)
+            tokens = sorted({claimed.token for claimed in self._holding.values()})
+            if not tokens:
+                continue  # an idle courier writes nothing
+            try:
+                async with self.db.transaction() as tx:
+                    await tx.conn.execute(
+                        _RENEW, {"b_tokens": tokens, "b_until": self.clock.now() + ttl}
+                    )
+            except Exception:
+                log.exception("courier: renewing claims failed; will try again")
 
     # --- claiming ---------------------------------------------------------------------
 
@@ -349,6 +402,7 @@ class Courier:
                     .where(_m.id == c.id, _m.claim_token == c.token)
                     .values(
                         status=MessageStatus.DEFERRED,
+                        trouble=Trouble.OUR_SIDE,
                         next_attempt_at=now,
                         claim_token=None,
                         claim_expires_at=None,
@@ -364,10 +418,10 @@ class Courier:
         channel = self.channels.get(claimed.channel)
         if claimed.expires_at is not None and now >= claimed.expires_at:
             result = Result(Outcome.PERMANENT, "expired before it could be delivered")
-            await self._finish(claimed, result, None, channel)
+            await self._finish(claimed, result, None, channel, ours=True)
             return
         if channel is None:
-            await self._finish(claimed, Result(Outcome.TEMPORARY, "channel not configured"))
+            await self._finish(claimed, Result(Outcome.UNAVAILABLE, "channel not configured"))
             return
         try:
             secret_params = (
@@ -385,13 +439,13 @@ class Courier:
         except Exception as error:
             log.exception("courier: could not build message %s", claimed.id)
             reason = f"could not build the message: {type(error).__name__}"
-            await self._finish(claimed, Result(Outcome.PERMANENT, reason), None, channel)
+            await self._finish(claimed, Result(Outcome.PERMANENT, reason), None, channel, ours=True)
             return
         try:
             result = await channel.send(outgoing)
         except Exception as error:  # a channel bug must not strand the message in its claim
             log.exception("courier: channel %s failed on message %s", claimed.channel, claimed.id)
-            result = Result(Outcome.TEMPORARY, f"{type(error).__name__}: {error}"[:500])
+            result = Result(Outcome.UNAVAILABLE, f"{type(error).__name__}: {error}"[:500])
         await self._finish(claimed, result, header_id, channel)
 
     async def _finish(
@@ -400,27 +454,55 @@ class Courier:
         result: Result,
         header_id: str | None = None,
         channel: Channel | None = None,
+        *,
+        ours: bool = False,
     ) -> None:
+        """Record an attempt's result; `ours`: a failure on our side whatever its outcome
+        (the courier could not build the message, or not send it in time)."""
         now = self.clock.now()
         detail = result.reply
         retry_at: datetime | None = None
+        statement: str
         if result.outcome is Outcome.ACCEPTED:
-            status = MessageStatus.ACCEPTED
-        elif result.outcome is Outcome.TEMPORARY:
+            status = statement = MessageStatus.ACCEPTED
+        elif claimed.attempt > 1 and await self._was_unknown(claimed):
+            # an earlier copy may have arrived: this was its one retry, whatever it came to
+            status, statement = MessageStatus.UNKNOWN, "unknown_final"
+            detail = f"{result.reply} — not sent again: an earlier attempt may have delivered it"
+        elif result.outcome is Outcome.UNKNOWN:
+            status = MessageStatus.UNKNOWN
             retry_at, give_up = self._next_attempt(claimed, now)
             if give_up:
-                status = MessageStatus.FAILED
+                statement = "unknown_final"
+                detail = f"{result.reply} — not sent again ({give_up})"
+            else:
+                statement = "unknown_retry"
+                detail = (
+                    f"{result.reply} — sent once more at {retry_at:%Y-%m-%d %H:%M:%S} UTC "
+                    "unless its code is used or replaced first; this may deliver it twice"
+                )
+        elif result.outcome in (Outcome.TEMPORARY, Outcome.UNAVAILABLE):
+            retry_at, give_up = self._next_attempt(claimed, now)
+            if give_up:
+                status = statement = MessageStatus.FAILED
                 detail = f"{result.reply} — {give_up}"
             else:
-                status = MessageStatus.DEFERRED
+                status = statement = MessageStatus.DEFERRED
                 detail = f"{result.reply} — next attempt at {retry_at:%Y-%m-%d %H:%M:%S} UTC"
         else:
-            status = MessageStatus.FAILED
+            status = statement = MessageStatus.FAILED
+        if statement in (MessageStatus.FAILED, "unknown_final"):
+            retry_at = None
+        trouble: Trouble | None = None
+        if status in (MessageStatus.DEFERRED, MessageStatus.FAILED):
+            ours = ours or result.outcome is Outcome.UNAVAILABLE
+            trouble = Trouble.OUR_SIDE if ours else Trouble.MAIL_SERVER
         update_params = {
             "b_id": claimed.id,
             "b_token": claimed.token,
             "b_status": status,
             "b_reply": result.reply[:1000],
+            "b_trouble": trouble,
             "b_now": now,
             "b_header": header_id,
             "b_next": retry_at,
@@ -435,18 +517,23 @@ class Courier:
             "actor": self.actor,
             "via": channel.describe() if channel else None,
         }
-        kept = await self._record(claimed, status, update_params, event)
+        kept = await self._record(claimed, statement, update_params, event)
         log.info(
             "courier: message %s %s (attempt %d): %s", claimed.id, status, claimed.attempt,
             result.reply,
         )  # fmt: skip
-        if kept and status == MessageStatus.DEFERRED and retry_at is not None:
+        if kept and retry_at is not None:
             self._retry_later(claimed.id, retry_at, now)
+
+    async def _was_unknown(self, claimed: Claimed) -> bool:
+        """Whether an earlier attempt at this message went out without an answer."""
+        async with self.db.transaction(write=False) as tx:
+            return await tx.conn.scalar(_WAS_UNKNOWN, {"b_id": claimed.id}) is not None
 
     async def _record(
         self,
         claimed: Claimed,
-        status: MessageStatus,
+        statement: str,
         params: dict[str, Any],
         event: dict[str, Any],
     ) -> bool:
@@ -455,7 +542,7 @@ class Courier:
         for attempt in range(3):
             try:
                 async with self.db.transaction() as tx:
-                    fenced = await tx.conn.execute(_FINISH[status], params)
+                    fenced = await tx.conn.execute(_FINISH[statement], params)
                     kept = fenced.rowcount == 1
                     if not kept:
                         event["detail"] = (

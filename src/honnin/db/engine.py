@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
     AsyncSession,
     create_async_engine,
 )
+
+from honnin.private_files import private_file
 
 
 class Tx:
@@ -74,11 +77,24 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database's folder (0700) and file (0600) before SQLite does (0644):
+    it holds sessions and code digests. SQLite gives the -wal and -shm files the same mode."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return  # a URI filename: SQLite's own business
+    private_file(Path(database))
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.is_sqlite:
+            private_sqlite_file(url)
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
             self.read_engine = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
         else:

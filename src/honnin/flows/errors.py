@@ -50,7 +50,7 @@ def expired() -> FlowExpired:
 
 def invalid_credentials() -> InvalidCredentials:
     return InvalidCredentials(
-        _("That sign-in name or password isn't right. Check both and try again.")
+        _("That email address or password isn't right. Check both and try again.")
     )
 
 
@@ -63,8 +63,8 @@ def address_taken() -> AddressTaken:
 def wrong_address() -> WrongAddress:
     return WrongAddress(
         _(
-            "That isn't the address this hint stands for. Type the full address, or choose "
-            "a different verification option."
+            "That isn't the address you chose. Type it in full, or use a different "
+            "verification option."
         )
     )
 
@@ -84,7 +84,7 @@ def changed_meanwhile() -> ActionNotAllowed:
 
 def no_pending_code() -> NoPendingCode:
     return NoPendingCode(
-        _("We haven't sent a code there in the last few minutes. Ask for a new code.")
+        _("We haven't sent a code there in the last few minutes. Send a new code.")
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from honnin.accounts.models import Account
@@ -31,7 +31,6 @@ from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
 from honnin.masks import mask_destination
-from honnin.proofs.models import Proof
 from honnin.sessions.service import SessionService
 
 
@@ -49,7 +48,7 @@ class Binding:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ActionResult:
     view: FlowView
     error: HonninError | None = None
     session_token: str | None = None  # for an API client, once, when the flow completes
@@ -179,7 +178,7 @@ class FlowService:
         *,
         locale: str | None = None,
         kind: str | None = None,
-    ) -> Outcome:
+    ) -> ActionResult:
         """Perform `action`. `locale`: the language the person reads now (emails follow it)."""
         async with self.db.transaction(write=False) as tx:
             snapshot = await self._load(tx, flow_id, binding, lock=False, kind=kind)
@@ -200,24 +199,17 @@ class FlowService:
                 view = await self._view(tx, flow)
         except IntegrityError:  # a race on a unique name, lost at commit
             raise handler.conflict() from None
-        return Outcome(view, error, ctx.session_token, ctx.device_token)
+        return ActionResult(view, error, ctx.session_token, ctx.device_token)
 
     # --- shared steps, for the kinds ----------------------------------------------------
 
-    def name_key(self, name: str) -> bytes:
-        """The key failures of a sign-in name are counted under (known or not)."""
-        return self.keyring.digest("sign-in-name", name)
+    def name_key(self, name: str) -> tuple[bytes, ...]:
+        """The key failures of a sign-in name are counted under (known or not), under every
+        secret key (`FailureLimits`: the current one first)."""
+        return self.keyring.digests("sign-in-name", name)
 
     async def account_by_name(self, tx: Tx, name: str) -> Account | None:
         return await self.accounts.by_name(tx, name)
-
-    async def verified_proofs(self, tx: Tx, account_id: uuid.UUID) -> list[Proof]:
-        rows = await tx.session.scalars(
-            select(Proof)
-            .where(Proof.account_id == account_id, Proof.verified_at.is_not(None))
-            .order_by(Proof.created_at)
-        )
-        return list(rows)
 
     async def complete(self, ctx: Context, account_id: uuid.UUID, method: str) -> None:
         """Sign the account in, in this browser or for this API client; the flow is done.
@@ -229,7 +221,7 @@ class FlowService:
             ctx.device_token = await self.sessions.rotate_device(ctx.tx, device)
             await ctx.tx.conn.execute(
                 update(Flow)
-                .where(Flow.device_digest == self.sessions.device_digest(device))
+                .where(Flow.device_digest.in_(self.sessions.device_digests(device)))
                 .values(device_digest=self.sessions.device_digest(ctx.device_token))
             )
             ctx.flow.device_digest = self.sessions.device_digest(ctx.device_token)
@@ -269,8 +261,9 @@ class FlowService:
     def _bound(self, flow: Flow, binding: Binding) -> bool:
         if flow.client_id is not None:
             return flow.client_id == binding.client_id
-        device = self._device(binding)
-        return device is not None and flow.device_digest == device
+        if binding.device_token is None or flow.device_digest is None:
+            return False
+        return self.sessions.device_matches(flow.device_digest, binding.device_token)
 
     async def _view(self, tx: Tx, flow: Flow) -> FlowView:
         data = flow.data
@@ -297,8 +290,9 @@ class FlowService:
                     purpose=challenge.purpose,
                     destination_hint=mask_destination(challenge.channel, challenge.destination),
                     expires_at=challenge.expires_at,
-                    resend_available_at=(challenge.last_sent_at or challenge.created_at)
-                    + self.codes.policy.resend_cooldown,
+                    resend_available_at=self.codes.resend_available_at(challenge),
+                    attempts_remaining=self.codes.attempts_remaining(challenge),
+                    usable=self.codes.usable(challenge),
                     # before a password proved who this is, the delivery status would tell
                     # whether the name has an account (a decoy code has no message)
                     delivery=await self.codes.latest_delivery(tx, challenge)

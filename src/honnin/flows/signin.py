@@ -6,27 +6,30 @@ wording and the same work. Its password is checked against a dummy hash (same ti
 "email me a code" makes a real, counted, checkable code whose message the courier renders and
 then drops (the void channel).
 
-Every guess (password, code, the full address behind a hint) is counted against the sign-in
-name before it is judged, so that guesses sent all at once cannot slip past the limit.
+Every guess (password, code, the full address behind a hint) is counted before it is judged,
+so that guesses sent all at once cannot slip past the limit; where it is counted (the name, or
+the browser's own allowance when it signed in to the account before) is `flows.guesses`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from honnin.accounts.models import Account
 from honnin.accounts.passwords import verify_nothing, verify_password
-from honnin.codes.service import ChallengeState, CheckOutcome
+from honnin.codes.service import ChallengeState
 from honnin.crypto import same
 from honnin.errors import HonninError
 from honnin.flows import errors
+from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import Flow
-from honnin.flows.service import Binding, Context, Steps
+from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
+from honnin.proofs.service import verified_proofs
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
@@ -41,7 +44,7 @@ ACTIONS = {
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
     "done": [],
 }
-GUESSES = (CheckOutcome.INVALID, CheckOutcome.SUPERSEDED)  # outcomes that count as failures
+Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class SignIn(Steps):
     name = "sign_in"
     first_state = "identifier"
 
+    def __init__(self, flows: FlowService) -> None:
+        super().__init__(flows)
+        self.guesses = Guesses(flows)
+
     # --- slow work before the transaction ------------------------------------------------
 
     async def prepare(
@@ -70,10 +77,16 @@ class SignIn(Steps):
         name = flow.data["name"]
         await self.flows.throttle.attempt(binding.requester)
         async with self.flows.db.transaction() as tx:  # committed: concurrent guesses see it
-            attempt = await self.flows.failures.reserve(
-                tx, self.flows.name_key(name), self.flows.clock.now()
-            )
             account = await self.flows.account_by_name(tx, name)
+            attempt = await self.guesses.reserve(
+                tx,
+                Guess.SECRET,
+                name=name,
+                account_id=account.id if account else None,
+                binding=binding,
+                now=self.flows.clock.now(),
+                after_code=flow.state == "second_password",
+            )
         password = fields.get("password") or ""
         if account is None or account.password_hash is None:
             await verify_nothing(password)  # the same time as a real check
@@ -86,9 +99,22 @@ class SignIn(Steps):
     async def act(
         self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
     ) -> HonninError | None:
-        handler = getattr(self, f"_{action}")
-        result: HonninError | None = await handler(ctx, fields, prepared)
-        return result
+        return await self._handlers()[action](ctx, fields, prepared)
+
+    def _handlers(self) -> dict[str, Handler]:
+        """Each action of `ACTIONS` and the method that performs it."""
+        return {
+            "submit_identifier": self._submit_identifier,
+            "submit_password": self._submit_password,
+            "email_code": self._email_code,
+            "submit_code": self._submit_code,
+            "resend": self._resend,
+            "choose_option": self._choose_option,
+            "have_code": self._have_code,
+            "confirm_address": self._confirm_address,
+            "other_options": self._other_options,
+            "restart": self._restart,
+        }
 
     def conflict(self) -> HonninError:
         return errors.changed_meanwhile()
@@ -101,7 +127,7 @@ class SignIn(Steps):
     ) -> HonninError | None:
         if not check.right or check.account_id is None:
             return errors.invalid_credentials()
-        await self.flows.failures.release(ctx.tx, check.attempt)
+        await self.guesses.release(ctx.tx, check.attempt)
         account = await ctx.tx.session.get(Account, check.account_id)
         assert account is not None
         if ctx.flow.state == "second_password":
@@ -133,11 +159,11 @@ class SignIn(Steps):
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
-        attempt = await self.flows.failures.reserve(ctx.tx, self._key(ctx), ctx.now)
         challenge = await self._challenge(ctx)
+        attempt = await self._reserve(ctx, Guess.CODE, challenge.account_id)
         result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
-        if result.outcome not in GUESSES:
-            await self.flows.failures.release(ctx.tx, attempt)
+        if not result.wrong_try:
+            await self.guesses.release(ctx.tx, attempt)
         if not result.approved:
             return result.error
         account = (
@@ -191,12 +217,12 @@ class SignIn(Steps):
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
-        attempt = await self.flows.failures.reserve(ctx.tx, self._key(ctx), ctx.now)
+        attempt = await self._reserve(ctx, Guess.SECRET, ctx.flow.account_id)
         proof_value = await self._proof_value(ctx, ctx.data["option"])
         typed = normalize_email(field(fields, "address"))
         if not same(typed.encode(), proof_value.encode()):
             return errors.wrong_address()
-        await self.flows.failures.release(ctx.tx, attempt)
+        await self.guesses.release(ctx.tx, attempt)
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=VERIFY,
@@ -221,8 +247,15 @@ class SignIn(Steps):
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _key(self, ctx: Context) -> bytes:
-        return self.flows.name_key(ctx.data["name"])
+    async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> int:
+        return await self.guesses.reserve(
+            ctx.tx,
+            kind,
+            name=ctx.data["name"],
+            account_id=account_id,
+            binding=ctx.binding,
+            now=ctx.now,
+        )
 
     async def _challenge(self, ctx: Context) -> ChallengeState:
         challenge = await self.flows.codes.get(ctx.tx, uuid.UUID(ctx.data["challenge_id"]))
@@ -230,7 +263,7 @@ class SignIn(Steps):
         return challenge
 
     async def _offer_options(self, ctx: Context, account: Account) -> HonninError | None:
-        proofs = await self.flows.verified_proofs(ctx.tx, account.id)
+        proofs = await verified_proofs(ctx.tx, account.id)
         if not proofs:  # fail closed: two-step verification is on, so a password is not enough
             return errors.no_second_factor()
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
@@ -250,7 +283,7 @@ class SignIn(Steps):
 
     async def _proof_value(self, ctx: Context, proof_id: str) -> str:
         assert ctx.flow.account_id is not None
-        for proof in await self.flows.verified_proofs(ctx.tx, ctx.flow.account_id):
+        for proof in await verified_proofs(ctx.tx, ctx.flow.account_id):
             if str(proof.id) == proof_id:
                 return proof.value
         raise errors.not_now("choose_option")  # removed meanwhile

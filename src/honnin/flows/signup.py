@@ -20,14 +20,14 @@ from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow
 from honnin.flows.service import Binding, Context, Steps
-from honnin.flows.signin import GUESSES, field
+from honnin.flows.signin import field
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
 
 PURPOSE = "sign_up"
 ACTIONS = {
     "details": ["submit_details"],
-    "code": ["submit_code", "resend", "restart"],
+    "code": ["submit_code", "resend", "change_address", "restart"],
     "done": [],
 }
 
@@ -69,6 +69,11 @@ class SignUp(Steps):
         if action == "restart":
             ctx.flow.state, ctx.flow.data = self.first_state, {}
             return None
+        if action == "change_address":  # back to the details, with the address to correct
+            # nothing secret is kept (the password's hash goes); the pending code no longer
+            # belongs to this flow's step, so it cannot complete it
+            ctx.flow.state, ctx.flow.data = self.first_state, {"name": ctx.data["name"]}
+            return None
         return await self._submit_code(ctx, fields)
 
     async def _send(
@@ -108,7 +113,7 @@ class SignUp(Steps):
         result = await self.flows.codes.check(
             ctx.tx, await self._challenge(ctx), field(fields, "code")
         )
-        if result.outcome not in GUESSES:
+        if not result.wrong_try:  # a wrong code, the one that burned it too
             await self.flows.failures.release(ctx.tx, attempt)
         if not result.approved:
             return result.error

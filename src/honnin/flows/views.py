@@ -20,13 +20,23 @@ class OptionView:
 
 @dataclass(frozen=True)
 class CodeStep:
-    """Where the current code went, until when it works, when another can be sent."""
+    """Where the current code went, until when it works, when another can be sent.
+
+    `usable` is False once the code has expired or its wrong tries burned it
+    (`attempts_remaining` 0): the person then needs a new code (for a burned one at once: the
+    code engine waives the resend cooldown, so `resend_available_at` has passed)."""
 
     purpose: str
     destination_hint: str
     expires_at: datetime
     resend_available_at: datetime
     delivery: DeliveryStatus | None
+    attempts_remaining: int
+    usable: bool
+
+    @property
+    def burned(self) -> bool:
+        return self.attempts_remaining == 0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ which names exist. Counted in the database, the limit holds across every process
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from limits import RateLimitItem
@@ -30,22 +31,25 @@ class FailureLimits:
         self.items = items
         windows = [_f.at > bindparam(f"b_start{i}") for i in range(len(items))]
         self._count = select(*(func.count().filter(w) for w in windows)).where(
-            _f.key_digest == bindparam("b_key"), _f.at > bindparam("b_earliest")
+            _f.key_digest.in_(bindparam("b_keys", expanding=True)), _f.at > bindparam("b_earliest")
         )
 
-    async def check(self, tx: Tx, key: bytes, now: datetime) -> None:
-        """`RateLimited` while `key` has had too many failures in any window."""
+    async def check(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> None:
+        """`RateLimited` while the key has had too many failures in any window.
+
+        `keys`: the key's digest under every secret (the current first), so that a rotation of
+        the secret does not start the count again."""
         if not self.items:
             return
         starts = [now - timedelta(seconds=item.get_expiry()) for item in self.items]
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
-        params.update(b_key=key, b_earliest=min(starts))
+        params.update(b_keys=list(keys), b_earliest=min(starts))
         counts = (await tx.conn.execute(self._count, params)).one()
         for item, start, count in zip(self.items, starts, counts, strict=True):
             if count >= item.amount:
                 oldest = await tx.conn.scalar(
                     select(_f.at)
-                    .where(_f.key_digest == key, _f.at > start)
+                    .where(_f.key_digest.in_(keys), _f.at > start)
                     .order_by(_f.at)
                     .offset(count - item.amount)
                     .limit(1)
@@ -55,14 +59,14 @@ class FailureLimits:
                 retry_after = max(1, math.ceil((free_at - now).total_seconds()))
                 raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
 
-    async def reserve(self, tx: Tx, key: bytes, now: datetime) -> int:
+    async def reserve(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> int:
         """Count an attempt before it is judged, under the key's lock: `RateLimited` if the key
         is over its limit, else the id of the attempt, to `release` if it turns out right.
 
         Counting first is what makes the limit hold when guesses arrive all at once."""
-        await lock_key(tx, key)
-        await self.check(tx, key, now)
-        result = await tx.conn.execute(_RECORD, {"key_digest": key, "at": now})
+        await lock_key(tx, keys[0])
+        await self.check(tx, keys, now)
+        result = await tx.conn.execute(_RECORD, {"key_digest": keys[0], "at": now})
         return int(result.scalar_one())
 
     async def release(self, tx: Tx, attempt: int) -> None:

@@ -3,11 +3,14 @@
 They use the `limits` library: in memory by default (per process: coarse, for the embedded
 default) or in Redis when `HONNIN_REDIS_URL` is set (shared by every node). The limits that
 guard a destination or an account are counted in the database instead, by the code engine
-(`honnin.codes.limits`), because they must hold across every process and node.
+(`honnin.codes.quotas`) and `honnin.limits.failures`, because they must hold across every
+process and node — which is also why a Redis that does not answer lets requests through here
+(logged as an error) instead of refusing everyone: those limits still hold.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -17,10 +20,13 @@ from dataclasses import dataclass
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from honnin.config import Settings
-from honnin.errors import RateLimited
+from honnin.errors import ConfigurationError, RateLimited
 from honnin.i18n import LazyText, _
+
+log = logging.getLogger("honnin.limits")
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,28 @@ def too_many_attempts(retry_after: int) -> LazyText:
     return _("Too many attempts. Try again in {seconds} seconds.", seconds=retry_after)
 
 
+_REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+
+
+def redis_storage_uri(redis_url: str) -> str:
+    """`redis://…` (or `rediss://` for TLS, `redis+unix://`) as the `limits` library's
+    asyncio storage URI, `async+redis://…`; `ConfigurationError` for any other scheme (the
+    message does not repeat the URL: it may hold a password)."""
+    scheme, sep, rest = redis_url.partition("://")
+    scheme = scheme.removeprefix("async+")
+    if not sep or scheme not in _REDIS_SCHEMES:
+        raise ConfigurationError(
+            _(
+                "HONNIN_REDIS_URL must start with redis://, rediss:// or redis+unix:// "
+                "(e.g. redis://127.0.0.1:6379/0)."
+            )
+        )
+    return f"async+{scheme}://{rest}"
+
+
 def make_storage(redis_url: str | None) -> Storage:
     if redis_url:
-        return RedisStorage(redis_url.replace("redis://", "async+redis://", 1))
+        return RedisStorage(redis_storage_uri(redis_url), wrap_exceptions=True)
     return MemoryStorage()
 
 
@@ -73,7 +98,12 @@ class Throttle:
             key = f"{action}:{scope}:{who}"
             for item in self._items[(action, scope)]:
                 # hit() tests and counts in one step, so concurrent requests cannot all slip in
-                if not await self._limiter.hit(item, key):
+                try:
+                    allowed = await self._limiter.hit(item, key)
+                except StorageError as error:
+                    log.error("the rate-limit store did not answer; %s not counted: %s", key, error)
+                    return
+                if not allowed:
                     retry_after = await self._retry_after(item, key)
                     raise RateLimited(message(retry_after), retry_after, scope=f"{scope}")
 

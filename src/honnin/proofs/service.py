@@ -7,13 +7,14 @@ An address counts as security info only once a code sent to it has come back
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from honnin.accounts.models import SignInName
 from honnin.clock import Clock
 from honnin.codes.service import CodeService
 from honnin.db import Database, Tx
@@ -29,29 +30,48 @@ from honnin.proofs.models import Proof
 class ProofView:
     id: uuid.UUID
     kind: str
-    hint: str
+    hint: str  # masked; the address itself only for its holder's fresh session
     verified: bool
     created_at: datetime
 
 
-async def list_proofs(tx: Tx, account_id: uuid.UUID) -> list[ProofView]:
+async def list_proofs(tx: Tx, account_id: uuid.UUID, *, masked: bool = True) -> list[ProofView]:
+    """The account's security info, oldest first; `masked=False` only for its holder's fresh
+    session (then `hint` is the address itself)."""
     rows = await tx.session.scalars(
         select(Proof).where(Proof.account_id == account_id).order_by(Proof.created_at)
     )
-    return [_view(p) for p in rows]
+    return [_view(p, masked=masked) for p in rows]
+
+
+def _verified_of(account_id: uuid.UUID) -> Any:
+    """The one definition of an account's usable security info: verified proofs."""
+    return (
+        select(Proof)
+        .where(Proof.account_id == account_id, Proof.verified_at.is_not(None))
+        .order_by(Proof.created_at)
+    )
+
+
+async def verified_proofs(tx: Tx, account_id: uuid.UUID) -> list[Proof]:
+    """The account's verified security info, oldest first."""
+    return list(await tx.session.scalars(_verified_of(account_id)))
+
+
+async def verified_proof(tx: Tx, account_id: uuid.UUID, kind: str, value: str) -> Proof | None:
+    """The account's verified proof of this kind and value, if it has one."""
+    found: Proof | None = await tx.session.scalar(
+        _verified_of(account_id).where(Proof.kind == kind, Proof.value == value)
+    )
+    return found
 
 
 async def has_verified(tx: Tx, account_id: uuid.UUID) -> bool:
-    found = await tx.session.scalar(
-        select(Proof.id)
-        .where(Proof.account_id == account_id, Proof.verified_at.is_not(None))
-        .limit(1)
-    )
-    return found is not None
+    return await tx.session.scalar(_verified_of(account_id).limit(1)) is not None
 
 
-def _view(proof: Proof) -> ProofView:
-    hint = mask_destination(proof.kind, proof.value)
+def _view(proof: Proof, *, masked: bool = True) -> ProofView:
+    hint = mask_destination(proof.kind, proof.value) if masked else proof.value
     return ProofView(proof.id, proof.kind, hint, proof.verified_at is not None, proof.created_at)
 
 
@@ -76,13 +96,22 @@ class CodeSent:
     expires_at: datetime
 
 
+AccountHint = Callable[[Tx, uuid.UUID], Awaitable[str | None]]
+
+
 class ProofService:
+    """Security info sits below accounts: it knows an account only by its id. How messages
+    name the account (`account_hint`, the masked first sign-in name) comes from above."""
+
     PURPOSE = "verify_email"
 
-    def __init__(self, db: Database, clock: Clock, codes: CodeService) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, codes: CodeService, account_hint: AccountHint
+    ) -> None:
         self.db = db
         self.clock = clock
         self.codes = codes
+        self.account_hint = account_hint
 
     async def add_email(self, account_id: uuid.UUID, email: str) -> ProofView:
         """Add an address to the account's security info, unverified until a code comes back."""
@@ -113,7 +142,7 @@ class ProofService:
                 locale=locale,
                 account_id=account_id,
                 requester=requester,
-                template_params={"account_hint": await self._account_hint(tx, account_id)},
+                template_params={"account_hint": await self.account_hint(tx, account_id)},
             )
         return CodeSent(sent.challenge.id, sent.challenge.destination_hint, sent.expires_at)
 
@@ -153,12 +182,3 @@ class ProofService:
         if proof is None or proof.account_id != account_id:
             raise NotFound(_("This address is no longer part of the account."))
         return proof
-
-    async def _account_hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
-        first = await tx.session.scalar(
-            select(SignInName.value)
-            .where(SignInName.account_id == account_id)
-            .order_by(SignInName.created_at)
-            .limit(1)
-        )
-        return mask_destination("email", first) if first else None

@@ -18,6 +18,7 @@ from honnin.accounts.models import SignInName
 from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Tx
+from honnin.masks import mask_email
 from honnin.sessions.models import Session
 
 
@@ -29,20 +30,51 @@ class SessionView:
     method: str
     created_at: datetime
     expires_at: datetime
+    verified_at: datetime  # when the person last proved who they are in this session
+    fresh: bool  # verified within the re-authentication age: may see their own info in full
+
+    @property
+    def shown_name(self) -> str:
+        """The account's name as its pages show it: in full only while the session is fresh."""
+        return self.name if self.fresh else mask_email(self.name)
 
 
 class SessionService:
-    def __init__(self, db: Database, clock: Clock, keyring: Keyring, ttl: timedelta) -> None:
+    """Sessions, and the one rule of freshness: a session is *fresh* while its last
+    verification is at most `reauth_max_age` old. Only a fresh session sees the account's own
+    addresses in full; every page that shows them asks this, not the clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        keyring: Keyring,
+        ttl: timedelta,
+        *,
+        reauth_max_age: timedelta,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.keyring = keyring
         self.ttl = ttl
+        self.reauth_max_age = reauth_max_age
 
     def device_digest(self, device_token: str) -> bytes:
         return self.keyring.digest("device", device_token)
 
+    def device_digests(self, device_token: str) -> tuple[bytes, ...]:
+        """Every digest the device's rows may carry (one per secret key, current first)."""
+        return self.keyring.digests("device", device_token)
+
+    def device_matches(self, stored: bytes, device_token: str) -> bool:
+        """Whether a row's device digest is this device's, under any key (constant time)."""
+        return self.keyring.matches(stored, "device", device_token)
+
     def _token_digest(self, token: str) -> bytes:
         return self.keyring.digest("session-token", token)
+
+    def _token_digests(self, token: str) -> tuple[bytes, ...]:
+        return self.keyring.digests("session-token", token)
 
     async def start(
         self,
@@ -78,7 +110,7 @@ class SessionService:
                 select(Session, SignInName.value)
                 .join(SignInName, SignInName.account_id == Session.account_id)
                 .where(
-                    Session.device_digest == self.device_digest(device_token),
+                    Session.device_digest.in_(self.device_digests(device_token)),
                     Session.revoked_at.is_(None),
                     Session.expires_at > now,
                 )
@@ -86,7 +118,7 @@ class SessionService:
             )
             views: dict[uuid.UUID, SessionView] = {}
             for session, name in rows:
-                views.setdefault(session.id, _view(session, name))
+                views.setdefault(session.id, self._view(session, name, now))
         # one session per account: the newest sign-in of an account replaces older ones
         newest: dict[uuid.UUID, SessionView] = {}
         for view in views.values():
@@ -98,7 +130,7 @@ class SessionService:
         new_token = secrets.token_urlsafe(32)
         await tx.conn.execute(
             update(Session)
-            .where(Session.device_digest == self.device_digest(device_token))
+            .where(Session.device_digest.in_(self.device_digests(device_token)))
             .values(device_digest=self.device_digest(new_token))
         )
         return new_token
@@ -128,7 +160,7 @@ class SessionService:
                     select(Session, SignInName.value)
                     .join(SignInName, SignInName.account_id == Session.account_id)
                     .where(
-                        Session.token_digest == self._token_digest(token),
+                        Session.token_digest.in_(self._token_digests(token)),
                         Session.client_id == client_id,
                         Session.revoked_at.is_(None),
                         Session.expires_at > now,
@@ -137,7 +169,7 @@ class SessionService:
                     .limit(1)
                 )
             ).first()
-        return _view(row[0], row[1]) if row else None
+        return self._view(row[0], row[1], now) if row else None
 
     async def revoke_token(self, token: str, client_id: uuid.UUID) -> bool:
         """End an API session (sign out); False if there was none to end."""
@@ -145,7 +177,7 @@ class SessionService:
             result = await tx.conn.execute(
                 update(Session)
                 .where(
-                    Session.token_digest == self._token_digest(token),
+                    Session.token_digest.in_(self._token_digests(token)),
                     Session.client_id == client_id,
                     Session.revoked_at.is_(None),
                 )
@@ -155,16 +187,17 @@ class SessionService:
 
     async def _revoke(self, tx: Tx, device_token: str, account_id: uuid.UUID | None) -> None:
         query = update(Session).where(
-            Session.device_digest == self.device_digest(device_token),
+            Session.device_digest.in_(self.device_digests(device_token)),
             Session.revoked_at.is_(None),
         )
         if account_id is not None:
             query = query.where(Session.account_id == account_id)
         await tx.conn.execute(query.values(revoked_at=self.clock.now()))
 
-
-def _view(session: Session, name: str) -> SessionView:
-    return SessionView(
-        session.id, session.account_id, name, session.method, session.created_at,
-        session.expires_at,
-    )  # fmt: skip
+    def _view(self, session: Session, name: str, now: datetime) -> SessionView:
+        # signing in is so far the only verification a session has: it starts fresh
+        verified_at = session.created_at
+        return SessionView(
+            session.id, session.account_id, name, session.method, session.created_at,
+            session.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
+        )  # fmt: skip

@@ -93,11 +93,7 @@ class VerificationService:
         status = challenge.status
         if status == "pending" and challenge.expires_at <= self.clock.now():
             status = "expired"
-        resend_at = (
-            challenge.last_sent_at + self.codes.policy.resend_cooldown
-            if challenge.last_sent_at and status == "pending"
-            else None
-        )
+        resend_at = self.codes.resend_available_at(challenge) if status == "pending" else None
         return VerificationView(
             id=challenge.id,
             status=status,

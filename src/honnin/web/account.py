@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from honnin.runtime import runtime_of
+from honnin.sessions.service import SessionView
 from honnin.web.browser import browser
 from honnin.web.pages import (
     form_fields,
     page,
     redirect,
-    runtime_of,
     signed_in,
     with_current,
     with_device,
@@ -19,12 +20,16 @@ from honnin.web.pages import (
 router = APIRouter(include_in_schema=False)
 
 
+def _named(sessions: list[SessionView], session_id: str | None) -> SessionView | None:
+    return next((s for s in sessions if str(s.id) == session_id), None)
+
+
 @router.get("/account")
 async def account(request: Request) -> Response:
     _sessions, current = await signed_in(request, browser(request))
     if current is None:
         return redirect("/signin")
-    view = await runtime_of(request).accounts.show_own(current.account_id)
+    view = await runtime_of(request).accounts.show_own(current.account_id, fresh=current.fresh)
     return await page(request, "account.html", account=view)
 
 
@@ -32,21 +37,45 @@ async def account(request: Request) -> Response:
 async def switch(request: Request) -> Response:
     fields = await form_fields(request)
     sessions, _current = await signed_in(request, browser(request))
-    chosen = next((s for s in sessions if str(s.id) == fields.get("session")), None)
+    chosen = _named(sessions, fields.get("session"))
     if chosen is None:  # signed out meanwhile, in another tab
         return redirect("/account")
     return with_current(request, redirect("/account"), str(chosen.id))
 
 
+@router.get("/signout")
+async def confirm_sign_out(request: Request) -> Response:
+    """Ask first, naming the account (`?session=`) or listing them all (`?scope=all`): a sign-out
+    is one tap away from a switch, and works without JavaScript."""
+    sessions, current = await signed_in(request, browser(request))
+    if current is None:
+        return redirect("/signin")
+    if request.query_params.get("scope") == "all":
+        return await page(request, "signout.html", chosen=None)
+    chosen = _named(sessions, request.query_params.get("session") or str(current.id))
+    if chosen is None:  # signed out meanwhile, in another tab
+        return redirect("/account")
+    return await page(request, "signout.html", chosen=chosen)
+
+
 @router.post("/signout")
 async def sign_out(request: Request) -> Response:
-    """Sign out of the current account (`scope=this`) or of every account in this browser."""
+    """Sign out of the account the confirmation named (`session`; the current one without it),
+    or of every account in this browser (`scope=all`)."""
     fields = await form_fields(request)
     who = browser(request)
-    _sessions, current = await signed_in(request, who)
+    sessions, current = await signed_in(request, who)
+    everyone = fields.get("scope") == "all"
+    chosen = current
+    if not everyone and "session" in fields:
+        chosen = _named(sessions, fields["session"])
+        if chosen is None:  # already signed out, in another tab
+            return redirect("/account" if current else "/signin")
     next_current, new_device = await runtime_of(request).sessions.sign_out(
-        who.device_token, current, everyone=fields.get("scope") == "all"
+        who.device_token, chosen, everyone=everyone
     )
+    if current is not None and chosen is not None and chosen.id != current.id:
+        next_current = current.id  # signing out another account keeps the current one
     target = "/account" if next_current else "/signin"
     response = with_current(request, redirect(target), str(next_current) if next_current else None)
     return with_device(request, response, new_device)

@@ -22,11 +22,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from honnin.config import Settings
-from honnin.crypto import Keyring, same
+from honnin.crypto import Keyring, same_any
 from honnin.errors import HonninError
 from honnin.flows.service import Binding
 from honnin.i18n import _
-from honnin.runtime import Runtime
+from honnin.runtime import runtime_of
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 DEVICE_MAX_AGE = 400 * 86_400  # the longest browsers keep a cookie
@@ -104,11 +104,15 @@ class Browser:
 
     @property
     def csrf(self) -> str:
-        digest = self.keyring.digest("csrf", self.device_token)
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        return _token_text(self.keyring.digest("csrf", self.device_token))
 
     def check_csrf(self, token: str | None) -> None:
-        if not token or not same(token.encode(), self.csrf.encode()):
+        """A form rendered before a rotation of the secret key is still accepted."""
+        accepted = [
+            _token_text(digest).encode()
+            for digest in self.keyring.digests("csrf", self.device_token)
+        ]
+        if not token or not same_any(token.encode(), accepted):
             raise CsrfRejected(
                 _(
                     "This form has expired or cookies are blocked in this browser. Reload the "
@@ -117,8 +121,12 @@ class Browser:
             )
 
 
+def _token_text(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def browser(request: Request) -> Browser:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     current = None
     raw = request.cookies.get(cookie_names(runtime.settings)[1])
     if raw:

@@ -8,13 +8,14 @@ from fastapi.responses import HTMLResponse
 from honnin.courier.devmailbox import DevMailbox
 from honnin.errors import NotFound
 from honnin.i18n import _
+from honnin.runtime import runtime_of
 from honnin.web.templating import render
 
 router = APIRouter(prefix="/dev/mailbox", include_in_schema=False)
 
 
 def _mailbox(request: Request) -> DevMailbox:
-    return DevMailbox(request.app.state.runtime.settings.data_dir / "mailbox")
+    return DevMailbox(runtime_of(request).settings.data_dir / "mailbox")
 
 
 @router.get("", response_class=HTMLResponse)

@@ -12,12 +12,16 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honnin.codes.service import code_burned, code_expired
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
 from honnin.flows.views import FlowView
-from honnin.http_status import STATUS_BY_ERROR
+from honnin.http_status import STATUS_BY_ERROR, headers_of, status_of
+from honnin.i18n import LazyText, _
+from honnin.runtime import runtime_of
 from honnin.web.browser import browser
-from honnin.web.pages import page, redirect, runtime_of, with_current, with_device
+from honnin.web.fielderrors import FieldErrors
+from honnin.web.pages import page, redirect, with_current, with_device
 from honnin.web.templating import page_locale
 
 router = APIRouter(include_in_schema=False)
@@ -85,22 +89,30 @@ async def _render(
     if view.done:  # e.g. an old tab posting to a flow that has finished: go where it led
         return redirect("/account")
     locale = page_locale(request)
-    status = STATUS_BY_ERROR.get(error.code, 400) if error else 200
-    return await page(
+    status = status_of(error) if error else 200
+    message = error.message.render(locale) if error else None
+    response = await page(
         request,
         f"flows/{TEMPLATES.get(view.state, view.state)}.html",
         status_code=status,
         flow=view,
         path=f"{PATHS[view.kind]}/{view.id}",
-        error=error.message.render(locale) if error else None,
+        error=message,
         error_code=error.code if error else None,
-        retry_after=error.details.get("retry_after") if error else None,
+        errors=FieldErrors(error.code if error else None, message),
         notice=notice,
         fields={k: v for k, v in (fields or {}).items() if k in ("name", "email", "address")},
         sender=runtime_of(request).settings.mail_from_address,
-        code_ttl_minutes=runtime_of(request).settings.code_ttl_seconds // 60,
         resend_in=_seconds_until(request, view.code.resend_available_at) if view.code else 0,
+        code_state=_code_state(view).render(locale) if view.code and not view.code.usable else "",
     )
+    response.headers.update((headers_of(error) if error else None) or {})
+    return response
+
+
+def _code_state(view: FlowView) -> LazyText:
+    """Why the code on the page can no longer be entered."""
+    return code_burned() if view.code and view.code.burned else code_expired()
 
 
 def _seconds_until(request: Request, moment: datetime) -> int:
@@ -108,12 +120,28 @@ def _seconds_until(request: Request, moment: datetime) -> int:
     return max(0, math.ceil((moment - now).total_seconds()))
 
 
+# a flow that can't go on: a heading and what happened ("Start again" is the button's)
+GONE: dict[str, tuple[LazyText, LazyText]] = {
+    FlowExpired.code: (
+        _("This page has expired"),
+        _("For your security, these pages work for a limited time. Your account is unchanged."),
+    ),
+    FlowNotFound.code: (
+        _("This page isn't available"),
+        _("It belongs to a sign-in or sign-up started in another browser, or one that ended."),
+    ),
+}
+
+
 async def _gone(request: Request, kind: str, error: HonninError) -> HTMLResponse:
+    locale = page_locale(request)
+    heading, message = GONE[error.code]
     return await page(
         request,
         "flows/gone.html",
         status_code=STATUS_BY_ERROR[error.code],
-        message=error.message.render(page_locale(request)),
+        heading=heading.render(locale),
+        message=message.render(locale),
         restart=PATHS[kind],
     )
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from honnin.i18n import LOCALES
+from honnin.runtime import runtime_of
 from honnin.web.browser import browser, set_cookie_header
-from honnin.web.pages import form_fields, page, redirect, runtime_of, signed_in
+from honnin.web.pages import form_fields, page, redirect, signed_in
 
 router = APIRouter(include_in_schema=False)
 

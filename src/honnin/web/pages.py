@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from honnin.runtime import Runtime
+from honnin.runtime import runtime_of
 from honnin.sessions.service import SessionView
 from honnin.web.browser import (
     DEVICE_MAX_AGE,
@@ -17,11 +17,6 @@ from honnin.web.browser import (
     set_cookie_header,
 )
 from honnin.web.templating import render
-
-
-def runtime_of(request: Request) -> Runtime:
-    value: Runtime = request.app.state.runtime
-    return value
 
 
 async def signed_in(request: Request, who: Browser) -> tuple[list[SessionView], SessionView | None]:

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI (the OpenAPI docs page) is loaded from its CDN and starts with an inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "frame-ancestors 'none'"
-)
+
+
+def docs_csp(script_hashes: Iterable[str] = ()) -> str:
+    """The API reference page (Swagger UI, api/reference.py): everything from our own origin,
+    and inline only the scripts whose hashes are given (the one that starts Swagger UI)."""
+    hashes = "".join(f" 'sha256-{value}'" for value in script_hashes)
+    return (
+        f"default-src 'self'; script-src 'self'{hashes}; style-src 'self'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+# under /api/docs without a policy of the response's own (the assets, errors): nothing inline
+DOCS_CSP = docs_csp()
 # Mail previews in the dev mailbox: shown in a sandboxed frame of our own pages only.
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
@@ -39,8 +50,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
+                # the reference page sets its own (DOCS_CSP plus its script's hash)
+                if csp is not DOCS_CSP or not any(
+                    name == b"content-security-policy" for name, _value in headers
+                ):
+                    headers.append((b"content-security-policy", csp.encode()))
                 headers += [
-                    (b"content-security-policy", csp.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"SAMEORIGIN" if csp is PREVIEW_CSP else b"DENY"),

@@ -8,6 +8,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from honnin.i18n import LOCALES, negotiate, template_environment
+from honnin.runtime import runtime_of
+from honnin.web.localtime import local_times
 
 
 def page_locale(request: Request) -> str:
@@ -15,7 +17,7 @@ def page_locale(request: Request) -> str:
     chosen = request.cookies.get("lang")
     if chosen in LOCALES:
         return chosen
-    default = request.app.state.runtime.settings.default_locale
+    default = runtime_of(request).settings.default_locale
     return negotiate(request.headers.get("accept-language"), default)
 
 
@@ -25,7 +27,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         template_environment("honnin.web", locale)
         .get_template(template)
         .render(
-            request=request, locale=locale, settings=request.app.state.runtime.settings, **context
+            request=request,
+            locale=locale,
+            settings=runtime_of(request).settings,
+            times=local_times(request, locale),  # every time on a page goes through it
+            **context,
         )
     )
     return HTMLResponse(html, status_code=status_code)

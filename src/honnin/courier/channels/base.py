@@ -9,7 +9,10 @@ from typing import Protocol
 
 class Outcome(StrEnum):
     ACCEPTED = "accepted"  # the relay/provider took responsibility for it
-    TEMPORARY = "temporary"  # try again later (4xx, connection trouble, timeouts)
+    TEMPORARY = "temporary"  # the relay answered "try again later" (4xx) about this message
+    UNAVAILABLE = "unavailable"  # the relay could not be reached or would not open a session:
+    # nothing was said about the message, which waits on our side
+    UNKNOWN = "unknown"  # the message went out but no answer came: it may have been taken
     PERMANENT = "permanent"  # never going to work (5xx)
 
 

@@ -1,21 +1,33 @@
 // Progressive enhancement only: every page works without this file.
-// "Resend code" counts down until the server will accept another send.
 (function () {
   "use strict";
-  document.querySelectorAll("button[data-resend-at]").forEach(function (button) {
-    var at = Date.parse(button.getAttribute("data-resend-at"));
-    if (isNaN(at)) { return; }
-    var label = button.getAttribute("data-label");
-    var wait = button.getAttribute("data-wait");
+
+  // Tell the server the browser's time zone, so that pages show times in it (web/localtime.py).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var current = document.cookie.split("; ").filter(function (c) { return c.indexOf("tz=") === 0; })[0];
+    if (zone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone) && current !== "tz=" + zone) {
+      document.cookie = "tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+    }
+  } catch (e) { /* no Intl: the server uses the language's time zone */ }
+
+  // "You can ask for a new code in N seconds" counts down, then becomes the resend button.
+  // The server rendered the sentence (and hid the button) for the seconds left when it
+  // answered; counting from then keeps a wrong clock on either side out of it.
+  document.querySelectorAll("p.resend-wait[data-seconds]").forEach(function (wait) {
+    var form = wait.parentNode.querySelector("form.resend-form");
+    var until = Date.now() + Number(wait.getAttribute("data-seconds")) * 1000;
     function tick() {
-      var seconds = Math.ceil((at - Date.now()) / 1000);
+      var seconds = Math.ceil((until - Date.now()) / 1000);
       if (seconds > 0) {
-        button.disabled = true;
-        button.textContent = wait.replace("{seconds}", String(seconds));
-        window.setTimeout(tick, 1000);
+        // the catalog's two forms for this language (English: 1 / other; Japanese: one form)
+        var text = wait.getAttribute(seconds === 1 ? "data-one" : "data-other");
+        wait.textContent = text.replace("{seconds}", String(seconds));
+        window.setTimeout(tick, ((until - Date.now()) % 1000) || 1000);  // at the next whole second
       } else {
-        button.disabled = false;
-        button.textContent = label;
+        wait.hidden = true;
+        if (form) { form.hidden = false; }
       }
     }
     tick();

@@ -1,4 +1,7 @@
-"""Applying migrations (Alembic), from the CLI, the dev server's start and the tests."""
+"""Migrations (Alembic) and applying them, from the CLI, the dev server's start and the tests.
+
+They sit above the domain packages: the environment compares the database with every model
+(`honnin.models`), so nothing below — the database layer included — depends on them."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent
 
 
 def alembic_config(database_url: str) -> Config:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from honnin.db.engine import private_sqlite_file
 from honnin.models import metadata
 
 config = context.config
@@ -27,9 +26,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(url)  # 0600 in a 0700 folder, before SQLite makes it 0644
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""Send limits per destination and per account, counted from the codes actually sent.
+"""Send quotas per destination and per account, counted from the codes actually sent.
 
 They are read in the transaction that would send, under the destination's lock, so they hold
 exactly across every process and node. Each refusal says when a slot frees up: when the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,11 +26,14 @@ def _counts(scope: Any, items: list[RateLimitItem]) -> Any:
     """Sends within each item's window, in one statement (windows are bound parameters)."""
     windows = [Code.created_at > bindparam(f"b_start{i}") for i in range(len(items))]
     return select(*(func.count().filter(window) for window in windows)).where(
-        scope == bindparam("b_scope"), Code.created_at > bindparam("b_earliest")
+        scope.in_(bindparam("b_scope", expanding=True)), Code.created_at > bindparam("b_earliest")
     )
 
 
-class SendLimits:
+_NOBODY = uuid.UUID(int=0)
+
+
+class SendQuotas:
     def __init__(self, destination: list[RateLimitItem], account: list[RateLimitItem]) -> None:
         self.destination = destination
         self.account = account
@@ -42,26 +46,33 @@ class SendLimits:
         }
 
     async def check(
-        self, tx: Tx, *, destination_digest: bytes, account_id: uuid.UUID | None, now: datetime
+        self,
+        tx: Tx,
+        *,
+        destination_digests: Sequence[bytes],
+        account_id: uuid.UUID | None,
+        now: datetime,
     ) -> None:
-        await self._check(tx, "destination", destination_digest, now)
-        if account_id is not None:
-            await self._check(tx, "account", account_id, now)
+        """`destination_digests`: under every secret key, so a rotation restarts no count."""
+        await self._check(tx, "destination", destination_digests, now)
+        # counted without an account too (no row has the nil id): a sign-in name without an
+        # account must cost the database what one with an account does
+        await self._check(tx, "account", [account_id or _NOBODY], now)
 
-    async def _check(self, tx: Tx, name: str, key: object, now: datetime) -> None:
+    async def _check(self, tx: Tx, name: str, keys: Sequence[object], now: datetime) -> None:
         column, items = self._scopes[name]
         if not items:
             return
         starts = [now - timedelta(seconds=item.get_expiry()) for item in items]
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
-        params.update(b_scope=key, b_earliest=min(starts))
+        params.update(b_scope=list(keys), b_earliest=min(starts))
         counts = (await tx.conn.execute(self._count[name], params)).one()
         for item, start, count in zip(items, starts, counts, strict=True):
             if count >= item.amount:
                 # the window frees a slot when the oldest send that keeps it full ages out
                 oldest = await tx.conn.scalar(
                     select(Code.created_at)
-                    .where(column == key, Code.created_at > start)
+                    .where(column.in_(keys), Code.created_at > start)
                     .order_by(Code.created_at)
                     .offset(count - item.amount)
                     .limit(1)

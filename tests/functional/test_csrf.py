@@ -1,0 +1,170 @@
+"""Every state-changing POST of the pages refuses a form without its CSRF token, and one carrying
+another browser's token, and changes nothing.
+
+The POST routes are read from the app itself: a new one without a case here fails
+`test_every_post_route_of_the_pages_has_a_case`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.routing import BaseRoute, Route
+
+from honnin.runtime import Runtime
+from tests.support.journeys import EMMA, PASSWORD, client_for, to_password
+from tests.support.pages import Page, PageClient
+from tests.support.smtp import Sink
+
+TARO = "taro@example.jp"
+NEWCOMER = "newcomer@example.com"
+
+
+@dataclass
+class Attempt:
+    """A form as the browser would post it (its token aside), and how to see that it did
+    nothing."""
+
+    action: str
+    fields: dict[str, str]
+    unchanged: Callable[[], Awaitable[None]]
+
+
+async def signed_in_as_emma_and_taro(browser: PageClient, runtime: Runtime) -> Page:
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    await runtime.accounts.create(TARO, PASSWORD, email_verified=True)
+    await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.submit(
+        await to_password(browser, TARO), "submit_password", password=PASSWORD
+    )
+    assert f"Signed in as {TARO}" in page.text
+    return page
+
+
+async def sign_in_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    page = await to_password(browser)
+    form = page.form("submit_password")
+
+    async def unchanged() -> None:
+        again = await browser.get(page.path)
+        assert again.has("submit_password")  # still asking for the password
+        assert (await browser.get("/account")).path.startswith("/signin")
+
+    return Attempt(form.action, {**form.fields, "password": PASSWORD}, unchanged)
+
+
+async def sign_up_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await browser.get("/signup")
+    form = page.form("submit_details")
+    fields = {**form.fields, "email": NEWCOMER, "password": PASSWORD}
+    if ("action", "submit_details") in form.buttons:
+        fields["action"] = "submit_details"
+
+    async def unchanged() -> None:
+        assert (await browser.get(page.path)).has("submit_details")
+        async with runtime.db.transaction(write=False) as tx:
+            assert await runtime.accounts.by_name(tx, NEWCOMER) is None
+        assert sink.to(NEWCOMER) == []
+
+    return Attempt(form.action, fields, unchanged)
+
+
+async def switch_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await signed_in_as_emma_and_taro(browser, runtime)
+    form = next(f for f in page.forms() if f.action == "/account/switch")
+
+    async def unchanged() -> None:
+        assert f"Signed in as {TARO}" in (await browser.get("/account")).text
+
+    return Attempt(form.action, form.fields, unchanged)
+
+
+async def sign_out_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    await signed_in_as_emma_and_taro(browser, runtime)
+    page = await browser.get("/signout?scope=all")
+    form = next(f for f in page.forms() if f.action == "/signout")
+
+    async def unchanged() -> None:
+        account = await browser.get("/account")
+        assert f"Signed in as {TARO}" in account.text
+        assert EMMA in account.text  # both still signed in
+
+    return Attempt(form.action, {**form.fields, "scope": "all"}, unchanged)
+
+
+async def language_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await browser.get("/signin")
+    form = next(f for f in page.forms() if f.action == "/lang")
+
+    async def unchanged() -> None:
+        assert "lang" not in browser.client.cookies
+        assert (await browser.get("/signin")).html.startswith('<!DOCTYPE html>\n<html lang="en">')
+
+    return Attempt(form.action, {**form.fields, "locale": "ja"}, unchanged)
+
+
+Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
+CASES: dict[str, Setup] = {
+    "/signin/{flow_id}": sign_in_attempt,
+    "/signup/{flow_id}": sign_up_attempt,
+    "/account/switch": switch_attempt,
+    "/signout": sign_out_attempt,
+    "/lang": language_attempt,
+}
+
+
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        elif isinstance(route, Route):
+            yield route
+
+
+@pytest.mark.parametrize("settings_overrides", [{"dev": True}, {}], ids=["dev", "production"])
+def test_every_post_route_of_the_pages_has_a_case(app: FastAPI) -> None:
+    posts = {
+        route.path
+        for route in _routes(app.router.routes)
+        if "POST" in (route.methods or ()) and not route.path.startswith("/api/")
+    }
+    assert posts == set(CASES)
+
+
+async def other_browsers_token(app: FastAPI) -> str:
+    async with client_for(app, ip="192.0.2.11") as client:
+        page = await PageClient(client).get("/signin")
+        token = next(f for f in page.forms() if f.action == "/lang").fields["csrf"]
+    assert token
+    return token
+
+
+@pytest.mark.parametrize("token", ["missing", "another browser's"])
+@pytest.mark.parametrize("route", list(CASES))
+async def test_a_post_without_this_browsers_token_is_refused_and_changes_nothing(
+    app: FastAPI,
+    runtime: Runtime,
+    browser: PageClient,
+    sink: Sink,
+    route: str,
+    token: str,
+) -> None:
+    attempt = await CASES[route](browser, runtime, sink)
+    own = attempt.fields.pop("csrf")
+    fields: dict[str, Any] = dict(attempt.fields)
+    if token == "another browser's":
+        fields["csrf"] = await other_browsers_token(app)
+        assert fields["csrf"] != own
+    response = await browser.client.post(attempt.action, data=fields)
+    assert response.status_code == 403
+    assert "This form has expired or cookies are blocked in this browser." in response.text
+    await attempt.unchanged()
+    # and the same form with its own token goes through (the case is a real state change)
+    accepted = await browser.client.post(attempt.action, data={**fields, "csrf": own})
+    assert accepted.status_code == 303
