@@ -17,19 +17,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honnin import __version__
-from honnin.after_response import CourierAfterResponse
-from honnin.allowed_methods import allowed_methods
 from honnin.api import errors as api_errors
 from honnin.api.contract import install as install_contract
 from honnin.api.flows import router as flows_router
 from honnin.api.reference import install as install_reference
 from honnin.api.sessions import router as sessions_router
 from honnin.api.verifications import router as verifications_router
-from honnin.body_limit import BodyLimit
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.errors import HonninError
-from honnin.http_status import headers_of, status_of
+from honnin.http.after_response import CourierAfterResponse
+from honnin.http.allowed_methods import allowed_methods
+from honnin.http.body_limit import BodyLimit
+from honnin.http.status import headers_of, status_of
 from honnin.i18n import _
 from honnin.runtime import Runtime
 from honnin.web import account, devmailbox, flows, home

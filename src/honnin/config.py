@@ -157,13 +157,13 @@ class Settings(BaseSettings):
     code_ttl_seconds: int = Field(600, ge=60, le=86_400)
     code_max_attempts: int = Field(5, ge=1, le=20)
     resend_cooldown_seconds: int = Field(30, ge=0, le=3600)
-    limit_destination_sends: str = "5/hour;10/day"
-    limit_account_sends: str = "10/hour;20/day"
-    limit_client_sends: str = "1000/hour;20000/day"
-    limit_ip_sends: str = "20/hour;50/day"
+    limit_destination_sends: str = "5/hour,10/day"
+    limit_account_sends: str = "10/hour,20/day"
+    limit_client_sends: str = "1000/hour,20000/day"
+    limit_ip_sends: str = "20/hour,50/day"
     limit_client_checks: str = "10000/hour"
     limit_ip_checks: str = "100/hour"
-    limit_name_failures: str = "10/15minutes;100/day"
+    limit_name_failures: str = "10/15minutes,100/day"
     flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
     session_ttl_seconds: int = Field(14 * 86_400, ge=300)
     reauth_max_age_seconds: int = Field(
@@ -226,7 +226,9 @@ class Settings(BaseSettings):
         try:
             parse_many(value)
         except ValueError as error:
-            raise ValueError(f"{value!r} is not a rate like '5/hour;10/day': {error}") from None
+            raise ValueError(
+                f"{value!r} is not a list of rates like '5/hour,10/day': {error}"
+            ) from None
         return value
 
     @field_validator("trusted_proxies")

@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from honnin.app import create_app
 from honnin.config import Settings
 from honnin.runtime import Runtime
+from tests.support.ci import IN_CI
+from tests.support.ci import unavailable as missing
 from tests.support.clock import ShiftableClock
 from tests.support.smtp import Sink, free_port
 
@@ -38,24 +41,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-try:
-    from playwright.async_api import Browser, BrowserContext, async_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    async_playwright = None
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def missing(reason: str) -> None:
-    """Skip, saying why; in CI fail, so that a broken install cannot pass as green."""
-    if IN_CI:
-        pytest.fail(f"CI must run the browser tests, but: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 NO_BROWSER = (
-    f"browser tests need Playwright and Chromium at {CHROMIUM} (apt-get install chromium)"
-    if async_playwright is None or not CHROMIUM.exists()
+    f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not CHROMIUM.exists()
     else None
 )
 if NO_BROWSER and not IN_CI:

@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.util import await_only
 from typer.testing import CliRunner
 
-from honnin.account_overview import account_overview
+from honnin.app import create_app
 from honnin.cli.main import app
+from honnin.config import Settings
 from honnin.courier.models import MessageStatus
 from honnin.limits.service import Requester
 from honnin.runtime import Runtime
+from honnin.support.overview import account_overview
 from tests.support.clock import ShiftableClock
-from tests.support.journeys import BACKUP, EMMA, to_password
+from tests.support.journeys import BACKUP, EMMA, client_for, to_password
 from tests.support.pages import PageClient
 from tests.support.smtp import Sink
 
@@ -338,8 +346,8 @@ async def test_show_the_two_step_state_the_security_info_and_the_sessions(
     assert "digest" not in out
     # the same read model, for a reader who may see the addresses (the holder's fresh session)
     own = await account_overview(runtime.db, clock, EMMA, masked=False)
-    assert [p.hint for p in own.security_info] == [EMMA, BACKUP, "emma.old@example.net"]
-    assert own.sign_in_names == [EMMA]
+    assert [p.hint for p in own.account.proofs] == [EMMA, BACKUP, "emma.old@example.net"]
+    assert own.account.sign_in_names == [EMMA]
 
     code, out = await in_thread(cli, "accounts", "show", EMMA)
     assert code == 0, out
@@ -366,3 +374,71 @@ async def test_show_the_two_step_state_the_security_info_and_the_sessions(
 
 def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def test_a_browser_stays_one_browser_across_a_key_rotation(
+    settings: Settings, clock: ShiftableClock
+) -> None:
+    """Sessions are numbered by browser, whichever secret key made their device digest: a
+    browser signed in before `HONNIN_SECRET_KEY` changed and again after it is one browser."""
+
+    @asynccontextmanager
+    async def running(**changes: Any) -> AsyncIterator[FastAPI]:
+        app = create_app(settings.model_copy(update=changes), clock=clock)
+        async with app.router.lifespan_context(app):
+            yield app
+
+    async def sign_in(app: FastAPI, cookies: httpx.Cookies | None = None) -> httpx.Cookies:
+        async with client_for(app) as client:
+            if cookies is not None:
+                client.cookies = cookies
+            browser = PageClient(client)
+            page = await to_password(browser)
+            page = await browser.submit(page, "submit_password", password=PASSWORD)
+            assert page.path == "/account"
+            return httpx.Cookies(client.cookies)
+
+    async with running() as app:
+        await app.state.runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+        cookies = await sign_in(app)  # t[0]: the first browser, under the old key
+    old = settings.secret_key
+    async with running(
+        secret_key=SecretStr("new-secret-" + "n" * 40), secret_key_previous=old
+    ) as app:
+        clock.advance(minutes=1)
+        await sign_in(app)  # t[1]: a second browser, under the new key
+        clock.advance(minutes=1)
+        await sign_in(app, cookies)  # t[2]: the first browser again, under the new key
+        overview = await account_overview(app.state.runtime.db, clock, EMMA)
+    assert [s.browser for s in overview.sessions] == [1, 2, 1]
+
+
+async def test_the_overview_is_one_moment_of_the_account(
+    runtime: Runtime, emma: Any, clock: ShiftableClock
+) -> None:
+    """What support staff see is one moment: a change committed while the overview is being
+    read (two-step turned on, an address added) shows whole or not at all."""
+
+    async def meanwhile() -> None:
+        await runtime.accounts.set_two_step(EMMA, True)
+        await runtime.proofs.add_email(emma.id, BACKUP)
+
+    changed: list[bool] = []
+
+    def after_the_account_row(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if "FROM accounts" in statement and not changed:
+            changed.append(True)
+            await_only(meanwhile())  # another transaction commits between two of its reads
+
+    engine = runtime.db.read_engine.sync_engine
+    event.listen(engine, "after_cursor_execute", after_the_account_row)
+    try:
+        during = await account_overview(runtime.db, clock, EMMA)
+    finally:
+        event.remove(engine, "after_cursor_execute", after_the_account_row)
+    after = await account_overview(runtime.db, clock, EMMA)
+    assert changed == [True]
+    assert (during.account.two_step, len(during.account.proofs)) == (False, 1)
+    assert (after.account.two_step, len(after.account.proofs)) == (True, 2)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,20 @@ import pytest
 from sqlalchemy import select
 
 from honnin.config import Settings, SmtpTarget
+from honnin.courier.channels.base import Outcome, Outgoing
 from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
 from honnin.courier.models import Message
 from honnin.courier.service import MessageView
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.runtime import Runtime
-from tests.support.clock import ShiftableClock
+from tests.support.clock import ShiftableClock, StoppedClock
 from tests.support.pages import PageClient
-from tests.support.smtp import Sink, free_port
+from tests.support.smtp import Sink, StallingRelay, free_port
 from tests.support.tls import make_server_tls
 
 ADDRESS = "emma@example.com"
+SENDER = "account-security-noreply@accountprotection.example.com"
+NO_RETRY_SOON = {"courier_retry_base_seconds": 60, "courier_retry_max_seconds": 120}
 
 
 async def request_code(api: httpx.AsyncClient, to: str = ADDRESS) -> str:
@@ -95,17 +99,16 @@ async def test_a_4xx_reply_is_retried_and_the_timeline_shows_both_attempts(
 
 
 async def test_a_5xx_reply_fails_the_message_without_retrying(
-    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
 ) -> None:
     sink.refuse_next("550 5.1.1 No such user here", at="RCPT")
     verification = await request_code(api)
 
     message = await wait_for_status(runtime, "failed")
-    await asyncio.sleep(0.6)  # longer than a retry would take
 
-    message = await the_message(runtime)
-    assert message.status == "failed"
     assert kinds(message) == ["queued", "failed"]
+    assert message.next_attempt_at is None
+    await nothing_is_due_later(runtime, clock)
     assert message.events[-1].reply_code == 550
     assert sink.received == []
     status = (await api.get(f"/api/v1/verifications/{verification}")).json()
@@ -309,14 +312,16 @@ async def test_a_resend_drops_the_earlier_email_that_has_not_gone_out(
     assert await request_code(api) == verification
 
     mail = await sink.wait_for(ADDRESS)
-    await asyncio.sleep(0.5)  # longer than the first message's retry would take
 
     dropped = await runtime.messages.show(str(first.id))
     assert dropped.status == "failed"
+    assert dropped.next_attempt_at is None
     assert "superseded by a newer code" in (dropped.events[-1].detail or "")
     assert len(sink.to(ADDRESS)) == 1
     path = f"/api/v1/verifications/{verification}/check"
     assert (await api.post(path, json={"code": mail.code})).status_code == 200
+    await nothing_is_due_later(runtime, clock)
+    assert len(sink.to(ADDRESS)) == 1
 
 
 async def test_stopping_hands_back_the_messages_in_flight(
@@ -333,7 +338,37 @@ async def test_stopping_hands_back_the_messages_in_flight(
     message = await the_message(runtime)
     assert message.status == "deferred"
     assert message.attempts == 0  # nothing was sent: the attempt does not count
+    assert message.next_attempt_at is not None  # due at once, for another courier
     sink.release.set()
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_RETRY_SOON])
+async def test_stopping_after_the_end_of_a_message_went_out_records_it_as_unknown(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    sink.answer_slowly()  # the relay has the whole message; its reply is late
+    await request_code(api)
+    await sink.wait_for(ADDRESS)
+    courier = runtime.courier
+    assert courier is not None
+    for _ in range(1000):  # the courier notes that the end went out as soon as it writes it
+        if courier._on_the_wire:
+            break
+        await asyncio.sleep(0.01)
+
+    await courier.stop(grace=0.1)
+
+    message = await the_message(runtime)
+    assert message.status == "unknown"
+    assert message.attempts == 1
+    assert kinds(message) == ["queued", "unknown"]
+    assert (message.events[-1].detail or "").startswith(
+        "the courier stopped while waiting for the reply to the end of the message: the relay "
+        "may have taken it — sent once more at "
+    )
+    assert message.next_attempt_at is not None
+    assert message.next_attempt_at >= message.updated_at + timedelta(seconds=48)  # not at once
+    assert message.header_message_id == sink.to(ADDRESS)[0].message["Message-ID"]
 
 
 # --- a slow relay: per-step timeouts, "unknown", one retry, the claim kept alive -------------
@@ -359,55 +394,71 @@ async def wait_for_events(runtime: Runtime, count: int, timeout: float = 10) -> 
     raise AssertionError(f"fewer than {count} events: {message.events}")
 
 
-@pytest.mark.parametrize(
-    "settings_overrides",
-    [{"smtp_timeout_seconds": 0.3, "smtp_final_reply_timeout_seconds": 10}],
-)
+@pytest.mark.parametrize("settings_overrides", [{"smtp_timeout_seconds": 0.2}])
 async def test_the_reply_to_the_end_of_a_message_is_waited_for_longer_than_a_command(
     api: httpx.AsyncClient, sink: Sink, runtime: Runtime
 ) -> None:
-    sink.data_reply_delay = 1.0  # longer than a command may take, shorter than the final reply
+    sink.answer_slowly()  # it takes the message; its reply comes when the test says
     await request_code(api)
+    await sink.wait_for(ADDRESS)
+    await asyncio.sleep(1.0)  # five command timeouts: the reply to the "." has ten minutes
 
+    assert (await the_message(runtime)).status == "sending"
+    sink.answer.set()
     message = await wait_for_status(runtime, "accepted")
 
     assert kinds(message) == ["queued", "accepted"]
     assert len(sink.to(ADDRESS)) == 1
 
 
-NO_RETRY_SOON = {"courier_retry_base_seconds": 60, "courier_retry_max_seconds": 120}
-SLOW_RELAY = {
-    "smtp_final_reply_timeout_seconds": 2,
-    "courier_claim_seconds": 1,  # shorter than a send: only the heartbeat keeps it
-    "courier_retry_base_seconds": 60,  # the one retry comes after the test
-    "courier_retry_max_seconds": 120,
-}
+UNANSWERED = {"smtp_final_reply_timeout_seconds": 0.2, **NO_RETRY_SOON}
+LATER = 150  # seconds: past any retry of NO_RETRY_SOON (at most 120 s + 20 % jitter)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("settings_overrides", [SLOW_RELAY])
+class TestHeartbeat:
+    @pytest.fixture
+    def clock(self) -> StoppedClock:
+        return StoppedClock()
+
+    @pytest.mark.parametrize("settings_overrides", [{"courier_claim_seconds": 60}])
+    async def test_a_send_slower_than_its_claim_is_never_taken_over(
+        self, api: httpx.AsyncClient, sink: Sink, runtime: Runtime, settings: Settings,
+        clock: StoppedClock,
+    ) -> None:  # fmt: skip
+        courier = runtime.courier
+        assert courier is not None
+        sink.answer_slowly()  # the relay has the message and takes its time to say so
+        await request_code(api)
+        await sink.wait_for(ADDRESS)
+        second = the_second_courier(runtime, sink, settings)
+
+        clock.advance(seconds=45)
+        assert await courier.renew_claims() == 1  # one beat
+        async with runtime.db.transaction(write=False) as tx:
+            row = (await tx.session.scalars(select(Message))).one()
+        assert row.claim_expires_at == clock.now() + timedelta(seconds=60)
+        clock.advance(seconds=45)  # past the first claim (60 s), within the renewed one
+        assert await second._claim_due(10) == []
+        clock.advance(seconds=16)  # past the renewed claim too: only a dead courier's expires
+        assert [c.id for c in await second._claim_due(10)] == [row.id]
+
+
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
 async def test_a_slow_relay_gets_the_code_once_and_the_timeline_says_unknown(
-    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, settings: Settings
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
 ) -> None:
-    sink.data_reply_delay = 3.0  # it takes the message, then answers after the timeout
-    second = the_second_courier(runtime, sink, settings)
-    await second.start()
-    try:
-        verification = await request_code(api)
-        message = await wait_for_status(runtime, "unknown")
-        await asyncio.sleep(1.5)  # the second courier polls all along, and after
-    finally:
-        await second.stop()
+    sink.answer_slowly()  # it takes the message, then answers after the timeout
+    verification = await request_code(api)
+    message = await wait_for_status(runtime, "unknown")
 
-    message = await the_message(runtime)
-    assert kinds(message) == ["queued", "unknown"]  # never taken over
+    assert kinds(message) == ["queued", "unknown"]
     unknown = message.events[-1]
     assert unknown.attempt == 1
     assert runtime.courier is not None
     assert unknown.actor == runtime.courier.actor
     assert unknown.reply_code is None
     assert (unknown.detail or "").startswith(
-        "no reply to the end of the message within 2 s: the relay may have taken it — sent "
+        "no reply to the end of the message within 0.2 s: the relay may have taken it — sent "
         "once more at "
     )
     assert (unknown.detail or "").endswith(
@@ -429,20 +480,30 @@ async def test_a_slow_relay_gets_the_code_once_and_the_timeline_says_unknown(
     assert message.events[-1].detail == (
         "not sent again: no longer needed: the code was already used"
     )
+    await nothing_is_due_later(runtime, clock)
     assert len(sink.to(ADDRESS)) == 1
 
 
-@pytest.mark.parametrize("settings_overrides", [{"smtp_final_reply_timeout_seconds": 0.3}])
+async def nothing_is_due_later(runtime: Runtime, clock: ShiftableClock) -> None:
+    """No courier will ever send anything again, however long it waits: no message is due,
+    and no claim is left to expire."""
+    clock.advance(days=1)
+    courier = runtime.courier
+    assert courier is not None
+    assert await courier._anything_due() is False
+
+
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
 async def test_an_unknown_outcome_is_sent_once_more_and_never_again(
-    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
 ) -> None:
-    sink.data_reply_delay = 1.0
+    sink.answer_slowly(count=2)
     await request_code(api)
+    await wait_for_status(runtime, "unknown")
+    clock.advance(seconds=LATER)  # the retry is due: the poller sends it
 
     message = await wait_for_events(runtime, 3)
-    await asyncio.sleep(0.8)  # longer than another retry would take
 
-    message = await the_message(runtime)
     assert kinds(message) == ["queued", "unknown", "unknown"]
     assert message.status == "unknown"
     assert message.next_attempt_at is None
@@ -454,19 +515,82 @@ async def test_an_unknown_outcome_is_sent_once_more_and_never_again(
     async with runtime.db.transaction(write=False) as tx:
         row = (await tx.session.scalars(select(Message))).one()
     assert row.sealed is None  # not needed any more
+    await nothing_is_due_later(runtime, clock)
+    assert kinds(await the_message(runtime)) == ["queued", "unknown", "unknown"]
 
 
-@pytest.mark.parametrize(
-    "settings_overrides", [{"smtp_final_reply_timeout_seconds": 0.3, **NO_RETRY_SOON}]
-)
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
+async def test_the_retry_of_an_unknown_message_that_gets_a_4xx_is_retried_as_usual(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
+) -> None:
+    sink.answer_slowly()
+    await request_code(api)
+    await wait_for_status(runtime, "unknown")
+    sink.refuse_next("451 4.3.0 Mailbox busy, try again later")  # nothing goes out this time
+    clock.advance(seconds=LATER)
+
+    message = await wait_for_status(runtime, "deferred")
+
+    assert kinds(message) == ["queued", "unknown", "deferred"]
+    assert message.next_attempt_at is not None
+    assert message.events[-1].reply_code == 451
+    clock.advance(seconds=LATER)
+    message = await wait_for_status(runtime, "accepted")
+    assert kinds(message) == ["queued", "unknown", "deferred", "accepted"]
+    assert message.attempts == 3
+    assert len(sink.to(ADDRESS)) == 2  # the unanswered copy, and this one
+
+
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
+async def test_the_retry_of_an_unknown_message_with_the_relay_down_is_retried_as_usual(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
+) -> None:
+    sink.answer_slowly()
+    await request_code(api)
+    await wait_for_status(runtime, "unknown")
+    sink.stop()
+    clock.advance(seconds=LATER)
+
+    message = await wait_for_status(runtime, "deferred")
+
+    assert kinds(message) == ["queued", "unknown", "deferred"]
+    assert message.next_attempt_at is not None
+    assert message.trouble == "our_side"
+    sink.start()
+    clock.advance(seconds=LATER)
+    message = await wait_for_status(runtime, "accepted")
+    assert kinds(message) == ["queued", "unknown", "deferred", "accepted"]
+
+
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
+async def test_the_retry_of_an_unknown_message_that_gets_a_5xx_ends_it(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
+) -> None:
+    sink.answer_slowly()
+    await request_code(api)
+    await wait_for_status(runtime, "unknown")
+    sink.refuse_next("554 5.7.1 Rejected")
+    clock.advance(seconds=LATER)
+
+    message = await wait_for_events(runtime, 3)
+
+    assert kinds(message) == ["queued", "unknown", "unknown"]
+    assert message.status == "unknown"
+    assert message.next_attempt_at is None
+    assert message.events[-1].detail == (
+        "554 5.7.1 Rejected — not sent again: an earlier attempt may have delivered it"
+    )
+    await nothing_is_due_later(runtime, clock)
+
+
+@pytest.mark.parametrize("settings_overrides", [UNANSWERED])
 async def test_a_newer_code_cancels_the_retry_of_an_unknown_one(
     api: httpx.AsyncClient, sink: Sink, runtime: Runtime, clock: ShiftableClock
 ) -> None:
-    sink.data_reply_delay = 1.0
+    sink.answer_slowly()
     verification = await request_code(api)
     first = await wait_for_status(runtime, "unknown")
     assert first.next_attempt_at is not None
-    sink.data_reply_delay = 0
     clock.advance(seconds=31)
 
     assert await request_code(api) == verification
@@ -477,6 +601,28 @@ async def test_a_newer_code_cancels_the_retry_of_an_unknown_one(
     assert first.next_attempt_at is None
     assert kinds(first) == ["queued", "unknown", "retry_cancelled"]
     assert first.events[-1].detail == "not sent again: superseded by a newer code"
+
+
+async def test_a_relay_that_stops_taking_the_message_never_gets_its_end() -> None:
+    relay = StallingRelay()
+    channel = SmtpChannel(SmtpTarget.parse(relay.url), timeouts=SmtpTimeouts(data_block=0.2))
+    body = (b"x" * 76 + b"\r\n") * (16 * 1024 * 1024 // 78)  # more than the kernel buffers
+    went_out: list[bool] = []
+    try:
+        result = await channel.send(
+            Outgoing(SENDER, ADDRESS, b"Subject: big\r\n\r\n" + body),
+            lambda: went_out.append(True),
+        )
+    finally:
+        await asyncio.to_thread(relay.stop)  # it reads on while this loop runs
+
+    assert result.outcome is Outcome.UNAVAILABLE
+    assert result.reply.startswith(
+        "the relay did not take the message within 0.2 s (its end was never sent): TimeoutError"
+    )
+    assert went_out == []
+    assert relay.got_end is False  # nothing more was written once the block timed out
+    assert 0 < relay.bytes_after_354 < len(body)
 
 
 # --- fencing: a late result after another courier took the message over --------------------
@@ -701,7 +847,6 @@ async def test_32_codes_arrive_exactly_once_through_451s_a_closed_port_and_kill_
 
     with honnin_server(settings, second_port):
         await wait_until(accepted(32), runtime)
-        await asyncio.sleep(1.0)  # longer than any retry or takeover would take
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{second_port}", headers=headers
         ) as client:
@@ -715,7 +860,10 @@ async def test_32_codes_arrive_exactly_once_through_451s_a_closed_port_and_kill_
 
     timelines = [await runtime.messages.show(str(m.id)) for m in await in_order(runtime)]
     assert len(timelines) == 32
-    assert all(m.status == "accepted" for m in timelines)
+    assert all(m.status == "accepted" for m in timelines)  # final: never claimed again
+    assert [kinds(m).count("accepted") for m in timelines] == [1] * 32
+    assert [k for m in timelines for k in kinds(m) if k in ("late_result", "unknown")] == []
+    assert len(sink.received) == 32
     busy, closed, killed = timelines[:8], timelines[8:16], timelines[16:]
     assert sum(e.reply_code == 451 for m in busy for e in m.events) == 8
     assert all(

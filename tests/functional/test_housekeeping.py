@@ -105,7 +105,7 @@ async def test_codes_are_kept_while_the_longest_send_limit_counts_them(
 async def test_a_failed_attempt_is_kept_as_long_as_the_longest_failure_limit(
     api: httpx.AsyncClient, runtime: Runtime, clock: StoppedClock, emma: Any
 ) -> None:
-    """HONNIN_LIMIT_NAME_FAILURES is 10/15minutes;100/day: a day."""
+    """HONNIN_LIMIT_NAME_FAILURES is 10/15minutes,100/day: a day."""
     url = await sign_in_flow(api)
     wrong = await api.post(url, json={"action": "submit_password", "password": "not it"})
     assert wrong.status_code == 400

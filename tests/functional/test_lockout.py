@@ -1,6 +1,8 @@
 """Nobody can lock a person out with wrong guesses: the per-name limit still holds against
 spread-out guessing, but not against a browser that signed in to the account before, nor
-against a code emailed to the account's own address (`honnin.flows.guesses`)."""
+against a code emailed to the account's own address; a stranger's wrong codes spend only the
+stranger's own flow, and a stranger who spends the address's send quota cannot stop a known
+browser's code (`honnin.flows.guesses`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from honnin.runtime import Runtime
+from honnin.sessions.models import Session
 from tests.support.clock import ShiftableClock, StoppedClock
 from tests.support.journeys import EMMA, PASSWORD, client_for, to_password
 from tests.support.pages import Page, PageClient
@@ -207,3 +210,146 @@ async def test_with_two_step_the_password_after_a_right_code_is_not_locked_out_e
         assert statuses == [400] * LIMIT
         page = await mailbox_thief.submit(page, "submit_password", password=PASSWORD)
         assert_too_many_attempts(page)
+
+
+# --- codes: a stranger who asks for codes to the person's address ------------------------
+
+DEFAULT_LIMIT = "10/15minutes,100/day"  # HONNIN_LIMIT_NAME_FAILURES as shipped
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+async def ask_for_a_code(browser: PageClient, name: str = EMMA) -> Page:
+    return await browser.submit(await to_password(browser, name), "email_code")
+
+
+def assert_too_many_codes(page: Page) -> None:
+    assert page.status == 429
+    assert page.alert == "Too many codes were requested. Try again in 3600 seconds."
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limit_name_failures": DEFAULT_LIMIT}])
+async def test_a_stranger_s_burned_codes_do_not_lock_a_new_browser_out_of_signing_in_by_code(
+    app: FastAPI, emma: Any, sink: Sink
+) -> None:
+    """The stranger asks for a code to the person's address, burns it, has it replaced at once,
+    burns that one too: ten wrong codes. They spend the stranger's own flow, not the name."""
+    async with browser_at(app, ATTACKER) as attacker:
+        page = await ask_for_a_code(attacker)
+        judged = []
+        for n in (1, 2):
+            code = await sink.wait_for_code(EMMA, count=n)
+            for _ in range(5):
+                judged.append((await attacker.submit(page, "submit_code", code=wrong(code))).status)
+            page = await attacker.submit(page, "resend")  # a burned code is replaced at once
+            assert page.status == 200
+        assert judged == [400] * 10
+        # the stranger's flow has had its ten: the eleventh is refused unjudged
+        third = await sink.wait_for_code(EMMA, count=3)
+        assert_too_many_attempts(await attacker.submit(page, "submit_code", code=third))
+
+    async with browser_at(app, FRESH) as fresh:  # before: 429 here, for 15 minutes
+        page = await ask_for_a_code(fresh)
+        page = await fresh.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, 4))
+        assert page.path == "/account"
+
+
+async def test_a_stranger_who_spends_the_send_quota_does_not_stop_a_known_browser_s_code(
+    app: FastAPI, emma: Any, sink: Sink
+) -> None:
+    """HONNIN_LIMIT_DESTINATION_SENDS is 5/hour: the stranger's five codes spend it for every
+    new browser, but a browser that signed in before has a quota of its own."""
+    async with browser_at(app, ATTACKER) as attacker:
+        for _ in range(5):
+            assert (await ask_for_a_code(attacker)).status == 200
+        assert_too_many_codes(await ask_for_a_code(attacker))
+    async with browser_at(app, FRESH) as fresh:  # new browsers share the destination's quota
+        assert_too_many_codes(await ask_for_a_code(fresh))
+
+    async with browser_at(app, PERSON) as person:
+        await signed_in_before(person)  # with the password: no code sent
+        page = await ask_for_a_code(person)  # before: refused, like the new browser
+        page = await person.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, 6))
+        assert page.path == "/account"
+
+
+async def test_a_known_browser_s_own_send_quota_is_not_an_unlimited_one(
+    app: FastAPI, emma: Any, sink: Sink
+) -> None:
+    """The same amounts as the destination's (5/hour): a stolen device cookie cannot flood the
+    person's mailbox; and what it sends is not taken from anyone else's quota."""
+    async with browser_at(app, PERSON) as person:
+        await signed_in_before(person)
+        for _ in range(5):
+            assert (await ask_for_a_code(person)).status == 200
+        assert_too_many_codes(await ask_for_a_code(person))
+    async with browser_at(app, FRESH) as fresh:
+        page = await ask_for_a_code(fresh)
+        page = await fresh.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, 6))
+        assert page.path == "/account"
+
+
+async def test_wrong_sign_up_codes_for_a_person_s_address_do_not_lock_out_their_password(
+    app: FastAPI, emma: Any, sink: Sink
+) -> None:
+    """A stranger who signs up with the person's address gets an "you already have an account"
+    email and can only guess: those guesses are code guesses of that sign-up's own flow, not
+    the name's password guesses (before, they were counted under the password's key)."""
+    async with browser_at(app, ATTACKER) as attacker:
+        page = await attacker.get("/signup")
+        page = await attacker.submit(page, "submit_details", email=EMMA, password=PASSWORD)
+        assert "We emailed a code to em*****@example.com" in page.text
+        await sink.wait_for(EMMA)
+        statuses = [
+            (await attacker.submit(page, "submit_code", code=f"{n:06d}")).status
+            for n in range(LIMIT + 1)
+        ]
+        assert statuses == [400] * LIMIT + [429]  # the sign-up's own flow is spent
+
+    async with browser_at(app, FRESH) as fresh:
+        assert (await sign_in(fresh)).path == "/account"
+
+
+async def test_a_browser_whose_session_was_revoked_is_any_browser_again(
+    app: FastAPI, runtime: Runtime, emma: Any
+) -> None:
+    """Signed out there, a browser is still the person's (the first test); a session revoked
+    from elsewhere (the person's other device, support) leaves it no allowance of its own."""
+    async with browser_at(app, PERSON) as person:
+        assert (await sign_in(person)).path == "/account"
+        async with runtime.db.transaction() as tx:
+            await tx.conn.execute(update(Session).values(revoked_at=runtime.clock.now()))
+        assert (await person.get("/account")).path.startswith("/signin")
+
+        assert await wrong_passwords(app, EMMA, LIMIT) == [400] * LIMIT
+        assert_too_many_attempts(await sign_in(person))  # before: signed in
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"limit_name_failures": "1/15minutes", "limit_destination_sends": "10/hour"}],
+)
+async def test_a_name_s_wrong_codes_are_still_capped_across_flows(
+    app: FastAPI, emma: Any, sink: Sink
+) -> None:
+    """Where an operator raised the send quotas, the name's code key is the backstop: the
+    per-flow limit (1) times HONNIN_CODE_MAX_ATTEMPTS (5) wrong codes in all flows together;
+    then a code is refused unjudged, the right one too — but not in a known browser."""
+    statuses = []
+    async with browser_at(app, ATTACKER) as attacker:
+        for n in range(1, 6):  # a new sign-in each time: each flow's own limit is one guess
+            page = await ask_for_a_code(attacker)
+            code = await sink.wait_for_code(EMMA, count=n)
+            statuses.append((await attacker.submit(page, "submit_code", code=wrong(code))).status)
+        assert statuses == [400] * 5
+        page = await ask_for_a_code(attacker)
+        page = await attacker.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, 6))
+        assert_too_many_attempts(page)
+
+    async with browser_at(app, PERSON) as person:
+        await signed_in_before(person)
+        page = await ask_for_a_code(person)
+        page = await person.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, 7))
+        assert page.path == "/account"

@@ -66,8 +66,9 @@ async def test_five_wrong_codes_burn_the_code(browser: PageClient, sink: Sink, e
 async def test_every_wrong_code_counts_against_the_name_the_one_that_burns_it_too(
     api: httpx.AsyncClient, sink: Sink, emma: Any
 ) -> None:
-    """HONNIN_LIMIT_NAME_FAILURES is 10/15minutes: ten wrong codes are judged, across the
-    codes they burn (five each), and the eleventh is refused unjudged, even the right code."""
+    """HONNIN_LIMIT_NAME_FAILURES is 10/15minutes: ten wrong codes are judged in one sign-in
+    (the name's codes in the flow that asked for them: `flows.guesses`), across the codes they
+    burn (five each), and the eleventh is refused unjudged, even the right code."""
     created = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
     url = f"/api/v1/flows/{created['id']}"
 

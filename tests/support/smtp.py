@@ -8,6 +8,7 @@ to be down and back up, and to offer or require STARTTLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
@@ -112,8 +113,11 @@ class _Handler:
                     session.ssl is not None,
                 )
             )
-        if self.sink.data_reply_delay:  # taken, but the relay is slow to say so
-            await asyncio.sleep(self.sink.data_reply_delay)
+        with self.sink.lock:  # taken, but the relay is slow to say so: until the test says
+            slow = self.sink.slow_answers > 0
+            self.sink.slow_answers -= slow
+        while slow and not self.sink.answer.is_set():
+            await asyncio.sleep(0.01)
         return "250 2.0.0 OK: queued as test"
 
 
@@ -136,7 +140,8 @@ class Sink:
         self.data_replies: deque[str] = deque()
         self.ehlo_count = 0
         self.hold_at: str | None = None
-        self.data_reply_delay = 0.0  # seconds between taking a message and answering its "."
+        self.slow_answers = 0  # the next messages taken, but their "." answered only once…
+        self.answer = threading.Event()  # …this is set
         self.holding = threading.Event()
         self.release = threading.Event()
         self._controller: Controller | None = None
@@ -168,6 +173,7 @@ class Sink:
     def stop(self) -> None:
         if self._controller is not None:
             self.release.set()
+            self.answer.set()
             self._controller.stop()
             self._controller = None
 
@@ -188,6 +194,12 @@ class Sink:
         self.release.clear()
         self.hold_at = at
 
+    def answer_slowly(self, count: int = 1) -> None:
+        """Take the next `count` messages but answer their end only once `answer.set()`."""
+        self.answer.clear()
+        with self.lock:
+            self.slow_answers = count
+
     def to(self, address: str) -> list[Received]:
         with self.lock:
             return [r for r in self.received if address in r.rcpt_tos]
@@ -204,3 +216,53 @@ class Sink:
 
     async def wait_for_code(self, address: str, count: int = 1) -> str:
         return (await self.wait_for(address, count)).code
+
+
+class StallingRelay:
+    """A relay that answers up to DATA's 354, then reads nothing more until `release` is set
+    (its buffers full, the client's writes stall); then it reads to the end of the connection
+    and notes whether the message's final "." ever came. A small receive buffer keeps what
+    the kernel takes off the client's hands small."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.done = threading.Event()
+        self.bytes_after_354 = 0
+        self.got_end = False
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen()
+        self.port = int(self._server.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._server.accept()
+            with conn, conn.makefile("rb") as lines:
+                conn.sendall(b"220 stalling relay ESMTP\r\n")
+                while (line := lines.readline()) and line[:4].upper() != b"DATA":
+                    conn.sendall(b"250 OK\r\n")
+                conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                self.release.wait()
+                data = bytearray()
+                with contextlib.suppress(OSError):
+                    while chunk := lines.read1(1 << 20):
+                        data += chunk
+                        if data.endswith(b"\r\n.\r\n"):
+                            self.got_end = True
+                            conn.sendall(b"250 2.0.0 OK: queued as test\r\n")
+                self.bytes_after_354 = len(data)
+                self.got_end = self.got_end or data.endswith(b"\r\n.\r\n")
+        finally:
+            self._server.close()
+            self.done.set()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.done.wait(10)

@@ -80,7 +80,7 @@ def test_smtp_urls(url: str, expected: tuple[object, ...]) -> None:
         ("mail_from", "noreply@example.com", "Display Name"),
         ("code_length", 5, "greater than or equal to 6"),
         ("code_length", 9, "less than or equal to 8"),
-        ("limit_destination_sends", "lots", "rate like"),
+        ("limit_destination_sends", "lots", "list of rates like"),
         ("dkim_domain", "example.com", "DKIM needs all"),
     ],
 )
@@ -88,3 +88,10 @@ def test_bad_settings_are_refused_with_the_reason(field: str, value: object, pro
     values: dict[str, Any] = {field: value}
     with pytest.raises(ValidationError, match=problem):
         Settings(**values)
+
+
+def test_a_list_of_rates_is_comma_separated_and_semicolons_still_work() -> None:
+    commas = Settings(limit_destination_sends="3/hour,4/day")
+    semicolons = Settings(limit_destination_sends="3/hour;4/day")
+    assert [str(r) for r in commas.rate("destination_sends")] == ["3 per 1 hour", "4 per 1 day"]
+    assert semicolons.rate("destination_sends") == commas.rate("destination_sends")

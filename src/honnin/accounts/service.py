@@ -138,19 +138,23 @@ class AccountService:
 
     async def show(self, name: str, *, masked: bool = True) -> AccountView:
         """An account found by any of its sign-in names (operators' view: masked hints)."""
+        async with self.db.transaction(write=False) as tx:
+            return await self.view_by_name(tx, name, masked=masked)
+
+    async def view_by_name(self, tx: Tx, name: str, *, masked: bool = True) -> AccountView:
+        """`show` in `tx`, for a reader that reads more of the account in the same transaction."""
         key = name.strip()
         if "@" in key:
             key = normalize_email(key)
-        async with self.db.transaction(write=False) as tx:
-            account = await tx.session.scalar(
-                select(Account)
-                .join(SignInName)
-                .where(SignInName.value == key)
-                .options(selectinload(Account.sign_in_names))
-            )
-            if account is None:
-                raise NotFound(_("No account has the sign-in name {name}.", name=name))
-            return await self._view(tx, account, masked=masked)
+        account = await tx.session.scalar(
+            select(Account)
+            .join(SignInName)
+            .where(SignInName.value == key)
+            .options(selectinload(Account.sign_in_names))
+        )
+        if account is None:
+            raise NotFound(_("No account has the sign-in name {name}.", name=name))
+        return await self._view(tx, account, masked=masked)
 
     async def show_own(self, account_id: uuid.UUID, *, fresh: bool) -> AccountView:
         """The account as its signed-in holder sees it: their own addresses in full while their

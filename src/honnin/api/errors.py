@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honnin.errors import HonninError
-from honnin.http_status import headers_of, status_of
+from honnin.http.status import headers_of, status_of
 from honnin.i18n import _, negotiate
 from honnin.runtime import runtime_of
 

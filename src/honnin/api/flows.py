@@ -21,7 +21,7 @@ from honnin.clients.service import ClientView
 from honnin.errors import HonninError
 from honnin.flows.service import Binding
 from honnin.flows.views import FlowView
-from honnin.http_status import headers_of, status_of
+from honnin.http.status import headers_of, status_of
 from honnin.i18n import Locale
 from honnin.runtime import runtime_of
 

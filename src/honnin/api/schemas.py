@@ -86,7 +86,7 @@ class Problem(BaseModel):
     details: list[dict[str, object]] | None = None
 
 
-# refused by `honnin.body_limit` before any route runs, on every operation
+# refused by `honnin.http.body_limit` before any route runs, on every operation
 BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {
         "model": Problem,

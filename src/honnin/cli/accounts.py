@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from honnin.account_overview import ActiveSession, account_overview
 from honnin.accounts.service import AccountService
 from honnin.cli.common import console, fail, one_of, print_json, with_database
 from honnin.clock import SystemClock
 from honnin.i18n import LOCALES
+from honnin.sessions.service import LiveSession
+from honnin.support.overview import AccountOverview, account_overview
 
 app = typer.Typer(help="Accounts: create one, look one up.", no_args_is_help=True)
 
@@ -66,10 +68,47 @@ def _table(title: str) -> Table:
     )
 
 
-def _device(session: ActiveSession) -> str:
+def _device(session: LiveSession) -> str:
     if session.browser is not None:
         return f"browser {session.browser}"
     return f"API: {session.client}" if session.client else "API"
+
+
+def _as_json(overview: AccountOverview) -> dict[str, Any]:
+    """The overview as scripts read it: one flat object, nothing that could resume a session."""
+    account = overview.account
+    return {
+        "id": account.id,
+        "created_at": account.created_at,
+        "status": account.status,
+        "locale": account.locale,
+        "two_step": account.two_step,
+        "sign_in_names": account.sign_in_names,
+        "security_info": [
+            {
+                "id": proof.id,
+                "kind": proof.kind,
+                "hint": proof.hint,
+                "verified": proof.verified,
+                "added_at": proof.created_at,
+                "verified_at": proof.verified_at,
+                "last_used_at": overview.last_used_at(proof),
+            }
+            for proof in account.proofs
+        ],
+        "sessions": [
+            {
+                "id": session.id,
+                "started_at": session.created_at,
+                "method": session.method,
+                "expires_at": session.expires_at,
+                "device": "browser" if session.browser is not None else "api",
+                "browser": session.browser,
+                "client": session.client,
+            }
+            for session in overview.sessions
+        ],
+    }
 
 
 @app.command()
@@ -83,25 +122,26 @@ def show(
     security info (masked) and its active sessions."""
     overview = with_database(lambda db: account_overview(db, SystemClock(), name))
     if as_json:
-        print_json(overview)
+        print_json(_as_json(overview))
         return
-    console.print(f"[bold]account[/] {overview.id}")
-    console.print(f"created        {overview.created_at:%Y-%m-%d %H:%M:%S} UTC")
-    console.print(f"status         {overview.status}")
-    console.print(f"language       {overview.locale}")
-    console.print(f"two-step       {'on' if overview.two_step else 'off'}")
-    console.print(f"sign-in names  {', '.join(overview.sign_in_names)}")
+    account = overview.account
+    console.print(f"[bold]account[/] {account.id}")
+    console.print(f"created        {account.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    console.print(f"status         {account.status}")
+    console.print(f"language       {account.locale}")
+    console.print(f"two-step       {'on' if account.two_step else 'off'}")
+    console.print(f"sign-in names  {', '.join(account.sign_in_names)}")
     console.print()
     info = _table("security info")
     for column in ("kind", "hint", "added", "verified", "last used"):
         info.add_column(column, overflow="fold")
-    for proof in overview.security_info:
+    for proof in account.proofs:
         info.add_row(
             proof.kind,
             proof.hint,
-            _at(proof.added_at),
+            _at(proof.created_at),
             _at(proof.verified_at) or "no",
-            _at(proof.last_used_at),
+            _at(overview.last_used_at(proof)),
         )
     console.print(info)
     console.print()
@@ -113,7 +153,7 @@ def show(
         sessions.add_column(column, overflow="fold")
     for session in overview.sessions:
         sessions.add_row(
-            _at(session.started_at), session.method, _at(session.expires_at), _device(session)
+            _at(session.created_at), session.method, _at(session.expires_at), _device(session)
         )
     console.print(sessions)
 

@@ -53,6 +53,8 @@ class Code(Base):
     challenge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
     seq: Mapped[int]
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # what the send quotas count it under: the destination's digest, or the key of a quota of
+    # its own (`CodeService.send`'s `quota_key`: a browser that signed in to the account before)
     destination_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     account_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]

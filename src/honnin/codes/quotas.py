@@ -7,7 +7,6 @@ oldest send that keeps the window full ages out of it.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from honnin.codes.models import Code
 from honnin.db import Tx
 from honnin.errors import RateLimited
 from honnin.limits.service import too_many_sends
+from honnin.limits.windows import seconds_until_free
 
 
 def _counts(scope: Any, items: list[RateLimitItem]) -> Any:
@@ -67,17 +67,9 @@ class SendQuotas:
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
         params.update(b_scope=list(keys), b_earliest=min(starts))
         counts = (await tx.conn.execute(self._count[name], params)).one()
-        for item, start, count in zip(items, starts, counts, strict=True):
+        for item, count in zip(items, counts, strict=True):
             if count >= item.amount:
-                # the window frees a slot when the oldest send that keeps it full ages out
-                oldest = await tx.conn.scalar(
-                    select(Code.created_at)
-                    .where(column.in_(keys), Code.created_at > start)
-                    .order_by(Code.created_at)
-                    .offset(count - item.amount)
-                    .limit(1)
+                retry_after = await seconds_until_free(
+                    tx, at=Code.created_at, scope=column, keys=keys, item=item, count=count, now=now
                 )
-                assert oldest is not None
-                free_at = oldest + timedelta(seconds=item.get_expiry())
-                retry_after = max(1, math.ceil((free_at - now).total_seconds()))
                 raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)

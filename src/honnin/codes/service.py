@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -384,6 +385,7 @@ class CodeService:
         flow_id: uuid.UUID | None = None,
         template_params: dict[str, Any] | None = None,
         template: str | None = "code",
+        quota_key: Sequence[bytes] | None = None,
     ) -> SentCode:
         """Send a code to `destination` for `purpose`: a resend into the pending challenge of
         the same account, client and flow if there is one, else the first code of a new one.
@@ -391,6 +393,11 @@ class CodeService:
         `template` is the message that carries it; with `None` the code is made, counted and
         checked like any other, and its message goes through the courier to the void channel:
         a decoy, so that a name without an account looks, behaves and costs like one with.
+
+        `quota_key` (under every secret key, the current first): count this send under a quota
+        of its own (the destination quota's amounts) instead of the destination's and the
+        account's, which strangers can spend — for a browser that signed in to the account
+        before (`honnin.flows.guesses`).
         """
         await self.lock_destination(tx, channel, destination)
         owners = {"account_id": account_id, "client_id": client_id, "flow_id": flow_id}
@@ -405,6 +412,7 @@ class CodeService:
                 locale=locale,
                 template_params=template_params,
                 template=template,
+                quota_key=quota_key,
             )
         return await self._start(
             tx,
@@ -416,6 +424,7 @@ class CodeService:
             owners=owners,
             template_params=template_params,
             template=template,
+            quota_key=quota_key,
         )
 
     async def _start(
@@ -430,6 +439,7 @@ class CodeService:
         owners: dict[str, uuid.UUID | None],
         template_params: dict[str, Any] | None,
         template: str | None,
+        quota_key: Sequence[bytes] | None,
     ) -> SentCode:
         """A new challenge for `destination` (of the `owners`: account, client, flow), and its
         first code sent."""
@@ -451,9 +461,9 @@ class CodeService:
             send_count=1,
             last_sent_at=now,
         )
-        await self._may_send(tx, challenge, requester, now)
+        await self._may_send(tx, challenge, requester, now, quota_key)
         await tx.conn.execute(_INSERT_CHALLENGE, challenge.columns())
-        return await self._issue(tx, challenge, template_params, template)
+        return await self._issue(tx, challenge, template_params, template, quota_key)
 
     async def resend(
         self,
@@ -464,10 +474,12 @@ class CodeService:
         locale: str | None = None,
         template_params: dict[str, Any] | None = None,
         template: str | None = "code",
+        quota_key: Sequence[bytes] | None = None,
     ) -> SentCode:
         """A new code for `challenge`; every earlier one stops working, unsent ones are dropped.
 
-        Refused with `RateLimited` inside the resend cooldown or over a send limit.
+        Refused with `RateLimited` inside the resend cooldown or over a send limit (`quota_key`:
+        as for `send`).
         """
         if challenge.status != "pending":
             raise _not_pending()
@@ -485,7 +497,7 @@ class CodeService:
                 wait,
                 scope="cooldown",
             )
-        await self._may_send(tx, challenge, requester, now)
+        await self._may_send(tx, challenge, requester, now, quota_key)
         challenge = replace(
             challenge,
             locale=locale or challenge.locale,
@@ -506,20 +518,25 @@ class CodeService:
                 "b_expires": challenge.expires_at,
             },
         )
-        return await self._issue(tx, challenge, template_params, template)
+        return await self._issue(tx, challenge, template_params, template, quota_key)
 
     async def _may_send(
-        self, tx: Tx, challenge: ChallengeState, requester: Requester, now: datetime
+        self,
+        tx: Tx,
+        challenge: ChallengeState,
+        requester: Requester,
+        now: datetime,
+        quota_key: Sequence[bytes] | None,
     ) -> None:
-        await lock_key(tx, challenge.destination_digest)
-        await self.quotas.check(
-            tx,
-            destination_digests=self.keyring.digests(
-                "destination", challenge.channel, challenge.destination
-            ),
-            account_id=challenge.account_id,
-            now=now,
-        )
+        # the digest under the current key, as `lock_destination` takes it: a challenge made
+        # before a rotation of the secret key stores its digest under the old one
+        await self.lock_destination(tx, challenge.channel, challenge.destination)
+        if quota_key is None:
+            digests = self.keyring.digests("destination", challenge.channel, challenge.destination)
+            account_id = challenge.account_id
+        else:  # a quota of its own, with the same work (no row has the nil account id)
+            digests, account_id = tuple(quota_key), None
+        await self.quotas.check(tx, destination_digests=digests, account_id=account_id, now=now)
         await self.throttle.send(requester)
 
     async def _issue(
@@ -528,6 +545,7 @@ class CodeService:
         challenge: ChallengeState,
         template_params: dict[str, Any] | None,
         template: str | None,
+        quota_key: Sequence[bytes] | None,
     ) -> SentCode:
         code = new_code(self.policy.length)
         message_id, delivery = await self.outbox.enqueue(
@@ -552,7 +570,8 @@ class CodeService:
                 "challenge_id": challenge.id,
                 "seq": challenge.send_count,
                 "digest": self._code_digest(challenge.id, code),
-                "destination_digest": challenge.destination_digest,
+                # what the send quotas count it under
+                "destination_digest": quota_key[0] if quota_key else challenge.destination_digest,
                 "account_id": challenge.account_id,
                 "created_at": challenge.last_sent_at,
                 "expires_at": challenge.expires_at,

@@ -182,6 +182,9 @@ class Courier:
         self._jobs: asyncio.Queue[uuid.UUID | Claimed] = asyncio.Queue()
         self._in_flight: dict[uuid.UUID, Claimed] = {}
         self._holding: dict[uuid.UUID, Claimed] = {}  # claims to renew: in flight or queued
+        # sends in flight whose message the relay may already have (its end went out), with
+        # the Message-ID header it carries
+        self._on_the_wire: dict[uuid.UUID, str | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._wake = asyncio.Event()
@@ -204,7 +207,10 @@ class Courier:
         self._heart = asyncio.create_task(self._heartbeat(), name="courier-heartbeat")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop taking work, finish what is in flight (up to `grace` s), hand back the rest."""
+        """Stop taking work, finish what is in flight (up to `grace` s), hand back the rest:
+        a message not sent yet is due again at once (for another courier); one cut short after
+        its end went out is recorded as unknown, so it is sent once more only later, like any
+        unknown one (sending it at once could deliver it twice)."""
         self._running = False
         for timer in self._timers:
             timer.cancel()
@@ -223,10 +229,18 @@ class Courier:
         for task in still_running:
             task.cancel()
         await asyncio.gather(*still_running, return_exceptions=True)
+        cut_short = [c for c in self._in_flight.values() if c.id in self._on_the_wire]
+        not_sent = [c for c in self._in_flight.values() if c.id not in self._on_the_wire]
         try:
-            await self._release([*unstarted, *self._in_flight.values()])
+            await self._release([*unstarted, *not_sent])
+            for claimed in cut_short:
+                why = "the courier stopped while waiting for the reply to the end of the message"
+                result = Result(Outcome.UNKNOWN, f"{why}: the relay may have taken it")
+                channel = self.channels.get(claimed.channel)
+                await self._finish(claimed, result, self._on_the_wire[claimed.id], channel)
         except Exception:
             log.exception("courier: could not hand back claims; they expire on their own")
+        self._on_the_wire.clear()
         self._holding.clear()
         for channel in self.channels.values():
             await channel.close()
@@ -260,12 +274,14 @@ class Courier:
                     await self.deliver(claimed)
                     self._in_flight.pop(claimed.id, None)
                     self._holding.pop(claimed.id, None)
+                    self._on_the_wire.pop(claimed.id, None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # the claim expires and the message is taken over; nothing is lost
                 self._in_flight.pop(message_id, None)
                 self._holding.pop(message_id, None)
+                self._on_the_wire.pop(message_id, None)
                 log.exception("courier: unexpected error delivering message %s", message_id)
 
     async def _poller(self) -> None:
@@ -285,19 +301,22 @@ class Courier:
     async def _heartbeat(self) -> None:
         """Renew every claim this courier holds, so that none expires while it is alive —
         however long a send takes. Fenced by the tokens: a claim lost meanwhile stays lost."""
-        ttl = timedelta(seconds=self.config.claim_ttl)
         while self._running:
             await asyncio.sleep(self.config.claim_ttl / 3)
-            tokens = sorted({claimed.token for claimed in self._holding.values()})
-            if not tokens:
-                continue  # an idle courier writes nothing
             try:
-                async with self.db.transaction() as tx:
-                    await tx.conn.execute(
-                        _RENEW, {"b_tokens": tokens, "b_until": self.clock.now() + ttl}
-                    )
+                await self.renew_claims()
             except Exception:
                 log.exception("courier: renewing claims failed; will try again")
+
+    async def renew_claims(self) -> int:
+        """One beat: extend every claim held to a full `claim_ttl` from now; how many."""
+        tokens = sorted({claimed.token for claimed in self._holding.values()})
+        if not tokens:
+            return 0  # an idle courier writes nothing
+        until = self.clock.now() + timedelta(seconds=self.config.claim_ttl)
+        async with self.db.transaction() as tx:
+            renewed = await tx.conn.execute(_RENEW, {"b_tokens": tokens, "b_until": until})
+        return int(renewed.rowcount)
 
     # --- claiming ---------------------------------------------------------------------
 
@@ -442,7 +461,9 @@ class Courier:
             await self._finish(claimed, Result(Outcome.PERMANENT, reason), None, channel, ours=True)
             return
         try:
-            result = await channel.send(outgoing)
+            result = await channel.send(
+                outgoing, lambda: self._on_the_wire.__setitem__(claimed.id, header_id)
+            )
         except Exception as error:  # a channel bug must not strand the message in its claim
             log.exception("courier: channel %s failed on message %s", claimed.channel, claimed.id)
             result = Result(Outcome.UNAVAILABLE, f"{type(error).__name__}: {error}"[:500])
@@ -463,10 +484,17 @@ class Courier:
         detail = result.reply
         retry_at: datetime | None = None
         statement: str
+        # after an attempt that may have delivered it, the one retry ends once this copy went
+        # out too (accepted, unknown or refused for good); if nothing went out (unavailable, a
+        # 4xx) it is tried again as usual, while its code is still wanted
+        earlier_unknown = (
+            result.outcome is not Outcome.ACCEPTED
+            and claimed.attempt > 1
+            and await self._was_unknown(claimed)
+        )
         if result.outcome is Outcome.ACCEPTED:
             status = statement = MessageStatus.ACCEPTED
-        elif claimed.attempt > 1 and await self._was_unknown(claimed):
-            # an earlier copy may have arrived: this was its one retry, whatever it came to
+        elif earlier_unknown and result.outcome in (Outcome.UNKNOWN, Outcome.PERMANENT):
             status, statement = MessageStatus.UNKNOWN, "unknown_final"
             detail = f"{result.reply} — not sent again: an earlier attempt may have delivered it"
         elif result.outcome is Outcome.UNKNOWN:
@@ -483,7 +511,10 @@ class Courier:
                 )
         elif result.outcome in (Outcome.TEMPORARY, Outcome.UNAVAILABLE):
             retry_at, give_up = self._next_attempt(claimed, now)
-            if give_up:
+            if give_up and earlier_unknown:
+                status, statement = MessageStatus.UNKNOWN, "unknown_final"
+                detail = f"{result.reply} — {give_up}; an earlier attempt may have delivered it"
+            elif give_up:
                 status = statement = MessageStatus.FAILED
                 detail = f"{result.reply} — {give_up}"
             else:

@@ -103,15 +103,28 @@ class Database:
             self.write_engine = self.read_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size // 2
             )
+        # SQLite's read transactions see one moment already (WAL: from their first read on);
+        # PostgreSQL's default, read committed, shows each statement the newest commits
+        self.snapshot_engine = (
+            self.read_engine
+            if self.is_sqlite
+            else self.read_engine.execution_options(isolation_level="REPEATABLE READ")
+        )
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:
-        """One transaction; commits if the block succeeds, rolls back if it raises."""
-        engine = self.write_engine if write else self.read_engine
+    async def transaction(self, *, write: bool = True, snapshot: bool = False) -> AsyncIterator[Tx]:
+        """One transaction; commits if the block succeeds, rolls back if it raises.
+        `snapshot` (reads only): every statement sees the same moment, for a reader that
+        shows several tables together."""
+        if snapshot and write:
+            raise ValueError("a snapshot is for reading only")
+        engine = (
+            self.snapshot_engine if snapshot else (self.write_engine if write else self.read_engine)
+        )
         async with engine.begin() as conn:
             tx = Tx(conn)
             try:

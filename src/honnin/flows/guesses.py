@@ -1,21 +1,34 @@
 """Where a sign-in guess is counted, so that a stranger's wrong guesses lock nobody out.
 
 Every guess (password, code, the address behind a hint) is counted before it is judged, under
-one key, and refused while that key is over `HONNIN_LIMIT_NAME_FAILURES`. Which key (OWASP's
-"device cookies" pattern, with our device cookie):
+its keys, and refused while a key is over its limit. Which keys (OWASP's "device cookies"
+pattern, with our device cookie):
 
 - a browser that has signed in to the account before (a session of that account on this device
-  is still kept: housekeeping keeps ended ones for 30 days, and sessions move with the device
-  token when it is rotated) counts under its own key, for that account: a stranger's guesses
-  from elsewhere do not block it, and a stolen device cookie gets only its own allowance —
-  once that is spent it counts under the name like any other browser;
-- a code counts under the name's *code* key: a code sent to the account's own address proves
-  itself, so wrong passwords typed by others do not block it (its own limits per code and per
-  destination still hold);
+  is still kept — housekeeping keeps ended ones for 30 days, and sessions move with the device
+  token when it is rotated — and was not revoked: signed out there, the browser is still the
+  person's; revoked from elsewhere, it is not) counts under its own key, for that account: a
+  stranger's guesses from elsewhere do not block it, and a stolen device cookie gets only its
+  own allowance — once that is spent it counts under the name like any other browser;
+- a code counts under the key of the flow that asked for it, with `HONNIN_LIMIT_NAME_FAILURES`
+  (the guess that burns a code too), and under the name's *code* key, with that limit times
+  `HONNIN_CODE_MAX_ATTEMPTS`. Why not the name's key alone: guesses at codes are already bounded
+  where it matters — a code takes `HONNIN_CODE_MAX_ATTEMPTS` wrong tries, and the codes a name
+  gets by the destination's send quotas (5/hour, 10/day: 25 guesses an hour) — so a per-name
+  count added only a lockout: a stranger who asked for codes to the person's address and
+  burned two of them blocked the code route for every new browser for 15 minutes. Now a
+  stranger's wrong codes spend the stranger's flow only; the name's code key is a backstop
+  that the default send quotas never let anyone reach (it binds where an operator raised them);
 - a password asked for after an emailed code was right (two-step: "one more step") counts under
   the name's *after-code* key: only someone who proved the mailbox can spend it;
 - anything else counts under the name's key: the limit against guessing spread over many
   addresses and browsers.
+
+Sends: a stranger can still spend the destination's send quotas (each code sent to the
+person's address is one). A browser that signed in to the account before does not share them:
+its codes are counted under a quota of its own (the same amounts, `own_send_quota`), so a
+stranger cannot stop the person from signing in by code where they signed in before. A new
+browser shares the destination's quotas, like everyone (the password still works there).
 
 No enumeration: the keys of a name are keyed digests of the name as typed, whether or not an
 account has it. A name without an account has no sessions, so it is never on a known device,
@@ -29,11 +42,12 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
 from honnin.db import Tx
 from honnin.errors import RateLimited
 from honnin.flows.service import Binding, FlowService
+from honnin.limits.failures import FailureLimits
 from honnin.sessions.models import Session
 
 NOBODY = uuid.UUID(int=0)  # no account has it: the lookup for a name without one finds nothing
@@ -43,9 +57,13 @@ _KNOWN_DEVICE = (
     .where(
         Session.account_id == bindparam("b_account"),
         Session.device_digest.in_(bindparam("b_devices", expanding=True)),
+        # ended by signing out there, the browser is still the person's; revoked, it is not
+        or_(Session.revoked_at.is_(None), Session.signed_out),
     )
     .limit(1)
 )
+
+Attempt = tuple[int, ...]  # the counted guess's rows, to release if it turns out right
 
 
 class Guess(StrEnum):
@@ -56,6 +74,10 @@ class Guess(StrEnum):
 class Guesses:
     def __init__(self, flows: FlowService) -> None:
         self.flows = flows
+        per_code = flows.codes.policy.max_attempts
+        self.name_codes = FailureLimits(
+            [type(i)(i.amount * per_code, i.multiples, i.namespace) for i in flows.failures.items]
+        )
 
     async def reserve(
         self,
@@ -66,30 +88,55 @@ class Guesses:
         account_id: uuid.UUID | None,
         binding: Binding,
         now: datetime,
+        flow_id: uuid.UUID | None = None,
         after_code: bool = False,
-    ) -> int:
-        """Count a guess before it is judged; `RateLimited` if its key is over the limit.
+    ) -> Attempt:
+        """Count a guess before it is judged; `RateLimited` if a key of it is over its limit.
 
-        `account_id`: the account the name (or the flow) leads to, None if none; `after_code`:
-        a password that follows a right emailed code."""
+        `account_id`: the account the name (or the flow) leads to, None if none; `flow_id`: the
+        flow that asked for the code (a code guess); `after_code`: a password that follows a
+        right emailed code."""
         limits = self.flows.failures
         device = await self._known_device(tx, account_id, binding)
         if device is not None:
             try:
-                return await limits.reserve(tx, device, now)
+                return (await limits.reserve(tx, device, now),)
             except RateLimited:
                 pass  # its own allowance is spent: from now on it is any browser
+        keyring = self.flows.keyring
         if after_code:
-            key = self.flows.keyring.digests("sign-in-name-after-code", name)
+            key = keyring.digests("sign-in-name-after-code", name)
         elif kind is Guess.CODE:
-            key = self.flows.keyring.digests("sign-in-name-codes", name)
+            assert flow_id is not None
+            in_flow = keyring.digests("sign-in-flow-codes", name, str(flow_id))
+            first = await limits.reserve(tx, in_flow, now)
+            names = keyring.digests("sign-in-name-codes", name)
+            return first, await self.name_codes.reserve(tx, names, now)
         else:
             key = self.flows.name_key(name)
-        return await limits.reserve(tx, key, now)
+        return (await limits.reserve(tx, key, now),)
 
-    async def release(self, tx: Tx, attempt: int) -> None:
+    async def release(self, tx: Tx, attempt: Attempt) -> None:
         """The guess was right (or not judged at all): it is no failure."""
-        await self.flows.failures.release(tx, attempt)
+        for row in attempt:
+            await self.flows.failures.release(tx, row)
+
+    async def own_send_quota(
+        self,
+        tx: Tx,
+        account_id: uuid.UUID | None,
+        binding: Binding,
+        channel: str,
+        destination: str,
+    ) -> tuple[bytes, ...] | None:
+        """The key the codes this browser asks for are counted under instead of the
+        destination's quotas, if it signed in to the account before; None otherwise."""
+        if await self._known_device(tx, account_id, binding) is None:
+            return None
+        assert binding.device_token is not None
+        return self.flows.keyring.digests(
+            "sign-in-own-sends", str(account_id), binding.device_token, channel, destination
+        )
 
     async def _known_device(
         self, tx: Tx, account_id: uuid.UUID | None, binding: Binding

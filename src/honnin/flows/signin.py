@@ -24,7 +24,7 @@ from honnin.codes.service import ChallengeState
 from honnin.crypto import same
 from honnin.errors import HonninError
 from honnin.flows import errors
-from honnin.flows.guesses import Guess, Guesses
+from honnin.flows.guesses import Attempt, Guess, Guesses
 from honnin.flows.models import Flow
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.masks import mask_destination
@@ -51,7 +51,7 @@ Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | No
 class PasswordCheck:
     account_id: uuid.UUID | None
     right: bool
-    attempt: int  # counted before the hash was computed; released if right
+    attempt: Attempt  # counted before the hash was computed; released if right
 
 
 def field(fields: Mapping[str, str], name: str) -> str:
@@ -141,6 +141,7 @@ class SignIn(Steps):
     async def _email_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         name = ctx.data["name"]
         account = await self.flows.account_by_name(ctx.tx, name)
+        account_id = account.id if account else None
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=SIGN_IN,
@@ -148,10 +149,13 @@ class SignIn(Steps):
             destination=name,
             locale=ctx.flow.locale,
             requester=ctx.binding.requester,
-            account_id=account.id if account else None,
+            account_id=account_id,
             flow_id=ctx.flow.id,
             template="code" if account else None,  # no account: a decoy, sent to the void
             template_params={"account_hint": mask_destination("email", name)},
+            quota_key=await self.guesses.own_send_quota(
+                ctx.tx, account_id, ctx.binding, "email", name
+            ),
         )
         ctx.update("code", challenge_id=str(sent.challenge.id))
 
@@ -190,6 +194,9 @@ class SignIn(Steps):
             locale=ctx.flow.locale,
             template="code" if challenge.account_id else None,
             template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+            quota_key=await self.guesses.own_send_quota(
+                ctx.tx, challenge.account_id, ctx.binding, challenge.channel, challenge.destination
+            ),
         )
 
     async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
@@ -233,6 +240,9 @@ class SignIn(Steps):
             account_id=ctx.flow.account_id,
             flow_id=ctx.flow.id,
             template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+            quota_key=await self.guesses.own_send_quota(
+                ctx.tx, ctx.flow.account_id, ctx.binding, "email", proof_value
+            ),
         )
         ctx.update("verify_code", challenge_id=str(sent.challenge.id))
         return None
@@ -247,7 +257,7 @@ class SignIn(Steps):
 
     # --- helpers ------------------------------------------------------------------------
 
-    async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> int:
+    async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
         return await self.guesses.reserve(
             ctx.tx,
             kind,
@@ -255,6 +265,7 @@ class SignIn(Steps):
             account_id=account_id,
             binding=ctx.binding,
             now=ctx.now,
+            flow_id=ctx.flow.id,
         )
 
     async def _challenge(self, ctx: Context) -> ChallengeState:

@@ -18,8 +18,9 @@ from honnin.accounts.passwords import check_strength, hash_password
 from honnin.codes.service import ChallengeState
 from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
+from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import Flow
-from honnin.flows.service import Binding, Context, Steps
+from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import field
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
@@ -42,6 +43,10 @@ class SignUp(Steps):
     ACTIONS = ACTIONS
     name = "sign_up"
     first_state = "details"
+
+    def __init__(self, flows: FlowService) -> None:
+        super().__init__(flows)
+        self.guesses = Guesses(flows)  # the code's guesses: counted as a sign-in's are
 
     async def prepare(
         self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
@@ -107,14 +112,20 @@ class SignUp(Steps):
 
     async def _submit_code(self, ctx: Context, fields: Mapping[str, str]) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
-        attempt = await self.flows.failures.reserve(
-            ctx.tx, self.flows.name_key(ctx.data["name"]), ctx.now
+        attempt = await self.guesses.reserve(
+            ctx.tx,
+            Guess.CODE,
+            name=ctx.data["name"],
+            account_id=None,  # none yet: the code is what creates it
+            binding=ctx.binding,
+            now=ctx.now,
+            flow_id=ctx.flow.id,
         )
         result = await self.flows.codes.check(
             ctx.tx, await self._challenge(ctx), field(fields, "code")
         )
         if not result.wrong_try:  # a wrong code, the one that burned it too
-            await self.flows.failures.release(ctx.tx, attempt)
+            await self.guesses.release(ctx.tx, attempt)
         if not result.approved:
             return result.error
         try:

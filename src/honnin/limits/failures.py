@@ -7,7 +7,6 @@ which names exist. Counted in the database, the limit holds across every process
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -19,6 +18,7 @@ from honnin.db.locks import lock_key
 from honnin.errors import RateLimited
 from honnin.limits.models import FailedAttempt
 from honnin.limits.service import too_many_attempts
+from honnin.limits.windows import seconds_until_free
 
 _failures = table_of(FailedAttempt)
 _f = _failures.c
@@ -45,18 +45,11 @@ class FailureLimits:
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
         params.update(b_keys=list(keys), b_earliest=min(starts))
         counts = (await tx.conn.execute(self._count, params)).one()
-        for item, start, count in zip(self.items, starts, counts, strict=True):
+        for item, count in zip(self.items, counts, strict=True):
             if count >= item.amount:
-                oldest = await tx.conn.scalar(
-                    select(_f.at)
-                    .where(_f.key_digest.in_(keys), _f.at > start)
-                    .order_by(_f.at)
-                    .offset(count - item.amount)
-                    .limit(1)
+                retry_after = await seconds_until_free(
+                    tx, at=_f.at, scope=_f.key_digest, keys=keys, item=item, count=count, now=now
                 )
-                assert oldest is not None
-                free_at = oldest + timedelta(seconds=item.get_expiry())
-                retry_after = max(1, math.ceil((free_at - now).total_seconds()))
                 raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
 
     async def reserve(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> int:

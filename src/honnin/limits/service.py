@@ -24,7 +24,7 @@ from limits.errors import StorageError
 
 from honnin.config import Settings
 from honnin.errors import ConfigurationError, RateLimited
-from honnin.i18n import LazyText, _
+from honnin.i18n import LazyText, _, ngettext
 
 log = logging.getLogger("honnin.limits")
 
@@ -38,11 +38,21 @@ class Requester:
 
 
 def too_many_sends(retry_after: int) -> LazyText:
-    return _("Too many codes were requested. Try again in {seconds} seconds.", seconds=retry_after)
+    return ngettext(
+        "Too many codes were requested. Try again in {seconds} second.",
+        "Too many codes were requested. Try again in {seconds} seconds.",
+        retry_after,
+        seconds=retry_after,
+    )
 
 
 def too_many_attempts(retry_after: int) -> LazyText:
-    return _("Too many attempts. Try again in {seconds} seconds.", seconds=retry_after)
+    return ngettext(
+        "Too many attempts. Try again in {seconds} second.",
+        "Too many attempts. Try again in {seconds} seconds.",
+        retry_after,
+        seconds=retry_after,
+    )
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "redis+unix")

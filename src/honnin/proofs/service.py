@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from honnin.clock import Clock
+from honnin.codes.models import Challenge
 from honnin.codes.service import CodeService
 from honnin.db import Database, Tx
 from honnin.errors import Conflict, NotFound
@@ -31,8 +32,12 @@ class ProofView:
     id: uuid.UUID
     kind: str
     hint: str  # masked; the address itself only for its holder's fresh session
-    verified: bool
     created_at: datetime
+    verified_at: datetime | None  # when a code sent to it first came back
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
 
 
 async def list_proofs(tx: Tx, account_id: uuid.UUID, *, masked: bool = True) -> list[ProofView]:
@@ -72,7 +77,33 @@ async def has_verified(tx: Tx, account_id: uuid.UUID) -> bool:
 
 def _view(proof: Proof, *, masked: bool = True) -> ProofView:
     hint = mask_destination(proof.kind, proof.value) if masked else proof.value
-    return ProofView(proof.id, proof.kind, hint, proof.verified_at is not None, proof.created_at)
+    return ProofView(proof.id, proof.kind, hint, proof.created_at, proof.verified_at)
+
+
+# the kind of security info a code sent on a channel proves
+_KIND_OF_CHANNEL = {"email": "email", "sms": "phone", "voice": "phone"}
+
+
+async def last_used(tx: Tx, account_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
+    """When a code sent to each of the account's proofs was last accepted (sign-in,
+    verification), by proof id. A proof without an entry was never used, or the record of it
+    is gone (housekeeping deletes old flows and their codes)."""
+    rows = await tx.session.execute(
+        select(Proof.id, Proof.kind, Challenge.channel, func.max(Challenge.approved_at))
+        .join(
+            Challenge,
+            (Challenge.account_id == Proof.account_id) & (Challenge.destination == Proof.value),
+        )
+        .where(Proof.account_id == account_id, Challenge.approved_at.is_not(None))
+        .group_by(Proof.id, Proof.kind, Challenge.channel)
+    )
+    newest: dict[uuid.UUID, datetime] = {}
+    for proof_id, kind, channel, at in rows:
+        if at is None or _KIND_OF_CHANNEL.get(channel) != kind:
+            continue
+        if proof_id not in newest or at > newest[proof_id]:
+            newest[proof_id] = at  # a phone's newest of its SMS and its calls
+    return newest
 
 
 async def add_email(

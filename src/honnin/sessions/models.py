@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honnin.db import Base, new_id
@@ -32,3 +32,6 @@ class Session(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # ended by signing out in its own browser: the browser is still the person's (a known
+    # device for `honnin.flows.guesses`), unlike one whose session was revoked from elsewhere
+    signed_out: Mapped[bool] = mapped_column(default=False, server_default=false())

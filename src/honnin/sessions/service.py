@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 
 from honnin.accounts.models import SignInName
+from honnin.clients.models import Client
 from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Tx
@@ -37,6 +38,51 @@ class SessionView:
     def shown_name(self) -> str:
         """The account's name as its pages show it: in full only while the session is fresh."""
         return self.name if self.fresh else mask_email(self.name)
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """The one definition of a live session: neither ended nor expired."""
+    return and_(Session.revoked_at.is_(None), Session.expires_at > now)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A live session as someone else may see it (support staff): nothing that could resume
+    it, no token and no device digest."""
+
+    id: uuid.UUID
+    method: str  # how the sign-in was proven: password, code, password+code, sign_up, …
+    created_at: datetime
+    expires_at: datetime
+    browser: int | None  # which browser: 1, 2, … in the order they first signed in; None: API
+    client: str | None  # the application's name, for an API session
+
+
+async def live_sessions(tx: Tx, account_id: uuid.UUID, now: datetime) -> list[LiveSession]:
+    """The account's live sessions, oldest first.
+
+    Browsers are told apart by their device digest: every row of one browser carries the same
+    one, because each sign-in moves all of the browser's rows to its new token's digest under
+    the current secret key (`SessionService.rotate_device`), so a key rotation does not make
+    one browser look like two."""
+    rows = await tx.session.execute(
+        select(Session, Client.name)
+        .outerjoin(Client, Client.id == Session.client_id)
+        .where(Session.account_id == account_id, _live(now))
+        .order_by(Session.created_at, Session.id)
+    )
+    browsers: dict[bytes, int] = {}
+    sessions = []
+    for session, client in rows:
+        browser = None
+        if session.device_digest is not None:
+            browser = browsers.setdefault(session.device_digest, len(browsers) + 1)
+        sessions.append(
+            LiveSession(
+                session.id, session.method, session.created_at, session.expires_at, browser, client
+            )
+        )
+    return sessions
 
 
 class SessionService:
@@ -111,8 +157,7 @@ class SessionService:
                 .join(SignInName, SignInName.account_id == Session.account_id)
                 .where(
                     Session.device_digest.in_(self.device_digests(device_token)),
-                    Session.revoked_at.is_(None),
-                    Session.expires_at > now,
+                    _live(now),
                 )
                 .order_by(Session.created_at, SignInName.created_at)
             )
@@ -162,8 +207,7 @@ class SessionService:
                     .where(
                         Session.token_digest.in_(self._token_digests(token)),
                         Session.client_id == client_id,
-                        Session.revoked_at.is_(None),
-                        Session.expires_at > now,
+                        _live(now),
                     )
                     .order_by(SignInName.created_at)
                     .limit(1)
@@ -192,7 +236,7 @@ class SessionService:
         )
         if account_id is not None:
             query = query.where(Session.account_id == account_id)
-        await tx.conn.execute(query.values(revoked_at=self.clock.now()))
+        await tx.conn.execute(query.values(revoked_at=self.clock.now(), signed_out=True))
 
     def _view(self, session: Session, name: str, now: datetime) -> SessionView:
         # signing in is so far the only verification a session has: it starts fresh

@@ -16,7 +16,7 @@ from honnin.codes.service import code_burned, code_expired
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
 from honnin.flows.views import FlowView
-from honnin.http_status import STATUS_BY_ERROR, headers_of, status_of
+from honnin.http.status import STATUS_BY_ERROR, headers_of, status_of
 from honnin.i18n import LazyText, _
 from honnin.runtime import runtime_of
 from honnin.web.browser import browser

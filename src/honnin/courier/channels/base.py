@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -40,6 +41,11 @@ class Channel(Protocol):
         """Where this channel sends, for the timeline (no credentials)."""
         ...
 
-    async def send(self, outgoing: Outgoing) -> Result: ...
+    async def send(
+        self, outgoing: Outgoing, on_the_wire: Callable[[], None] = lambda: None
+    ) -> Result:
+        """Send it; call `on_the_wire` once the recipient's side may have it, so that an attempt
+        cut short after that (the courier stopping) is known to be possibly delivered."""
+        ...
 
     async def close(self) -> None: ...

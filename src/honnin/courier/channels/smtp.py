@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,19 +102,21 @@ class SmtpChannel:
         scheme = "smtps" if self.target.implicit_tls else "smtp"
         return f"{scheme}://{self.target.host}:{self.target.port}"
 
-    async def send(self, outgoing: Outgoing) -> Result:
+    async def send(
+        self, outgoing: Outgoing, on_the_wire: Callable[[], None] = lambda: None
+    ) -> Result:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
-                    return await self._transmit(client, outgoing)
+                    return await self._transmit(client, outgoing, on_the_wire)
                 try:
-                    return await self._transmit(client, outgoing)
+                    return await self._transmit(client, outgoing, on_the_wire)
                 except aiosmtplib.SMTPServerDisconnected:
                     client.close()  # the server closed an idle connection: nothing was sent
                     client = await self._connect()
-                    return await self._transmit(client, outgoing)
+                    return await self._transmit(client, outgoing, on_the_wire)
             except _Unavailable as error:
                 client = None
                 return Result(Outcome.UNAVAILABLE, reply=error.reply, reply_code=error.code)
@@ -122,6 +125,11 @@ class SmtpChannel:
                     client.close()
                     client = None
                 return Result(Outcome.UNAVAILABLE, reply=_describe(error))
+            except BaseException:  # cancelled (the courier stopping): keep nothing half-sent
+                if client is not None:
+                    _abort(client)
+                    client = None
+                raise
             finally:
                 if client is not None and client.is_connected:
                     self._idle.append(client)
@@ -150,7 +158,9 @@ class SmtpChannel:
             raise _Unavailable(_describe(error)) from error
         return client
 
-    async def _transmit(self, client: aiosmtplib.SMTP, outgoing: Outgoing) -> Result:
+    async def _transmit(
+        self, client: aiosmtplib.SMTP, outgoing: Outgoing, on_the_wire: Callable[[], None]
+    ) -> Result:
         """One transaction: the envelope and DATA as commands, then the message itself."""
         try:
             await client._ehlo_or_helo_if_needed()  # the extensions decide the options
@@ -177,34 +187,39 @@ class SmtpChannel:
         except aiosmtplib.SMTPResponseException as error:
             await self._reset(client)
             return _classify(error.code, error.message)
-        return await self._content(client, PERIOD_REGEX.sub(b"..", payload) + b".\r\n")
+        return await self._content(client, PERIOD_REGEX.sub(b"..", payload), on_the_wire)
 
-    async def _content(self, client: aiosmtplib.SMTP, wire: bytes) -> Result:
-        """Write the message after a 354, then wait for the reply to its final "."."""
+    async def _content(
+        self, client: aiosmtplib.SMTP, wire: bytes, on_the_wire: Callable[[], None]
+    ) -> Result:
+        """Write the message after a 354, then its final "." on its own, then wait for the reply.
+
+        The "." is handed to the transport only once every block before it was taken off our
+        hands, so a block that times out leaves the relay without the end of the message: the
+        transport is aborted (closing it would flush what is buffered) and nothing went out.
+        Once the "." is handed over, `on_the_wire` is called: from then on the relay may have it.
+        """
         protocol = client.protocol
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Connection lost")
         timeouts = self.timeouts
+        try:
+            for start in range(0, len(wire), _BLOCK):
+                protocol.write(wire[start : start + _BLOCK])
+                await asyncio.wait_for(protocol._drain_helper(), timeouts.data_block)
+        except (TimeoutError, OSError, aiosmtplib.SMTPException) as error:
+            _abort(client)
+            return Result(
+                Outcome.UNAVAILABLE,
+                reply=f"the relay did not take the message within {timeouts.data_block:g} s "
+                f"(its end was never sent): {_describe(error)}"[:500],
+            )
         # aiosmtplib's protocol keeps a reply only while one is expected: expect it before
         # the "." can reach the server (as its own `execute_data_command` does)
         protocol._response_pending = True
-        last = (len(wire) - 1) // _BLOCK
-        for n in range(last + 1):
-            try:
-                protocol.write(wire[n * _BLOCK : (n + 1) * _BLOCK])
-                await asyncio.wait_for(protocol._drain_helper(), timeouts.data_block)
-            except (TimeoutError, OSError, aiosmtplib.SMTPException) as error:
-                client.close()
-                if n == last and not isinstance(error, TimeoutError):
-                    return _unknown(f"the connection was lost as the message ended: "
-                                    f"{_describe(error)}")  # fmt: skip
-                # the final "." was still in our buffer: the relay cannot have the message
-                return Result(
-                    Outcome.UNAVAILABLE,
-                    reply=f"the relay took no part of the message within {timeouts.data_block:g} "
-                    f"s: {_describe(error)}"[:500],
-                )
+        on_the_wire()
         try:
+            protocol.write(b".\r\n")
             reply = await protocol.read_response(timeout=timeouts.final_reply)
         except aiosmtplib.SMTPTimeoutError:
             client.close()
@@ -230,6 +245,13 @@ class SmtpChannel:
                 await asyncio.wait_for(client.quit(), timeout=2)
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
+
+
+def _abort(client: aiosmtplib.SMTP) -> None:
+    """Drop the connection and whatever is still buffered for it (`close()` would send it)."""
+    if isinstance(client.transport, asyncio.WriteTransport):
+        client.transport.abort()
+    client.close()
 
 
 def _unknown(why: str) -> Result:

@@ -8,6 +8,8 @@ tell whether the name has an account. Then it is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from honnin.courier.channels.base import Outcome, Outgoing, Result
 
 VOID = "void"
@@ -19,7 +21,9 @@ class VoidChannel:
     def describe(self) -> str:
         return "void (never sent)"
 
-    async def send(self, outgoing: Outgoing) -> Result:
+    async def send(
+        self, outgoing: Outgoing, on_the_wire: Callable[[], None] = lambda: None
+    ) -> Result:
         return Result(Outcome.ACCEPTED, "not sent: no account has this sign-in name")
 
     async def close(self) -> None:

@@ -1,0 +1,45 @@
+"""One account seen whole: its state, each piece of security info with when it was last used,
+its live sessions (`honnin accounts show`, later the admin views).
+
+It only composes what accounts, proofs and sessions answer (each keeps its own rules: masking,
+what counts as verified, what counts as live, which sessions are one browser), all read in one
+snapshot, so that what support staff see is one moment of the account.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from honnin.accounts.service import AccountService, AccountView
+from honnin.clock import Clock
+from honnin.db import Database
+from honnin.proofs import service as proofs
+from honnin.proofs.service import ProofView
+from honnin.sessions.service import LiveSession, live_sessions
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    account: AccountView  # its security info is `account.proofs`, oldest first
+    # proof id → when a code sent to it was last accepted (see `proofs.last_used`)
+    last_used: dict[uuid.UUID, datetime]
+    sessions: list[LiveSession]
+
+    def last_used_at(self, proof: ProofView) -> datetime | None:
+        return self.last_used.get(proof.id)
+
+
+async def account_overview(
+    db: Database, clock: Clock, name: str, *, masked: bool = True
+) -> AccountOverview:
+    """The account that has the sign-in name `name` (`NotFound` if none). `masked=False` only
+    for a reader who may see the addresses themselves (the holder's fresh session)."""
+    async with db.transaction(write=False, snapshot=True) as tx:
+        account = await AccountService(db, clock).view_by_name(tx, name, masked=masked)
+        return AccountOverview(
+            account,
+            await proofs.last_used(tx, account.id),
+            await live_sessions(tx, account.id, clock.now()),
+        )
