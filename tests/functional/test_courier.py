@@ -604,6 +604,8 @@ async def test_a_newer_code_cancels_the_retry_of_an_unknown_one(
 
 
 async def test_a_relay_that_stops_taking_the_message_never_gets_its_end() -> None:
+    """A block that times out is never followed by the final ".": it is written on its own,
+    only after every block was taken, and the connection is aborted, not flushed and closed."""
     relay = StallingRelay()
     channel = SmtpChannel(SmtpTarget.parse(relay.url), timeouts=SmtpTimeouts(data_block=0.2))
     body = (b"x" * 76 + b"\r\n") * (16 * 1024 * 1024 // 78)  # more than the kernel buffers

@@ -119,9 +119,9 @@ def work(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Work:
     for channel in courier.channels.values():
         send = channel.send
 
-        async def counted_send(outgoing: Any, _send: Any = send) -> Any:
+        async def counted_send(outgoing: Any, *args: Any, _send: Any = send) -> Any:
             work.add("send")
-            return await _send(outgoing)
+            return await _send(outgoing, *args)
 
         monkeypatch.setattr(channel, "send", counted_send)
     return work

@@ -19,7 +19,9 @@ died or hangs loses its claims.
 
 A send whose outcome is unknown (the message went out, no reply came) is tried once more,
 later, unless its code is used, replaced or expires first (the code engine cancels the retry):
-the timeline says that this may deliver it twice.
+the timeline says that this may deliver it twice. Should that retry send nothing (the relay
+down, a 4xx), it is retried as usual. A courier that stops records a send cut short after the
+message's end went out as unknown too, and hands back the rest, due at once.
 """
 
 from __future__ import annotations
@@ -460,10 +462,12 @@ class Courier:
             reason = f"could not build the message: {type(error).__name__}"
             await self._finish(claimed, Result(Outcome.PERMANENT, reason), None, channel, ours=True)
             return
+
+        def on_the_wire() -> None:  # from now on the relay may have it (see `stop`)
+            self._on_the_wire[claimed.id] = header_id
+
         try:
-            result = await channel.send(
-                outgoing, lambda: self._on_the_wire.__setitem__(claimed.id, header_id)
-            )
+            result = await channel.send(outgoing, on_the_wire)
         except Exception as error:  # a channel bug must not strand the message in its claim
             log.exception("courier: channel %s failed on message %s", claimed.channel, claimed.id)
             result = Result(Outcome.UNAVAILABLE, f"{type(error).__name__}: {error}"[:500])
