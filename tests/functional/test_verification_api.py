@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from honnin.models import metadata
 from tests.support.clock import ShiftableClock
@@ -333,3 +334,38 @@ async def test_a_special_use_domain_is_refused_as_the_schema_says(
     response = await api.post("/api/v1/verifications", json={"to": to})
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_email"
+
+
+@pytest.fixture
+def statements(runtime: Any) -> list[str]:
+    """Every SQL statement the service runs from now on, in order."""
+    seen: list[str] = []
+
+    def on_sql(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    for engine in {runtime.db.write_engine, runtime.db.read_engine}:
+        event.listen(engine.sync_engine, "before_cursor_execute", on_sql)
+    return seen
+
+
+async def test_a_verification_counts_no_account_quota_and_its_check_rewrites_no_message(
+    api: httpx.AsyncClient, sink: Sink, statements: list[str]
+) -> None:
+    """The work of a create+check pair (bench/verifications.py): a verification belongs to no
+    account, so no account quota is counted; once its email was accepted, the check that
+    approves it has no message left to cancel, so it writes only the code and the challenge."""
+    created = await create(api)
+    assert [s for s in statements if "codes.account_id" in s] == []
+    code = await sink.wait_for_code(ADDRESS)
+    for _ in range(200):  # the courier records the relay's answer just after the sink has it
+        shown = await api.get(f"/api/v1/verifications/{created['id']}")
+        if shown.json()["delivery"]["status"] == "accepted":
+            break
+        await asyncio.sleep(0.01)
+    statements.clear()
+
+    assert (await check(api, created["id"], code)).status_code == 200
+
+    writes = [s.split(" SET ")[0] for s in statements if s.startswith(("UPDATE", "INSERT"))]
+    assert writes == ["UPDATE codes", "UPDATE challenges"]

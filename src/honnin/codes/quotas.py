@@ -30,7 +30,9 @@ def _counts(scope: Any, items: list[RateLimitItem]) -> Any:
     )
 
 
-_NOBODY = uuid.UUID(int=0)
+# No row has the nil account id: counting under it costs what counting a real account does,
+# for a send that must look like one with an account (a decoy) but spend nobody's quota.
+NOBODY = uuid.UUID(int=0)
 
 
 class SendQuotas:
@@ -53,11 +55,11 @@ class SendQuotas:
         account_id: uuid.UUID | None,
         now: datetime,
     ) -> None:
-        """`destination_digests`: under every secret key, so a rotation restarts no count."""
+        """`destination_digests`: under every secret key, so a rotation restarts no count.
+        `account_id`: None for sends that belong to no account (the verification API)."""
         await self._check(tx, "destination", destination_digests, now)
-        # counted without an account too (no row has the nil id): a sign-in name without an
-        # account must cost the database what one with an account does
-        await self._check(tx, "account", [account_id or _NOBODY], now)
+        if account_id is not None:
+            await self._check(tx, "account", [account_id], now)
 
     async def _check(self, tx: Tx, name: str, keys: Sequence[object], now: datetime) -> None:
         column, items = self._scopes[name]

@@ -40,11 +40,11 @@ from honnin.codes.errors import (
     TooManyAttempts,
 )
 from honnin.codes.models import Challenge, Code
-from honnin.codes.quotas import SendQuotas
+from honnin.codes.quotas import NOBODY, SendQuotas
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
 from honnin.courier.channels.void import VOID
-from honnin.courier.models import Message
+from honnin.courier.models import Message, MessageStatus
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same_any
@@ -102,6 +102,7 @@ _APPROVE = (
     .values(status="approved", approved_at=bindparam("b_now"))
 )
 _INSERT_CODE = insert(_codes)
+_FINAL = (MessageStatus.ACCEPTED, MessageStatus.FAILED)
 _m = table_of(Message).c
 _CODES_OF = (
     select(
@@ -461,7 +462,7 @@ class CodeService:
             send_count=1,
             last_sent_at=now,
         )
-        await self._may_send(tx, challenge, requester, now, quota_key)
+        await self._may_send(tx, challenge, requester, now, quota_key, decoy=template is None)
         await tx.conn.execute(_INSERT_CHALLENGE, challenge.columns())
         return await self._issue(tx, challenge, template_params, template, quota_key)
 
@@ -497,7 +498,7 @@ class CodeService:
                 wait,
                 scope="cooldown",
             )
-        await self._may_send(tx, challenge, requester, now, quota_key)
+        await self._may_send(tx, challenge, requester, now, quota_key, decoy=template is None)
         challenge = replace(
             challenge,
             locale=locale or challenge.locale,
@@ -527,15 +528,19 @@ class CodeService:
         requester: Requester,
         now: datetime,
         quota_key: Sequence[bytes] | None,
+        *,
+        decoy: bool,
     ) -> None:
         # the digest under the current key, as `lock_destination` takes it: a challenge made
         # before a rotation of the secret key stores its digest under the old one
         await self.lock_destination(tx, challenge.channel, challenge.destination)
+        account_id = challenge.account_id
         if quota_key is None:
             digests = self.keyring.digests("destination", challenge.channel, challenge.destination)
-            account_id = challenge.account_id
-        else:  # a quota of its own, with the same work (no row has the nil account id)
-            digests, account_id = tuple(quota_key), None
+        else:  # a quota of its own instead of the destination's and the account's
+            digests, account_id = tuple(quota_key), NOBODY
+        if decoy:  # a name without an account costs what one with an account does
+            account_id = NOBODY
         await self.quotas.check(tx, destination_digests=digests, account_id=account_id, now=now)
         await self.throttle.send(requester)
 
@@ -608,8 +613,11 @@ class CodeService:
         matches = [same_any(row.digest, digests) for row in codes]  # every one: no early exit
         if same_any(latest.digest, digests):  # the newest code wins even if an old one is equal
             # the newest code's email arrived (its code came back): a retry of it, after an
-            # unanswered send, would be a duplicate; earlier ones may still wait
-            messages = [row.message_id for row in codes if row.message_id]
+            # unanswered send, would be a duplicate; earlier ones may still wait. Messages read
+            # as accepted or failed are final: nothing to cancel (the common case: no write)
+            messages = [
+                row.message_id for row in codes if row.message_id and row.status not in _FINAL
+            ]
             result = await self._approve(tx, challenge, latest.id, messages, now)
             return replace(result, delivery=delivery)
         remaining = await self._count_wrong_try(tx, latest.id)
