@@ -29,6 +29,21 @@ def _env(**settings: str) -> dict[str, str]:
     return {**env, "COLUMNS": "200", **{f"HONNIN_{k.upper()}": v for k, v in settings.items()}}
 
 
+def _serve_once(
+    folder: Path, port: str, *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`honnin serve --dev --port PORT ARGS…` in `folder`, run until it exits (start-up errors)."""
+    return subprocess.run(
+        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", port, *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def _serve(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "honnin", "serve", *args],
@@ -82,15 +97,7 @@ def _port_is_free(port: int) -> bool:
 
 def test_a_busy_port_is_named_with_the_option_to_change_it(tmp_path: Path, busy_port: int) -> None:
     mail_port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", str(busy_port)],
-        cwd=tmp_path,
-        env=_env(dev_mailbox_port=str(mail_port)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _serve_once(tmp_path, str(busy_port), env=_env(dev_mailbox_port=str(mail_port)))
     assert result.returncode == 1
     assert result.stderr == (
         f"error: port {busy_port} on 127.0.0.1 is already in use: pick another with --port PORT\n"
@@ -103,15 +110,7 @@ def test_a_busy_dev_mailbox_port_is_named_with_the_setting_to_change_it(
     tmp_path: Path, busy_port: int
 ) -> None:
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", str(port)],
-        cwd=tmp_path,
-        env=_env(dev_mailbox_port=str(busy_port)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _serve_once(tmp_path, str(port), env=_env(dev_mailbox_port=str(busy_port)))
     assert result.returncode == 1
     assert result.stderr == (
         f"error: the dev mailbox's SMTP port {busy_port} on 127.0.0.1 is already in use: "
@@ -123,15 +122,7 @@ def test_a_busy_dev_mailbox_port_is_named_with_the_setting_to_change_it(
 
 def test_the_dev_mailbox_cannot_share_the_http_port(tmp_path: Path) -> None:
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", str(port)],
-        cwd=tmp_path,
-        env=_env(dev_mailbox_port=str(port)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _serve_once(tmp_path, str(port), env=_env(dev_mailbox_port=str(port)))
     assert result.returncode == 1
     assert f"the dev mailbox's SMTP port {port} on 127.0.0.1 is already in use" in result.stderr
     assert BANNER not in result.stdout
@@ -157,29 +148,13 @@ def test_the_dev_mailbox_cannot_share_the_http_port(tmp_path: Path) -> None:
 def test_dev_mode_listens_only_on_loopback(
     tmp_path: Path, args: list[str], settings: dict[str, str], message: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", str(free_port()), *args],
-        cwd=tmp_path,
-        env=_env(**settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _serve_once(tmp_path, str(free_port()), *args, env=_env(**settings))
     assert (result.returncode, result.stderr) == (1, message)
     assert not (tmp_path / "data").exists()
 
 
 def test_bad_settings_are_one_line_before_anything_listens(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "honnin", "serve", "--dev", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=_env(trusted_proxies="proxy.internal"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _serve_once(tmp_path, str(free_port()), env=_env(trusted_proxies="proxy.internal"))
     assert result.returncode == 1
     assert result.stderr.startswith("error: invalid settings: HONNIN_TRUSTED_PROXIES: ")
     assert "'proxy.internal' is not an IP address or network" in result.stderr
