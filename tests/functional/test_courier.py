@@ -19,12 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.config import Settings, SmtpTarget
 from honnin.courier.channels.base import Outcome, Outgoing
 from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
-from honnin.courier.models import Message
+from honnin.courier.models import Message, MessageEvent
 from honnin.courier.service import MessageView
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.runtime import Runtime
@@ -78,6 +79,32 @@ async def test_a_message_is_delivered_at_once_and_its_timeline_says_so(
     assert accepted.reply_code == 250
     assert accepted.detail == "250 2.0.0 OK: queued as test"
     assert message.header_message_id == sink.to(ADDRESS)[0].message["Message-ID"]
+
+
+async def test_a_timeline_is_read_at_one_moment_even_as_the_courier_writes(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Support staff never see a message's newest event beside its older status (on
+    PostgreSQL each statement of a read-committed transaction sees the newest commits)."""
+    await request_code(api)
+    accepted = await wait_for_status(runtime, "accepted")
+    read_row = AsyncSession.get
+
+    async def get_then_courier_writes(self: AsyncSession, *args: Any, **kwargs: Any) -> Any:
+        row = await read_row(self, *args, **kwargs)
+        monkeypatch.undo()
+        async with runtime.db.transaction() as tx:  # committed between the two reads
+            await tx.session.execute(update(Message).values(status="failed"))
+            event = {"message_id": accepted.id, "at": runtime.clock.now(), "kind": "failed"}
+            await tx.session.execute(insert(MessageEvent).values(event))
+        return row
+
+    monkeypatch.setattr(AsyncSession, "get", get_then_courier_writes)
+    seen = await runtime.messages.show(str(accepted.id))
+
+    assert (seen.status, kinds(seen)) == ("accepted", ["queued", "accepted"])
+    now = await the_message(runtime)
+    assert (now.status, kinds(now)) == ("failed", ["queued", "accepted", "failed"])
 
 
 async def test_a_4xx_reply_is_retried_and_the_timeline_shows_both_attempts(

@@ -138,7 +138,7 @@ class AccountService:
 
     async def show(self, name: str, *, masked: bool = True) -> AccountView:
         """An account found by any of its sign-in names (operators' view: masked hints)."""
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction(write=False, snapshot=True) as tx:
             return await self.view_by_name(tx, name, masked=masked)
 
     async def view_by_name(self, tx: Tx, name: str, *, masked: bool = True) -> AccountView:
@@ -159,7 +159,7 @@ class AccountService:
     async def show_own(self, account_id: uuid.UUID, *, fresh: bool) -> AccountView:
         """The account as its signed-in holder sees it: their own addresses in full while their
         session is fresh (`SessionView.fresh`), masked like anyone's after that."""
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction(write=False, snapshot=True) as tx:
             account = await tx.session.get(
                 Account, account_id, options=[selectinload(Account.sign_in_names)]
             )

@@ -115,7 +115,8 @@ class MessageService:
             key = uuid.UUID(message_id)
         except ValueError:
             raise NotFound(_("No message has the id {id}.", id=message_id)) from None
-        async with self.db.transaction(write=False) as tx:
+        # one moment for the row and its events: a courier may write both meanwhile
+        async with self.db.transaction(write=False, snapshot=True) as tx:
             row = await tx.session.get(Message, key)
             if row is None:
                 raise NotFound(_("No message has the id {id}.", id=message_id))
