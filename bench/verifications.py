@@ -7,7 +7,7 @@ process, an SMTP sink on loopback that reads each code out of the email it recei
 what an application does: create a verification, wait for the email, check the code. It prints:
 
 - pairs/s at concurrency 32 (closed loop), p50/p99 of each call, p50/p99 create→SMTP receipt,
-  and the server's CPU time per pair;
+  and the server's CPU time per pair (on PostgreSQL also with its backends' CPU added);
 - create→SMTP receipt p50/p99 at half that rate (open loop);
 
 for: a bare FastAPI POST (req/s: the floor), the stand-in that does only the unavoidable work
@@ -21,136 +21,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg  # type: ignore[import-untyped]
 import uvloop
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
-ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (
+    Backends,
+    Server,
+    Sink,
+    create_database,
+    flamegraph,
+    free_port,
+    ms,
+    pct,
+    pg_url,
+    postmaster_pid,
+    server,
+)
+
 CONCURRENCY = 32
 WORKERS = 2
-CODE = re.compile(rb"Security code: (\d{6,8})")
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH = "postgresql+asyncpg://postgres@127.0.0.1:5432/honnin_bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-# --- the SMTP sink: receives mail in this process and hands codes to waiting pairs ---------
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[tuple[float, str]]] = {}
-        self.received = 0
-
-    def expect(self, address: str) -> asyncio.Future[tuple[float, str]]:
-        future: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
-        self.waiting[address] = future
-        return future
-
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        now = time.perf_counter()
-        self.received += 1
-        content = envelope.original_content or envelope.content or b""
-        assert isinstance(content, bytes)
-        match = CODE.search(content)
-        for rcpt in envelope.rcpt_tos:
-            future = self.waiting.pop(rcpt, None)
-            if future is not None and not future.done() and match:
-                future.set_result((now, match.group(1).decode()))
-        return "250 2.0.0 OK"
-
-    async def serve(self, port: int) -> asyncio.Server:
-        loop = asyncio.get_running_loop()
-        return await loop.create_server(
-            lambda: SMTP(self, decode_data=False, hostname="sink"), "127.0.0.1", port
-        )
-
-
-# --- the server under test ------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base: str
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its worker processes."""
-        pids = {self.process.pid}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                pids.add(int(stat.parent.name))
-        ticks = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-
-@asynccontextmanager
-async def server(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[Server]:
-    """Start a server and wait for it without blocking this loop (the SMTP sink lives here)."""
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise SystemExit(f"server did not start: {stderr[-2000:]}")
-            try:
-                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)  # let every worker finish its start-up
-        yield Server(process, base)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def uvicorn(app: str, port: int) -> list[str]:
@@ -250,15 +151,12 @@ async def open_loop(
     return samples
 
 
-def ms(value: float) -> str:
-    return f"{value * 1000:7.1f}"
-
-
 @dataclass
 class Result:
     name: str
     rate: float
     cpu_ms: float | None = None
+    db_cpu_ms: float | None = None  # of the PostgreSQL backends
     full: Samples | None = None
     half: Samples | None = None
     half_rate: float = 0.0
@@ -271,7 +169,9 @@ def report(result: Result) -> None:
     full = result.full
     print(f"\n{result.name}: {result.rate:6.1f} pairs/s at concurrency {CONCURRENCY}"
           f" ({full.pairs} pairs, {full.errors} errors)"
-          + (f", server CPU {result.cpu_ms:.2f} ms/pair" if result.cpu_ms else ""))  # fmt: skip
+          + (f", server CPU {result.cpu_ms:.2f} ms/pair" if result.cpu_ms else "")
+          + (f" ({result.cpu_ms + result.db_cpu_ms:.2f} ms/pair incl. PostgreSQL backends)"
+             if result.cpu_ms and result.db_cpu_ms is not None else ""))  # fmt: skip
     print("                         p50 ms   p99 ms")
     print(f"  create call           {ms(pct(full.create, 0.5))}  {ms(pct(full.create, 0.99))}")
     print(f"  check call            {ms(pct(full.check, 0.5))}  {ms(pct(full.check, 0.99))}")
@@ -307,17 +207,34 @@ async def bare(seconds: float) -> Result:
     return Result("bare FastAPI POST", samples.pairs / elapsed)
 
 
-async def measure_pairs(name: str, target: Server, sink: Sink, key: str, seconds: float) -> Result:
+async def measure_pairs(
+    name: str,
+    target: Server,
+    sink: Sink,
+    key: str,
+    seconds: float,
+    backends: Backends | None = None,
+    svg: Path | None = None,
+) -> Result:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         pairs = Pairs(session, target.base, sink, key)
         await closed_loop(pairs.one, 2)  # warm up
         cpu_before = target.cpu_seconds()
-        full, elapsed = await closed_loop(pairs.one, seconds)
+        db_before = backends.cpu_seconds() if backends else 0.0
+        async with flamegraph(target, svg, seconds):
+            if backends is None:
+                full, elapsed = await closed_loop(pairs.one, seconds)
+            else:
+                async with backends.watch():
+                    full, elapsed = await closed_loop(pairs.one, seconds)
         cpu = target.cpu_seconds() - cpu_before
+        db_cpu = backends.cpu_seconds() - db_before if backends else None
         rate = full.pairs / elapsed
         await asyncio.sleep(1)
         half = await open_loop(pairs.one, rate / 2, seconds)
-    return Result(name, rate, cpu * 1000 / max(1, full.pairs), full, half, rate / 2)
+    per_pair = 1000 / max(1, full.pairs)
+    db_ms = db_cpu * per_pair if db_cpu is not None else None
+    return Result(name, rate, cpu * per_pair, db_ms, full, half, rate / 2)
 
 
 async def standin(seconds: float, sink: Sink, smtp_port: int) -> Result:
@@ -327,30 +244,33 @@ async def standin(seconds: float, sink: Sink, smtp_port: int) -> Result:
         return await measure_pairs("stand-in (ceiling)", target, sink, "none", seconds)
 
 
-async def prepare_database(kind: str, folder: Path) -> str:
+async def prepare_database(kind: str, folder: Path, pg_database: str) -> str:
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{folder}/honnin.db"
     else:
-        admin = await asyncpg.connect(PG_ADMIN)
-        try:
-            await admin.execute("DROP DATABASE IF EXISTS honnin_bench WITH (FORCE)")
-            await admin.execute("CREATE DATABASE honnin_bench")
-        finally:
-            await admin.close()
-        url = PG_BENCH
+        await create_database(pg_database)
+        url = pg_url(pg_database)
     from honnin.migrations import upgrade_async
 
     await upgrade_async(url)
     return url
 
 
-async def honnin(kind: str, seconds: float, sink: Sink, smtp_port: int) -> Result:
+async def honnin(
+    kind: str,
+    seconds: float,
+    sink: Sink,
+    smtp_port: int,
+    pg_database: str,
+    workers: int = WORKERS,
+    flamegraphs: Path | None = None,
+) -> Result:
     from honnin.clients.service import ClientService
     from honnin.clock import SystemClock
     from honnin.db import Database
 
     with tempfile.TemporaryDirectory() as folder:
-        url = await prepare_database(kind, Path(folder))
+        url = await prepare_database(kind, Path(folder), pg_database)
         db = Database(url)
         key = (await ClientService(db, SystemClock()).create("bench")).api_key
         await db.dispose()
@@ -360,13 +280,19 @@ async def honnin(kind: str, seconds: float, sink: Sink, smtp_port: int) -> Resul
             "HONNIN_DATABASE_URL": url,
             "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "HONNIN_DATA_DIR": folder,
-            "HONNIN_LIMIT_CLIENT_SENDS": "100000000/hour",
-            "HONNIN_LIMIT_CLIENT_CHECKS": "100000000/hour",
+            "HONNIN_LIMIT_CLIENT_SENDS": "1000000/second",
+            "HONNIN_LIMIT_CLIENT_CHECKS": "1000000/second",
         }
         command = [sys.executable, "-m", "honnin", "serve", "--port", str(port),
-                   "--workers", str(WORKERS)]  # fmt: skip
+                   "--workers", str(workers)]  # fmt: skip
+        backends = None
+        if kind == "postgresql":
+            backends = Backends(await postmaster_pid(), {pg_database})
         async with server(command, env, port) as target:
-            return await measure_pairs(f"honnin on {kind}", target, sink, key, seconds)
+            svg = flamegraphs / f"verifications-{kind}.svg" if flamegraphs else None
+            return await measure_pairs(
+                f"honnin on {kind}", target, sink, key, seconds, backends, svg
+            )
 
 
 async def main() -> None:
@@ -375,13 +301,21 @@ async def main() -> None:
                         choices=["sqlite", "postgresql"])  # fmt: skip
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--pg-database", default="honnin_bench",
+                        help="the PostgreSQL database to (re)create for the run")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="honnin's worker processes (the baselines keep 2)")  # fmt: skip
+    parser.add_argument("--flamegraphs", type=Path, metavar="DIR",
+                        help="profile honnin with py-spy during the full-load phase: "
+                        "DIR/verifications-<db>.svg (e.g. bench/results)")  # fmt: skip
     args = parser.parse_args()
 
     sink = Sink()
     smtp_port = free_port()
     smtp = await sink.serve(smtp_port)
-    print(f"{os.cpu_count()} cores; {WORKERS} server workers; load generator and SMTP sink in "
-          f"this process; {args.seconds:.0f} s per phase")  # fmt: skip
+    print(f"{os.cpu_count()} cores; {args.workers} honnin workers ({WORKERS} for the "
+          f"baselines); load generator and SMTP sink in this process; "
+          f"{args.seconds:.0f} s per phase")  # fmt: skip
     results: list[Result] = []
     if not args.skip_baselines:
         results.append(await bare(args.seconds))
@@ -389,7 +323,9 @@ async def main() -> None:
         results.append(await standin(args.seconds, sink, smtp_port))
         report(results[-1])
     for kind in args.db:
-        results.append(await honnin(kind, args.seconds, sink, smtp_port))
+        run = honnin(kind, args.seconds, sink, smtp_port, args.pg_database, args.workers,
+                     args.flamegraphs)  # fmt: skip
+        results.append(await run)
         report(results[-1])
     smtp.close()
 
@@ -404,5 +340,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     uvloop.run(main())

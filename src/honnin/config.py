@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     courier_retry_base_seconds: float = Field(5.0, gt=0)
     courier_retry_max_seconds: float = Field(900.0, gt=0)
     courier_max_attempts: int = Field(10, ge=1)
+    # support reads recent delivery timelines; finished ones older than this are pruned
+    message_history_seconds: int = Field(90 * 86_400, ge=86_400)
 
     @classmethod
     def settings_customise_sources(

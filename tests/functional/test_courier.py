@@ -191,10 +191,15 @@ async def test_a_code_that_expires_before_delivery_is_not_sent_late(
     assert sink.received == []
 
 
-async def test_connections_are_reused_between_messages(api: httpx.AsyncClient, sink: Sink) -> None:
+async def test_connections_are_reused_between_messages(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
     for n in range(3):
         await request_code(api, f"person{n}@example.com")
         await sink.wait_for(f"person{n}@example.com")
+        # recorded once the relay's reply is in: the connection is back in the pool by then
+        # (the sink has the message a moment before the courier has its reply)
+        await wait_for_status(runtime, "accepted")
     assert sink.ehlo_count == 1
 
 
@@ -409,6 +414,26 @@ def the_second_courier(runtime: Runtime, sink: Sink, settings: Settings) -> Cour
     config = replace(CourierConfig.from_settings(settings), poll_interval=0.05)
     return Courier(runtime.db, runtime.clock, runtime.keyring, {"email": channel},
                    runtime.courier.composer, config, actor="second-courier")  # fmt: skip
+
+
+@pytest.mark.parametrize("settings_overrides", [{"courier_enabled": False}])
+async def test_a_courier_on_its_own_works_through_a_backlog_without_waiting_for_its_next_poll(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    """Messages queued with no courier in the app wait for a courier of its own (`honnin
+    courier`): one that takes one at a time looks again as each send ends, not a poll later."""
+    addresses = [f"person{n}@example.com" for n in range(4)]
+    for address in addresses:
+        await request_code(api, address)
+    courier = runtime.make_courier()  # as `honnin courier` makes it
+    courier.config = replace(courier.config, concurrency=1, poll_interval=3600)
+    await courier.start()
+    try:
+        for address in addresses:
+            await sink.wait_for(address)
+    finally:
+        await courier.stop()
+    assert [len(sink.to(address)) for address in addresses] == [1, 1, 1, 1]
 
 
 async def wait_for_events(runtime: Runtime, count: int, timeout: float = 10) -> MessageView:

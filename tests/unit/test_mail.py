@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from honnin.courier import mime
+from honnin.courier import mime, render
 from honnin.courier.mail import EmailComposer
 from honnin.courier.render import Brand, render_email
 
@@ -28,6 +28,34 @@ def test_the_account_is_named_by_its_masked_hint() -> None:
     text = render_email("code", "en", PARAMS, BRAND).text
     assert "for the Example account em*****@example.com" in text
     assert "This code is for signing in." in text
+
+
+def test_messages_that_differ_only_in_their_code_are_rendered_once_and_the_code_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    renders: list[str] = []
+    real = render._render
+
+    def counted(template: str, locale: str, params: dict[str, object], brand: Brand) -> object:
+        renders.append(str(params["code"]))
+        return real(template, locale, params, brand)
+
+    monkeypatch.setattr(render, "_render", counted)
+    render._render_without_code.cache_clear()
+    first = render_email("code", "ja", {**PARAMS, "code": "111111"}, BRAND)
+    second = render_email("code", "ja", {**PARAMS, "code": "222222"}, BRAND)
+    other_hint = render_email("code", "ja", {**PARAMS, "account_hint": "a******@x.jp"}, BRAND)
+    monkeypatch.undo()
+
+    assert len(renders) == 2  # once for the shared shape, once for the other hint
+    assert set(renders) == {render._CODE_STAND_IN}  # the codes themselves are never rendered
+    assert second == render_email("code", "ja", {**PARAMS, "code": "222222"}, BRAND)
+    assert (first.text.replace("111111", "222222"), first.html.replace("111111", "222222")) == (
+        second.text,
+        second.html,
+    )
+    assert second == render._render("code", "ja", {**PARAMS, "code": "222222"}, BRAND)
+    assert "a******@x.jp" in other_hint.text
 
 
 COMPOSER = EmailComposer(BRAND, "Example account team <noreply@example.com>", None)

@@ -21,12 +21,14 @@ def upgrade_command(revision: str = typer.Argument("head")) -> None:
 
 @app.command("prune")
 def prune_command() -> None:
-    """Delete expired flows, old failed attempts and long-ended sessions.
+    """Delete expired flows and challenges, old failed attempts, long-ended sessions and
+    finished messages older than HONNIN_MESSAGE_HISTORY_SECONDS, in batches.
 
     Every serving process also does this every 10 minutes."""
     settings = load_settings()
     pruned = with_database(lambda db: prune(db, SystemClock(), settings))
     console.print(
-        f"deleted {pruned.flows} flows, {pruned.failed_attempts} failed attempts, "
-        f"{pruned.sessions} sessions"
+        f"deleted {pruned.flows} flows, {pruned.challenges} other challenges, "
+        f"{pruned.failed_attempts} failed attempts, {pruned.sessions} sessions, "
+        f"{pruned.messages} messages"
     )

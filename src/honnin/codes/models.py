@@ -17,7 +17,10 @@ class Challenge(Base):
     """
 
     __tablename__ = "challenges"
-    __table_args__ = (Index(None, "destination_digest", "purpose", "status"),)
+    __table_args__ = (
+        Index(None, "destination_digest", "purpose", "status"),
+        Index(None, "flow_id", "expires_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     purpose: Mapped[str] = mapped_column(String(32))
@@ -61,4 +64,4 @@ class Code(Base):
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
-    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"), index=True)

@@ -39,7 +39,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from honnin.clock import Clock
 from honnin.config import Settings
@@ -62,19 +74,32 @@ _CLAIM_COLUMNS = (
 )  # fmt: skip
 
 
-def _due(now: Any) -> Any:
-    """Messages a courier may claim: due again, or claimed by a courier that went quiet."""
-    return or_(
-        and_(
-            _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)),
-            _m.next_attempt_at <= now,
-        ),
-        and_(_m.status == MessageStatus.SENDING, _m.claim_expires_at <= now),
-    )
-
-
 # Statements of the hot path, built once (see honnin.codes.service).
-_ANYTHING_DUE = select(_m.id).where(_due(bindparam("b_now"))).limit(1)
+# Each kind of due message is looked for on its own, so that each lookup is a range of
+# ix_messages_status_next_attempt_at (or the few `sending` rows): ORed in one query with a LIMIT,
+# PostgreSQL read the whole outbox history whenever nothing was due (seconds at 10 million).
+# Messages a courier may claim: due (again), or claimed by a courier that went quiet.
+_WAITING = (
+    _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)),
+    _m.next_attempt_at <= bindparam("b_now"),
+)
+_ABANDONED = (_m.status == MessageStatus.SENDING, _m.claim_expires_at <= bindparam("b_now"))
+_DUE = or_(and_(*_WAITING), and_(*_ABANDONED))  # for one message, by its id
+_ANYTHING_DUE = select(or_(exists().where(*_WAITING), exists().where(*_ABANDONED)))
+_DUE_COLUMNS = (_m.id, _m.status, _m.claimed_by, _m.attempts)
+_ABANDONED_DUE = (
+    select(*_DUE_COLUMNS)
+    .where(*_ABANDONED)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+)
+_WAITING_DUE = (
+    select(*_DUE_COLUMNS)
+    .where(*_WAITING)
+    .order_by(_m.next_attempt_at)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+)
 _CLAIM = {
     "status": MessageStatus.SENDING,
     "claim_token": bindparam("b_token"),
@@ -85,7 +110,7 @@ _CLAIM = {
 }
 _CLAIM_ONE = (
     update(_messages)
-    .where(_m.id == bindparam("b_id"), _due(bindparam("b_now")))
+    .where(_m.id == bindparam("b_id"), _DUE)
     .values(_CLAIM)
     .returning(*_CLAIM_COLUMNS)
 )
@@ -126,6 +151,27 @@ _WAS_UNKNOWN = (
     .limit(1)
 )
 _INSERT_EVENT = insert(_events)
+_EVENT_COLUMNS = ("message_id", "at", "kind", "attempt", "reply_code", "detail", "actor", "via")
+
+
+def _record_in_one_statement(finish: Any) -> Any:
+    """PostgreSQL: the fenced update and the timeline line in one statement, atomic by itself,
+    so it needs no BEGIN and COMMIT either (four round trips become one). The line says
+    `late_result` when the fence held nobody's claim (`Courier._record`)."""
+    fenced = finish.returning(_m.id).cte("fenced")
+    lost = ~select(fenced.c.id).exists()
+    column = _events.c
+
+    def param(name: str) -> Any:
+        return bindparam(f"e_{name}", type_=column[name].type)
+
+    values = [param(name) for name in _EVENT_COLUMNS]
+    values[2] = case((lost, literal("late_result", String())), else_=param("kind"))
+    values[5] = case((lost, bindparam("e_late_detail", type_=String())), else_=param("detail"))
+    return insert(_events).from_select(list(_EVENT_COLUMNS), select(*values)).returning(column.kind)
+
+
+_RECORD_IN_ONE = {key: _record_in_one_statement(finish) for key, finish in _FINISH.items()}
 
 
 @dataclass(frozen=True)
@@ -190,6 +236,7 @@ class Courier:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._wake = asyncio.Event()
+        self._backlog = False  # the last poll claimed as many as it could take
         self._running = False
         self._heart: asyncio.Task[None] | None = None
 
@@ -277,6 +324,8 @@ class Courier:
                     self._in_flight.pop(claimed.id, None)
                     self._holding.pop(claimed.id, None)
                     self._on_the_wire.pop(claimed.id, None)
+                    if self._backlog:
+                        self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -291,9 +340,12 @@ class Courier:
             try:
                 free = self.config.concurrency - len(self._in_flight) - self._jobs.qsize()
                 if free > 0 and await self._anything_due():
-                    for claimed in await self._claim_due(free):
+                    batch = await self._claim_due(free)
+                    for claimed in batch:
                         self._holding[claimed.id] = claimed
                         self._jobs.put_nowait(claimed)
+                    # a full batch may have left more due: look again as each send ends
+                    self._backlog = len(batch) == free
             except Exception:
                 log.exception("courier: polling the outbox failed; will try again")
             self._wake.clear()
@@ -326,7 +378,7 @@ class Courier:
         """A read first, so that idle pollers never take SQLite's write lock."""
         async with self.db.transaction(write=False) as tx:
             found = await tx.conn.scalar(_ANYTHING_DUE, {"b_now": self.clock.now()})
-        return found is not None
+        return bool(found)
 
     async def _claim_one(self, message_id: uuid.UUID) -> Claimed | None:
         now = self.clock.now()
@@ -346,15 +398,11 @@ class Courier:
         now = self.clock.now()
         token = secrets.token_hex(16)
         async with self.db.transaction() as tx:
-            due = (
-                await tx.session.execute(
-                    select(_m.id, _m.status, _m.claimed_by, _m.attempts)
-                    .where(_due(now))
-                    .order_by(_m.next_attempt_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            # abandoned claims first: their messages have waited longest
+            due = list(await tx.conn.execute(_ABANDONED_DUE, {"b_now": now, "b_limit": limit}))
+            if len(due) < limit:
+                waiting = {"b_now": now, "b_limit": limit - len(due)}
+                due += (await tx.conn.execute(_WAITING_DUE, waiting)).all()
             abandoned = [row for row in due if row.status == MessageStatus.SENDING]
             exhausted = [r.id for r in abandoned if r.attempts >= self.config.max_attempts]
             if exhausted:
@@ -573,20 +621,18 @@ class Courier:
         event: dict[str, Any],
     ) -> bool:
         """Write the attempt's outcome, fenced by the claim; retried if the database falters
-        (the message went out: losing this record would send it again)."""
+        (the message went out: losing this record would send it again). Whether the claim
+        was still ours; if not, the timeline gets the result as a `late_result` note."""
+        late_detail = (
+            f"{event['kind']}: {event['detail']} (after another courier took the message over; "
+            "this result changes nothing)"
+        )[:1000]
+        write = self._write_in_one if not self.db.is_sqlite else self._write_in_two
         for attempt in range(3):
             try:
-                async with self.db.transaction() as tx:
-                    fenced = await tx.conn.execute(_FINISH[statement], params)
-                    kept = fenced.rowcount == 1
-                    if not kept:
-                        event["detail"] = (
-                            f"{event['kind']}: {event['detail']} (after another courier "
-                            "took the message over; this result changes nothing)"
-                        )[:1000]
-                        event["kind"] = "late_result"
-                        log.warning("courier: lost the claim on message %s", claimed.id)
-                    await tx.conn.execute(_INSERT_EVENT, event)
+                kept = await write(statement, params, event, late_detail)
+                if not kept:
+                    log.warning("courier: lost the claim on message %s", claimed.id)
                 return kept
             except Exception:
                 if attempt == 2:
@@ -594,6 +640,24 @@ class Courier:
                 log.exception("courier: recording message %s failed; retrying", claimed.id)
                 await asyncio.sleep(0.5 * (attempt + 1))
         return False
+
+    async def _write_in_one(
+        self, statement: str, params: dict[str, Any], event: dict[str, Any], late_detail: str
+    ) -> bool:
+        values = {**params, **{f"e_{k}": v for k, v in event.items()}, "e_late_detail": late_detail}
+        async with self.db.statement() as conn:
+            kind = (await conn.execute(_RECORD_IN_ONE[statement], values)).scalar_one()
+        return bool(kind != "late_result")
+
+    async def _write_in_two(
+        self, statement: str, params: dict[str, Any], event: dict[str, Any], late_detail: str
+    ) -> bool:
+        async with self.db.transaction() as tx:
+            kept = (await tx.conn.execute(_FINISH[statement], params)).rowcount == 1
+            if not kept:
+                event = {**event, "kind": "late_result", "detail": late_detail}
+            await tx.conn.execute(_INSERT_EVENT, event)
+        return kept
 
     def _next_attempt(self, claimed: Claimed, now: datetime) -> tuple[datetime, str | None]:
         if claimed.attempt >= self.config.max_attempts:

@@ -19,7 +19,7 @@ class Flow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32))
     # who may act on it: the browser's device (digest) or an API client
-    device_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    device_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE")

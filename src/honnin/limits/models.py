@@ -18,4 +18,4 @@ class FailedAttempt(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     key_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -30,8 +30,8 @@ class Session(Base):
     client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
     method: Mapped[str] = mapped_column(String(32))  # how it was proven: password, code, …
     created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(index=True)
     # ended by signing out in its own browser: the browser is still the person's (a known
     # device for `honnin.flows.guesses`), unlike one whose session was revoked from elsewhere
     signed_out: Mapped[bool] = mapped_column(default=False, server_default=false())
