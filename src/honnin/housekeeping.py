@@ -38,6 +38,9 @@ from honnin.sessions.models import Session
 
 SESSION_HISTORY = timedelta(days=30)  # ended sessions stay visible to support this long
 BATCH = 5_000  # rows per transaction: locks held well under a second, never minutes
+# SQLite runs statements on the event loop (`db.inline_sqlite`): a batch there must take
+# milliseconds, or every request of the process waits for it
+SQLITE_BATCH = 250
 
 _messages = table_of(Message)
 _events = table_of(MessageEvent)
@@ -91,7 +94,11 @@ def _finished_before(horizon: datetime) -> Any:
     )
 
 
-async def prune(db: Database, clock: Clock, settings: Settings, *, batch: int = BATCH) -> Pruned:
+async def prune(
+    db: Database, clock: Clock, settings: Settings, *, batch: int | None = None
+) -> Pruned:
+    """`batch`: rows per transaction (by default, `SQLITE_BATCH` or `BATCH`)."""
+    batch = batch or (SQLITE_BATCH if db.is_sqlite else BATCH)
     now = clock.now()
     # a flow's codes count towards send limits: keep it while the longest limit looks back
     flow_horizon = now - max(

@@ -490,9 +490,9 @@ class TestHeartbeat:
             row = (await tx.session.scalars(select(Message))).one()
         assert row.claim_expires_at == clock.now() + timedelta(seconds=60)
         clock.advance(seconds=45)  # past the first claim (60 s), within the renewed one
-        assert await second._claim_due(10) == []
+        assert (await second._claim_due(10))[0] == []
         clock.advance(seconds=16)  # past the renewed claim too: only a dead courier's expires
-        assert [c.id for c in await second._claim_due(10)] == [row.id]
+        assert [c.id for c in (await second._claim_due(10))[0]] == [row.id]
 
 
 @pytest.mark.parametrize("settings_overrides", [UNANSWERED])
@@ -692,7 +692,7 @@ async def test_a_result_after_the_claim_was_taken_over_is_kept_as_a_note_and_cha
     assert await asyncio.to_thread(sink.holding.wait, 10)
     clock.advance(seconds=settings.courier_claim_seconds + 1)  # as if it stalled past its claim
     second = the_second_courier(runtime, sink, settings)
-    (claimed,) = await second._claim_due(1)
+    (claimed,), _found = await second._claim_due(1)
 
     sink.release.set()  # the first courier's send completes, too late
     sink.hold_at = None

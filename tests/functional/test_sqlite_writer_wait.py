@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from honnin.db import Database
 from honnin.db.engine import SQLITE_LOCK_WAIT_SECONDS
@@ -71,7 +72,7 @@ async def test_a_write_gives_up_when_the_lock_is_held_past_its_timeout(
     monkeypatch.setattr("honnin.db.inline_sqlite.sleep", no_sleep)
     monkeypatch.setattr("honnin.db.inline_sqlite.monotonic", lambda: sum(slept))
 
-    with pytest.raises(Exception, match="database is locked"):
+    with pytest.raises(OperationalError, match="database is locked"):  # as SQLAlchemy says it
         async with database.transaction() as tx:
             await tx.conn.execute(text("SELECT 1"))
     await database.dispose()

@@ -41,7 +41,7 @@ def test_messages_that_differ_only_in_their_code_are_rendered_once_and_the_code_
         return real(template, locale, params, brand)
 
     monkeypatch.setattr(render, "_render", counted)
-    render._render_without_code.cache_clear()
+    render.render_shape.cache_clear()
     first = render_email("code", "ja", {**PARAMS, "code": "111111"}, BRAND)
     second = render_email("code", "ja", {**PARAMS, "code": "222222"}, BRAND)
     other_hint = render_email("code", "ja", {**PARAMS, "account_hint": "a******@x.jp"}, BRAND)

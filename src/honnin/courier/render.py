@@ -53,9 +53,11 @@ _CACHE_SIZE = 256
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _render_without_code(
+def render_shape(
     template: str, locale: str, params: tuple[tuple[str, Any], ...], brand: Brand
 ) -> RenderedEmail:
+    """A message with the stand-in for its code, kept for the next one that looks the same.
+    Everything it depends on is in its arguments (templates read nothing else)."""
     return _render(template, locale, dict(params), brand)
 
 
@@ -68,7 +70,7 @@ def render_email(template: str, locale: str, params: dict[str, Any], brand: Bran
         hash(key)
     except TypeError:  # a parameter that cannot be a key (a list): rendered afresh
         return _render(template, locale, params, brand)
-    shape = _render_without_code(template, locale, key, brand)
+    shape = render_shape(template, locale, key, brand)
     return RenderedEmail(*(part.replace(_CODE_STAND_IN, code) for part in astuple(shape)))
 
 

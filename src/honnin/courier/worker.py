@@ -75,9 +75,9 @@ _CLAIM_COLUMNS = (
 
 
 # Statements of the hot path, built once (see honnin.codes.service).
-# Each kind of due message is looked for on its own, so that each lookup is a range of
-# ix_messages_status_next_attempt_at (or the few `sending` rows): ORed in one query with a LIMIT,
-# PostgreSQL read the whole outbox history whenever nothing was due (seconds at 10 million).
+# Each kind of due message is looked for on its own, so that each lookup is a range of the
+# index on (status, next_attempt_at) (or the few `sending` rows): ORed in one query with a
+# LIMIT, PostgreSQL read the whole outbox history whenever nothing was due (seconds at 10M).
 # Messages a courier may claim: due (again), or claimed by a courier that went quiet.
 _WAITING = (
     _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)),
@@ -90,6 +90,7 @@ _DUE_COLUMNS = (_m.id, _m.status, _m.claimed_by, _m.attempts)
 _ABANDONED_DUE = (
     select(*_DUE_COLUMNS)
     .where(*_ABANDONED)
+    .order_by(_m.claim_expires_at)
     .limit(bindparam("b_limit"))
     .with_for_update(skip_locked=True)
 )
@@ -339,13 +340,14 @@ class Courier:
         while self._running:
             try:
                 free = self.config.concurrency - len(self._in_flight) - self._jobs.qsize()
+                self._backlog = False
                 if free > 0 and await self._anything_due():
-                    batch = await self._claim_due(free)
+                    batch, found = await self._claim_due(free)
                     for claimed in batch:
                         self._holding[claimed.id] = claimed
                         self._jobs.put_nowait(claimed)
-                    # a full batch may have left more due: look again as each send ends
-                    self._backlog = len(batch) == free
+                    # as many due as it could take: there may be more, look again as sends end
+                    self._backlog = found == free
             except Exception:
                 log.exception("courier: polling the outbox failed; will try again")
             self._wake.clear()
@@ -394,7 +396,9 @@ class Courier:
             row = (await tx.conn.execute(_CLAIM_ONE, params)).one_or_none()
         return _claimed(row, token) if row else None
 
-    async def _claim_due(self, limit: int) -> list[Claimed]:
+    async def _claim_due(self, limit: int) -> tuple[list[Claimed], int]:
+        """Claim up to `limit` due messages; those claimed, and how many were found due (those
+        that failed for good after too many attempts included)."""
         now = self.clock.now()
         token = secrets.token_hex(16)
         async with self.db.transaction() as tx:
@@ -409,7 +413,7 @@ class Courier:
                 await self._fail_exhausted(tx, exhausted, now)
             ids = [row.id for row in due if row.id not in exhausted]
             if not ids:
-                return []
+                return [], len(due)
             claim = {
                 "b_now": now,
                 "b_token": token,
@@ -438,7 +442,7 @@ class Courier:
             ]
             if takeovers:
                 await tx.session.execute(insert(_events), takeovers)
-        return [_claimed(row, token) for row in rows]
+        return [_claimed(row, token) for row in rows], len(due)
 
     async def _fail_exhausted(self, tx: Tx, ids: list[uuid.UUID], now: datetime) -> None:
         reason = f"gave up after {self.config.max_attempts} attempts: couriers stopped responding"

@@ -21,13 +21,16 @@ is then a write to the WAL without an fsync, instead of two fsyncs.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -66,15 +69,16 @@ class Tx:
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
-    parsed = make_url(url)
+    # the URL read as SQLAlchemy reads it (a `file:` URI keeps its query: mode=ro, cache=…)
+    (filename,), options = aiosqlite_dialect().create_connect_args(make_url(url))
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
         async_creator=inline_sqlite.connector(
-            parsed.database or ":memory:",
-            uri=parsed.query.get("uri") in ("true", "1"),
-            timeout=SQLITE_LOCK_WAIT_SECONDS,
+            filename,
+            uri=bool(options.get("uri")),
+            timeout=float(options.get("timeout", SQLITE_LOCK_WAIT_SECONDS)),
         ),
     )
 
@@ -92,8 +96,12 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # straight to the driver: a statement through SQLAlchemy costs ten times its work here
-        await_(connection.connection.driver_connection.begin(begin))
+        # straight to the driver: a statement through SQLAlchemy costs ten times its work here;
+        # its errors wrapped as SQLAlchemy's would be (the event runs outside its wrapping)
+        try:
+            await_(connection.connection.driver_connection.begin(begin))
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(begin, None, error, sqlite3.Error) from error
 
     return engine
 

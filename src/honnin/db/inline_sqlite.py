@@ -5,10 +5,13 @@ event loop; on this class of machine that hop costs more CPU than the statement 
 SELECT: about 350 µs through aiosqlite, tens of µs in `sqlite3` itself), and honnin's hot paths
 run a dozen statements per request. On a WAL database a statement never waits for a reader,
 and a process writes through one connection (`engine._sqlite_engine`), so the only wait left is
-for another process's write lock. That wait is not left to SQLite's busy handler, which would
-sleep on the event loop: the busy timeout is zero, and a statement that finds the database
-locked is retried after an `asyncio.sleep`, up to `timeout` seconds, while the loop serves
-others. Retrying is safe: a statement that got SQLITE_BUSY did nothing.
+for another process's write lock. What a statement itself costs, the loop does wait for: a big
+statement (housekeeping deletes in small batches here for that) or a WAL checkpoint at commit.
+The lock wait is not left to SQLite's busy handler, which would sleep on the event loop: the
+busy timeout is zero, and a statement that finds the database locked is retried after an
+`asyncio.sleep`, up to `timeout` seconds, while the loop serves others. Retrying is safe: a
+statement that got SQLITE_BUSY did nothing (`executemany` is retried only inside a
+transaction, where it is all or nothing).
 
 SQLAlchemy's aiosqlite dialect drives these objects (`Database` passes `connect` as its
 `async_creator`); they offer what it calls and nothing more.
@@ -26,8 +29,14 @@ _FIRST_WAIT = 0.0005
 _LONGEST_WAIT = 0.05
 
 
+# Worth waiting for: another connection holds a lock (busy, locked), or is recovering the WAL
+# (busy recovery: 261, locked shared cache: 262). Not SQLITE_BUSY_SNAPSHOT (517): a read
+# transaction that wants to write after another's commit must start again, not wait.
+_WAIT_FOR = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 262}
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return getattr(error, "sqlite_errorcode", None) in _WAIT_FOR
 
 
 async def _run(call: Callable[[], Any], patience: float) -> Any:
@@ -61,7 +70,10 @@ class Cursor:
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Cursor:
         rows = list(parameters)
-        await _run(lambda: self._cursor.executemany(sql, rows), self._timeout)
+        if self._cursor.connection.in_transaction:  # all or nothing: safe to try again
+            await _run(lambda: self._cursor.executemany(sql, rows), self._timeout)
+        else:  # outside one, the rows before a busy one are written already
+            self._cursor.executemany(sql, rows)
         return self
 
     async def fetchone(self) -> Any:

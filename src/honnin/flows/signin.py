@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
+
 from honnin.accounts.models import Account
-from honnin.accounts.passwords import verify_nothing, verify_password
+from honnin.accounts.passwords import check_password, verify_nothing
 from honnin.codes.service import ChallengeState
 from honnin.crypto import same
 from honnin.errors import HonninError
@@ -52,6 +54,8 @@ class PasswordCheck:
     account_id: uuid.UUID | None
     right: bool
     attempt: Attempt  # counted before the hash was computed; released if right
+    password_hash: str | None = None  # the hash that was checked (outside the transaction)
+    new_hash: str | None = None  # right, but hashed with older parameters: today's hash of it
 
 
 def field(fields: Mapping[str, str], name: str) -> str:
@@ -91,8 +95,10 @@ class SignIn(Steps):
         if account is None or account.password_hash is None:
             await verify_nothing(password)  # the same time as a real check
             return PasswordCheck(None, False, attempt)
-        right = await verify_password(account.password_hash, password)
-        return PasswordCheck(account.id, right, attempt)
+        checked = await check_password(account.password_hash, password)
+        return PasswordCheck(
+            account.id, checked.right, attempt, account.password_hash, checked.new_hash
+        )
 
     # --- actions ------------------------------------------------------------------------
 
@@ -130,6 +136,7 @@ class SignIn(Steps):
         await self.guesses.release(ctx.tx, check.attempt)
         account = await ctx.tx.session.get(Account, check.account_id)
         assert account is not None
+        await self._rehash(ctx, check)
         if ctx.flow.state == "second_password":
             await self.flows.complete(ctx, account.id, "code+password")
             return None
@@ -256,6 +263,23 @@ class SignIn(Steps):
         ctx.flow.data = {}
 
     # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    async def _rehash(ctx: Context, check: PasswordCheck) -> None:
+        """Store today's hash of a right password whose hash had older, weaker parameters: the
+        only moment the service holds the password itself. In the sign-in's transaction, and
+        only where the hash is still the one that was checked: a conditional UPDATE rather
+        than the loaded row's attribute, so that a password changed by a transaction that
+        commits meanwhile (PostgreSQL, read committed) wins instead of being overwritten.
+        Safe even when a second step is still to come: the password was right, and a
+        stronger hash of the same password grants nothing more."""
+        if check.new_hash is None or check.password_hash is None:
+            return
+        await ctx.tx.conn.execute(
+            update(Account)
+            .where(Account.id == check.account_id, Account.password_hash == check.password_hash)
+            .values(password_hash=check.new_hash)
+        )
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
         return await self.guesses.reserve(
