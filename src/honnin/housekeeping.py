@@ -20,6 +20,7 @@ PostgreSQL, so processes pruning at once share the work.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,6 +79,7 @@ async def _delete_in_batches(
         total += len(ids)
         if len(ids) < batch:
             return total
+        await asyncio.sleep(0)  # SQLite's statements run on the loop: let it serve in between
 
 
 def _finished_before(horizon: datetime) -> Any:
