@@ -43,7 +43,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, cast
@@ -418,7 +418,10 @@ async def closed_loop(
             address = accounts.next()
             laps = Laps()
             try:
-                await flow(ctx, address, laps)
+                # a new person's browser: connections of its own, so that the kernel spreads the
+                # flows over the server's workers (kept-alive connections stay with one worker)
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+                    await flow(replace(ctx, http=http), address, laps)
             except Failed as error:
                 samples.fail(error)
             except (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError) as error:
