@@ -39,15 +39,13 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import ROOT, free_port, honnin_env
+
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the bench accounts'
 PATHS = ("email_code", "password", "sign_up")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
@@ -173,14 +171,7 @@ async def main() -> None:
         smtp_port, http_port = free_port(), free_port()
         relay = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
                  "-l", f"127.0.0.1:{smtp_port}"]  # fmt: skip
-        env = {
-            "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-            "HONNIN_DATABASE_URL": url,
-            "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "HONNIN_DATA_DIR": folder,
-            "HONNIN_LIMIT_CLIENT_SENDS": "100000000/hour",
-            "HONNIN_LIMIT_CLIENT_CHECKS": "100000000/hour",
-        }
+        env = honnin_env(url, smtp_port, folder, raised=("CLIENT_SENDS", "CLIENT_CHECKS"))
         serve = [sys.executable, "-m", "honnin", "serve", "--port", str(http_port)]
         with (
             started(relay, smtp_port, "the SMTP relay", {}),

@@ -36,7 +36,6 @@ import functools
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
@@ -56,6 +54,8 @@ import uvloop
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.pages import Form, forms_in
+
 from bench.harness import (
     HONNIN_CODE,
     ROOT,
@@ -65,6 +65,8 @@ from bench.harness import (
     create_database,
     drop_database,
     free_port,
+    honnin_command,
+    honnin_env,
     ms,
     pct,
     pg_url,
@@ -87,11 +89,6 @@ ALLAUTH_CODE = re.compile(rb"(?m)^([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\r?$")  # e.g.
 DOMAIN = "bench.example.com"
 PG_DATABASE = "honnin_bench_flows"
 ALLAUTH_SCHEMA = "allauth"
-NO_LIMIT = "1000000000/hour"
-HONNIN_LIMITS = (
-    "CLIENT_SENDS", "CLIENT_CHECKS", "IP_SENDS", "IP_CHECKS", "DESTINATION_SENDS",
-    "ACCOUNT_SENDS", "NAME_FAILURES",
-)  # fmt: skip
 FIRST_GUESS_FLOWS_PER_SECOND = 100  # to make accounts for a target's first phase
 
 
@@ -230,36 +227,6 @@ async def allauth_api(ctx: Ctx, address: str, laps: Laps) -> None:
 
 
 @dataclass
-class Form:
-    action: str
-    fields: dict[str, str] = field(default_factory=dict)
-    buttons: list[tuple[str, str]] = field(default_factory=list)  # (name, value) of submits
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self._current: Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._current = Form(a.get("action", ""))
-            self.forms.append(self._current)
-        elif self._current is not None and tag == "input" and a.get("name"):
-            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
-                return
-            self._current.fields[a["name"]] = a.get("value", "")
-        elif self._current is not None and tag == "button" and a.get("name"):
-            self._current.buttons.append((a["name"], a.get("value", "")))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._current = None
-
-
-@dataclass
 class Page:
     url: str
     status: int
@@ -269,9 +236,7 @@ class Page:
     def form(self, step: str, *, action: str = "", having: str = "") -> Form:
         """The form that performs `action` (honnin: a hidden field or a named button), or the
         first that has a field named `having`."""
-        parser = _Forms()
-        parser.feed(self.html)
-        for form in parser.forms:
+        for form in forms_in(self.html):
             if action and ("action", action) in form.buttons:  # a named submit button
                 form.fields["action"] = action
             if action and form.fields.get("action") == action:
@@ -553,21 +518,6 @@ def honnin_accounts(url: str) -> Callable[[str, int, int], Awaitable[None]]:
             await db.dispose()
 
     return make
-
-
-def honnin_env(url: str, smtp_port: int, folder: str) -> dict[str, str]:
-    return {
-        "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-        "HONNIN_DATABASE_URL": url,
-        "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "HONNIN_DATA_DIR": folder,
-        **{f"HONNIN_LIMIT_{name}": NO_LIMIT for name in HONNIN_LIMITS},
-    }
-
-
-def honnin_command(port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "honnin", "serve", "--port", str(port),
-            "--workers", str(workers)]  # fmt: skip
 
 
 def allauth_env(database: str, smtp_port: int, pages: bool) -> dict[str, str]:

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,3 +328,52 @@ async def flamegraph(target: Server, svg: Path | None, seconds: float) -> AsyncI
             print(f"py-spy failed ({spy.returncode}): {err.decode()[-500:]}")
         else:
             print(f"  flame graph: {svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg}")
+
+
+# --- honnin under test --------------------------------------------------------------------------
+
+# Every throttle raised so that none refuses: per second, because `limits`' in-memory moving
+# window keeps one entry per hit for the whole window (an hourly window grows the worker's
+# memory and slows each hit as a run goes on, which no real deployment sees).
+RAISED_LIMIT = "1000000/second"
+LIMITS = (
+    "CLIENT_SENDS", "CLIENT_CHECKS", "IP_SENDS", "IP_CHECKS", "DESTINATION_SENDS",
+    "ACCOUNT_SENDS", "NAME_FAILURES",
+)  # fmt: skip
+
+
+def honnin_env(
+    url: str, smtp_port: int, folder: str | Path, *, raised: Iterable[str] = LIMITS, **settings: str
+) -> dict[str, str]:
+    """The environment of a honnin server under test: a fresh secret, its database, the sink
+    as its relay, its own data folder, the `raised` limits; `settings`: more, by name."""
+    return {
+        "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
+        "HONNIN_DATABASE_URL": url,
+        "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "HONNIN_DATA_DIR": str(folder),
+        **{f"HONNIN_LIMIT_{name}": RAISED_LIMIT for name in raised},
+        **settings,
+    }
+
+
+def honnin_command(port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "honnin", "serve", "--port", str(port),
+            "--workers", str(workers)]  # fmt: skip
+
+
+async def open_loop(work: Callable[[], Awaitable[None]], rate: float, seconds: float) -> None:
+    """Start `work` `rate` times a second for `seconds`, on schedule whether or not earlier
+    ones finished (a slow server shows as latency, not as fewer requests); wait for all."""
+    tasks: set[asyncio.Future[None]] = set()
+    started = time.perf_counter()
+    n = 0
+    while (now := time.perf_counter()) < started + seconds:
+        due = started + n / rate
+        if due > now:
+            await asyncio.sleep(due - now)
+        task = asyncio.ensure_future(work())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        n += 1
+    await asyncio.gather(*tasks)

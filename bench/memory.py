@@ -58,6 +58,7 @@ from bench.harness import (
     create_database,
     drop_database,
     free_port,
+    honnin_env,
     pg_url,
     server,
 )
@@ -65,11 +66,6 @@ from bench.harness import (
 WORKERS = 2
 CONCURRENCY = 32
 LIMIT = 0.10  # the bound on RSS growth
-RAISED = "1000000/second"  # every throttle: never refuses, and its window stays tiny
-LIMITS = (
-    "DESTINATION_SENDS", "ACCOUNT_SENDS", "CLIENT_SENDS", "IP_SENDS", "CLIENT_CHECKS",
-    "IP_CHECKS", "NAME_FAILURES",
-)  # fmt: skip
 PG_DATABASE = "honnin_bench_memory"
 MAIL_TIMEOUT_SECONDS = 30.0
 console = Console()
@@ -311,16 +307,6 @@ async def seed(url: str, names: list[str]) -> str:
     return key
 
 
-def honnin_env(url: str, folder: str, smtp_port: int) -> dict[str, str]:
-    return {
-        "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-        "HONNIN_DATABASE_URL": url,
-        "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "HONNIN_DATA_DIR": folder,
-        **{f"HONNIN_LIMIT_{name}": RAISED for name in LIMITS},
-    }
-
-
 # --- running and reporting -------------------------------------------------------------------
 
 
@@ -416,7 +402,7 @@ async def run(kind: str, args: Any) -> None:
                        "--workers", str(WORKERS)]  # fmt: skip
             print(f"honnin on {kind}, {WORKERS} workers; {args.requests:,} requests at "
                   f"concurrency {args.concurrency}; load, SMTP sink in this process")  # fmt: skip
-            async with server(command, honnin_env(url, folder, smtp_port), port) as target:
+            async with server(command, honnin_env(url, smtp_port, folder), port) as target:
                 await drive(target, sink, key, names, args)
     finally:
         smtp.close()

@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -58,7 +57,10 @@ from bench.harness import (
     create_database,
     drop_database,
     free_port,
+    honnin_command,
+    honnin_env,
     ms,
+    open_loop,
     pct,
     pg_url,
     postmaster_pid,
@@ -72,12 +74,6 @@ RATE = 20.0  # verification creates per second during (c)
 KEEPALIVE = 4.0  # seconds, below uvicorn's 5: no request on a connection the server closed
 WORKERS = 2
 PG_DATABASE = "honnin_bench_passwords"
-LIMITS = {
-    "HONNIN_LIMIT_CLIENT_SENDS": "100000000/hour",
-    "HONNIN_LIMIT_CLIENT_CHECKS": "100000000/hour",
-    "HONNIN_LIMIT_NAME_FAILURES": "100000000/hour",
-    "HONNIN_LIMIT_DESTINATION_SENDS": "100000000/hour",
-}
 LIBRARY = "passwords._hasher = passwords.PasswordHasher.from_parameters(passwords.PARAMETERS)\n"
 PATCHES = {
     "pool": "",
@@ -255,23 +251,6 @@ async def storm(load: Load, names: list[str], stop: asyncio.Event) -> tuple[Call
     return calls, time.perf_counter() - started
 
 
-async def open_loop(work: Callable[[Calls], Awaitable[None]], rate: float, seconds: float) -> Calls:
-    calls = Calls()
-    tasks: set[asyncio.Task[None]] = set()
-    started = time.perf_counter()
-    n = 0
-    while (now := time.perf_counter()) - started < seconds:
-        due = started + n / rate
-        if due > now:
-            await asyncio.sleep(due - now)
-        task = asyncio.ensure_future(work(calls))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        n += 1
-    await asyncio.gather(*tasks)
-    return calls
-
-
 async def timed_storm(load: Load, names: list[str], seconds: float) -> tuple[Calls, float]:
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(seconds, stop.set)
@@ -298,7 +277,7 @@ async def measure(
     async with aiohttp.ClientSession(connector=connector) as session:
         load = Load(session, target.base, key)
         await timed_storm(load, names, 2.0)  # warm up: pools, connections, the dummy hash
-        await open_loop(load.create_verification, RATE, 1.0)
+        await open_loop(lambda: load.create_verification(Calls()), RATE, 1.0)
         raw = [await asyncio.to_thread(raw_rate, seconds)]
         cpu_before = target.cpu_seconds()
         db_before = backends.cpu_seconds() if backends else 0.0
@@ -311,12 +290,14 @@ async def measure(
         cpu_ms = (target.cpu_seconds() - cpu_before) * per_signin
         db_cpu_ms = (backends.cpu_seconds() - db_before) * per_signin if backends else None
         raw.append(await asyncio.to_thread(raw_rate, seconds))
-        alone = await open_loop(load.create_verification, RATE, seconds)
+        alone = Calls()
+        await open_loop(lambda: load.create_verification(alone), RATE, seconds)
         await asyncio.sleep(1.0)
         stop = asyncio.Event()
         storming = asyncio.ensure_future(storm(load, names, stop))
         await asyncio.sleep(1.0)  # the storm is at full strength
-        during = await open_loop(load.create_verification, RATE, seconds)
+        during = Calls()
+        await open_loop(lambda: load.create_verification(during), RATE, seconds)
         stop.set()
         background, storm_elapsed = await storming
     return Figures(
@@ -357,16 +338,8 @@ async def honnin(
     smtp_port: int, seconds: float,
 ) -> Figures:  # fmt: skip
     port = free_port()
-    env = {
-        "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-        "HONNIN_DATABASE_URL": url,
-        "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "HONNIN_DATA_DIR": str(folder),
-        "PYTHONPATH": patched_path(variant, folder),
-        **LIMITS,
-    }
-    command = [sys.executable, "-m", "honnin", "serve", "--port", str(port),
-               "--workers", str(WORKERS)]  # fmt: skip
+    env = honnin_env(url, smtp_port, folder, PYTHONPATH=patched_path(variant, folder))
+    command = honnin_command(port, WORKERS)
     backends = Backends(await postmaster_pid(), {PG_DATABASE}) if kind == "postgresql" else None
     async with server(command, env, port) as target:
         figures = await measure(target, backends, key, names, seconds)

@@ -53,6 +53,7 @@ from bench.harness import (  # noqa: E402
     create_database,
     drop_database,
     free_port,
+    honnin_env,
     ms,
     pct,
     pg_url,
@@ -218,18 +219,12 @@ async def prepare() -> str:
 
 
 def environment(folder: str, smtp_port: int) -> dict[str, str]:
-    return {
-        "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-        "HONNIN_DATABASE_URL": pg_url(DATABASE),
-        "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "HONNIN_DATA_DIR": folder,
-        "HONNIN_LIMIT_CLIENT_SENDS": "100000000/hour",
-        "HONNIN_LIMIT_CLIENT_CHECKS": "100000000/hour",
-        # a courier of its own learns of new messages only by polling: poll often, and keep
-        # enough in flight that polling, not sending, is what it waits for
-        "HONNIN_COURIER_POLL_SECONDS": "0.05",
-        "HONNIN_COURIER_CONCURRENCY": "64",
-    }
+    # a courier of its own learns of new messages only by polling: poll often, and keep
+    # enough in flight that polling, not sending, is what it waits for
+    return honnin_env(
+        pg_url(DATABASE), smtp_port, folder,
+        HONNIN_COURIER_POLL_SECONDS="0.05", HONNIN_COURIER_CONCURRENCY="64",
+    )  # fmt: skip
 
 
 async def phase(

@@ -42,7 +42,17 @@ import uvloop
 # run as a script, this folder (not the repository) is first on the path: `bench.` needs the root
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from bench.harness import Sink, free_port, ms, pct, pg_url, server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Sink,
+    free_port,
+    honnin_command,
+    honnin_env,
+    ms,
+    open_loop,
+    pct,
+    pg_url,
+    server,
+)
 from bench.seed import SEEDED, seed  # noqa: E402
 from honnin.clients.service import ClientService  # noqa: E402
 from honnin.clock import SystemClock  # noqa: E402
@@ -146,22 +156,6 @@ class Client:
 Work = Callable[[], Coroutine[Any, Any, None]]
 
 
-async def open_loop(work: Work, rate: float, seconds: float) -> None:
-    """Start `work` `rate` times a second for `seconds`, on schedule; wait for all of them."""
-    tasks: set[asyncio.Task[None]] = set()
-    started = time.perf_counter()
-    n = 0
-    while (now := time.perf_counter()) < started + seconds:
-        due = started + n / rate
-        if due > now:
-            await asyncio.sleep(due - now)
-        task = asyncio.create_task(work())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        n += 1
-    await asyncio.gather(*tasks)
-
-
 def guarded(samples: Samples, work: Work) -> Work:
     async def run() -> None:
         try:
@@ -212,16 +206,8 @@ async def measure(
     await db.dispose()
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        env = {
-            "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-            "HONNIN_DATABASE_URL": url,
-            "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "HONNIN_DATA_DIR": folder,
-            "HONNIN_LIMIT_CLIENT_SENDS": "100000000/hour",
-            "HONNIN_LIMIT_CLIENT_CHECKS": "100000000/hour",
-        }
-        command = [sys.executable, "-m", "honnin", "serve", "--port", str(port),
-                   "--workers", str(WORKERS)]  # fmt: skip
+        env = honnin_env(url, smtp_port, folder)
+        command = honnin_command(port, WORKERS)
         async with (
             server(command, env, port) as running,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,

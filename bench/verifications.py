@@ -25,10 +25,9 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import uvloop
@@ -43,7 +42,10 @@ from bench.harness import (
     create_database,
     flamegraph,
     free_port,
+    honnin_command,
+    honnin_env,
     ms,
+    open_loop,
     pct,
     pg_url,
     postmaster_pid,
@@ -132,25 +134,6 @@ async def closed_loop(
     return samples, time.perf_counter() - started
 
 
-async def open_loop(
-    work: Callable[[Samples], Coroutine[Any, Any, None]], rate: float, seconds: float
-) -> Samples:
-    samples = Samples()
-    tasks: set[asyncio.Task[None]] = set()
-    started = time.perf_counter()
-    n = 0
-    while (now := time.perf_counter()) - started < seconds:
-        due = started + n / rate
-        if due > now:
-            await asyncio.sleep(due - now)
-        task = asyncio.create_task(work(samples))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        n += 1
-    await asyncio.gather(*tasks)
-    return samples
-
-
 @dataclass
 class Result:
     name: str
@@ -231,7 +214,8 @@ async def measure_pairs(
         db_cpu = backends.cpu_seconds() - db_before if backends else None
         rate = full.pairs / elapsed
         await asyncio.sleep(1)
-        half = await open_loop(pairs.one, rate / 2, seconds)
+        half = Samples()
+        await open_loop(lambda: pairs.one(half), rate / 2, seconds)
     per_pair = 1000 / max(1, full.pairs)
     db_ms = db_cpu * per_pair if db_cpu is not None else None
     return Result(name, rate, cpu * per_pair, db_ms, full, half, rate / 2)
@@ -275,16 +259,8 @@ async def honnin(
         key = (await ClientService(db, SystemClock()).create("bench")).api_key
         await db.dispose()
         port = free_port()
-        env = {
-            "HONNIN_SECRET_KEY": secrets.token_urlsafe(48),
-            "HONNIN_DATABASE_URL": url,
-            "HONNIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "HONNIN_DATA_DIR": folder,
-            "HONNIN_LIMIT_CLIENT_SENDS": "1000000/second",
-            "HONNIN_LIMIT_CLIENT_CHECKS": "1000000/second",
-        }
-        command = [sys.executable, "-m", "honnin", "serve", "--port", str(port),
-                   "--workers", str(workers)]  # fmt: skip
+        env = honnin_env(url, smtp_port, folder)
+        command = honnin_command(port, workers)
         backends = None
         if kind == "postgresql":
             backends = Backends(await postmaster_pid(), {pg_database})

@@ -31,8 +31,8 @@ class _Forms(HTMLParser):
             self.forms.append(self._current)
         elif self._current is not None and tag == "input":
             kind = a.get("type", "text")
-            if kind == "radio" and "checked" not in a:
-                return
+            if kind in ("radio", "checkbox") and "checked" not in a:
+                return  # as a browser: only a checked one is sent
             if a.get("name"):
                 self._current.fields[a["name"]] = a.get("value", "")
         elif self._current is not None and tag == "button" and a.get("name"):
@@ -41,6 +41,13 @@ class _Forms(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._current = None
+
+
+def forms_in(html: str) -> list[Form]:
+    """The forms of a page and what a browser would send with each (bench/flows.py too)."""
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
 
 
 @dataclass
@@ -84,9 +91,7 @@ class Page:
         return found
 
     def forms(self) -> list[Form]:
-        parser = _Forms()
-        parser.feed(self.html)
-        return parser.forms
+        return forms_in(self.html)
 
     def form(self, action: str) -> Form:
         """The form that performs `action` (hidden field, or a named submit button)."""
