@@ -64,6 +64,7 @@ from bench.harness import (
     Sink,
     create_database,
     drop_database,
+    flamegraph,
     free_port,
     honnin_command,
     honnin_env,
@@ -464,7 +465,12 @@ class Target:
 
 
 async def run_phase(
-    target: Target, port: int, sink: Sink, seconds: float, backends: Backends | None
+    target: Target,
+    port: int,
+    sink: Sink,
+    seconds: float,
+    backends: Backends | None,
+    svg: Path | None = None,
 ) -> Phase:
     connector = aiohttp.TCPConnector(limit=0)
     async with (
@@ -476,11 +482,12 @@ async def run_phase(
         server_before, client_before = running.cpu_seconds(), _process_cpu()
         db_before = backends.cpu_seconds() if backends else 0.0
         machine_before = MachineCpu.now()
-        if backends is None:
-            samples, elapsed = await closed_loop(ctx, target.flow, target.accounts, seconds)
-        else:
-            async with backends.watch():
+        async with flamegraph(running, svg, seconds):
+            if backends is None:
                 samples, elapsed = await closed_loop(ctx, target.flow, target.accounts, seconds)
+            else:
+                async with backends.watch():
+                    samples, elapsed = await closed_loop(ctx, target.flow, target.accounts, seconds)
         busy = MachineCpu.now().busy_since(machine_before)
         server_cpu = running.cpu_seconds() - server_before
         db_cpu = backends.cpu_seconds() - db_before if backends else None
@@ -577,12 +584,19 @@ class Plan:
     workers: list[int]
     seconds: float
     rounds: int
+    flamegraphs: Path | None = None  # honnin's phases profiled into this folder
     rates: dict[str, float] = field(default_factory=dict)  # the last flows/s of each target
 
     def accounts_for(self, label: str) -> int:
         """Enough fresh accounts for a phase: half as many again as the last one used."""
         rate = self.rates.get(label, FIRST_GUESS_FLOWS_PER_SECOND)
         return int(1.5 * rate * (WARMUP_SECONDS + self.seconds)) + 4 * CLIENTS
+
+    def flamegraph(self, target: Target, kind: str, via: str) -> Path | None:
+        if self.flamegraphs is None or target.product != "honnin":
+            return None
+        workers = target.label.split()[1]  # "honnin, 2 workers"
+        return self.flamegraphs / f"flows-{kind}-{via}-{workers}w.svg"
 
 
 FLOWS: dict[tuple[str, str], Flow] = {
@@ -642,7 +656,8 @@ async def run_database(kind: str, plan: Plan, sink: Sink, smtp_port: int) -> Non
                 phases: list[Phase] = []
                 for _round in range(plan.rounds):
                     for target in targets:
-                        phases.append(await run_target(target, sink, plan, backends))
+                        svg = plan.flamegraph(target, kind, via)
+                        phases.append(await run_target(target, sink, plan, backends, svg))
                 report(kind, via, phases)
             for accounts in (for_honnin, for_allauth):
                 if accounts.reused:
@@ -652,9 +667,11 @@ async def run_database(kind: str, plan: Plan, sink: Sink, smtp_port: int) -> Non
                 await drop_database(PG_DATABASE)
 
 
-async def run_target(target: Target, sink: Sink, plan: Plan, backends: Backends | None) -> Phase:
+async def run_target(
+    target: Target, sink: Sink, plan: Plan, backends: Backends | None, svg: Path | None
+) -> Phase:
     await target.accounts.top_up(plan.accounts_for(target.label))
-    phase = await run_phase(target, free_port(), sink, plan.seconds, backends)
+    phase = await run_phase(target, free_port(), sink, plan.seconds, backends, svg)
     plan.rates[target.label] = phase.rate
     print(f"  {phase.label}: {phase.rate:.1f} flows/s, {phase.cpu_ms:.1f} ms CPU/flow", flush=True)
     return phase
@@ -715,9 +732,11 @@ async def main() -> None:
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2],
                         help="honnin's worker processes: each count is a phase")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1, help="alternations per database/via")
+    parser.add_argument("--flamegraphs", type=Path, metavar="DIR",
+                        help="py-spy profiles: DIR/flows-<db>-<via>-<n>w.svg")  # fmt: skip
     args = parser.parse_args()
     ensure_allauth()
-    plan = Plan(args.db, args.via, args.workers, args.seconds, args.rounds)
+    plan = Plan(args.db, args.via, args.workers, args.seconds, args.rounds, args.flamegraphs)
 
     sink = Sink([HONNIN_CODE, ALLAUTH_CODE])
     smtp_port = free_port()

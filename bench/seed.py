@@ -52,6 +52,7 @@ from rich.progress import (
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
+from honnin.db.base import uuid7
 from honnin.masks import mask_email
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,8 +207,6 @@ async def tighten(url: str, keys: list[Ddl], indexes: list[Ddl], foreign: list[D
 # --- the rows -----------------------------------------------------------------------------
 
 Row = tuple[Any, ...]
-_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 MINUTE = timedelta(minutes=1)
 
 
@@ -219,12 +218,13 @@ def spread(start: datetime, end: datetime, n: int) -> Iterator[datetime]:
         yield datetime.fromtimestamp(base + (k + random.random()) * step, UTC)
 
 
-def uid() -> uuid.UUID:
-    """A random (version 4) UUID, as `honnin.db.new_id` makes, five times faster: these are
-    row ids, not secrets, so the seeded `random` serves."""
-    value: uuid.UUID = pgproto.UUID(
-        ((random.getrandbits(128) & _V4_MASK) | _V4_BITS).to_bytes(16, "big")
-    )
+def uid(at: datetime | None = None) -> uuid.UUID:
+    """A time-ordered (version 7) id made at `at`, as `honnin.db.new_id` makes them, from the
+    seeded `random` (row ids are not secrets): rows of one moment sit together in the indexes,
+    as a real history's do."""
+    moment = at.timestamp() if at else time.time()
+    made = uuid7(int(moment * 1000), random.getrandbits(74))
+    value: uuid.UUID = pgproto.UUID(made.bytes)
     return value
 
 
@@ -265,10 +265,11 @@ def account_rows(
         batch.add(
             "accounts", (account_id, at, "active", password_hash, accounts.locale(i), i % 10 == 9)
         )
-        batch.add("sign_in_names", (uid(), account_id, "email", SEEDED.address(i), at))
+        batch.add("sign_in_names", (uid(at), account_id, "email", SEEDED.address(i), at))
         verified = at + 3 * MINUTE
-        batch.add("proofs", (uid(), account_id, "email", SEEDED.address(i), at, at))
-        batch.add("proofs", (uid(), account_id, "email", SEEDED.backup(i), verified, verified))
+        batch.add("proofs", (uid(at), account_id, "email", SEEDED.address(i), at, at))
+        backup = SEEDED.backup(i)
+        batch.add("proofs", (uid(verified), account_id, "email", backup, verified, verified))
     return batch
 
 
@@ -291,7 +292,7 @@ def session_rows(
         ended = random.random() < 0.3 and at + 60 * MINUTE < now
         revoked = at + random.uniform(1, 60) * MINUTE if ended else None
         batch.add("sessions", (
-            uid(), account_id, None if api else os.urandom(32), os.urandom(32) if api else None,
+            uid(at), account_id, None if api else os.urandom(32), os.urandom(32) if api else None,
             client_id if api else None, random.choice(METHODS), at, at + SESSION_TTL, revoked,
             ended and random.random() < 0.7,
         ))  # fmt: skip
@@ -390,11 +391,11 @@ def code_rows(
     """The challenge and code a message was sent for, and the sign-in flow that asked for it.
     Their digests are random: they match no address under the bench's secret key, so they
     count towards no send limit of the bench's own requests (as codes of other keys would)."""
-    flow_id, challenge_id = None, uid()
+    flow_id, challenge_id = None, uid(at)
     account = None if purpose == "verification" else account_id
     approved = at + timedelta(seconds=40) if random.random() < 0.75 else None
     if purpose != "verification":
-        flow_id = uid()
+        flow_id = uid(at - timedelta(seconds=20))
         browser = random.random() < 0.6
         start = at - timedelta(seconds=20)
         data = f'{{"name": "{address}", "challenge_id": "{challenge_id}"}}'
@@ -410,7 +411,7 @@ def code_rows(
         "approved" if approved else "pending", at, at + CODE_TTL, approved, 1, at,
     ))  # fmt: skip
     batch.add("codes", (
-        uid(), challenge_id, 1, os.urandom(32), digest, account, at, at + CODE_TTL, 0, approved,
+        uid(at), challenge_id, 1, os.urandom(32), digest, account, at, at + CODE_TTL, 0, approved,
         message_id,
     ))  # fmt: skip
 
@@ -436,7 +437,7 @@ def message_rows(
         result = outcome()
         done = at + result.took
         actor = ACTORS[int(random.random() * 4)]
-        message_id = uid()
+        message_id = uid(at)
         messages.append((
             message_id, "email", address, "code", accounts.locale(i), params, None, result.status,
             result.attempts, at, done, result.next_attempt(at), at + CODE_TTL, None, actor, None,

@@ -6,17 +6,17 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 import httpx
-from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from honnin.clock import SystemClock
 from honnin.codes.service import ChallengeState, CheckOutcome, CodeService
 from honnin.config import Settings
 from honnin.crypto import Keyring
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx
+from honnin.db.prepared import Rows
 from honnin.verifications.service import VerificationService
 from tests.support.smtp import Sink
 
@@ -114,16 +114,16 @@ async def test_a_check_racing_a_resend_never_approves_a_superseded_code(
 # committed, with the engine's own SQL (`CodeService.check`) on the real database.
 
 
-class _SplitConnection:
+class _SplitTx(Tx):
     """Reads from a snapshot taken earlier, writes in a transaction opened now."""
 
-    def __init__(self, reads: AsyncConnection, writes: AsyncConnection) -> None:
-        self.reads, self.writes = reads, writes
-        self.dialect = writes.dialect
+    def __init__(self, reads: AsyncConnection, writes: Tx) -> None:
+        super().__init__(writes.conn)
+        self.reads, self.writes = Tx(reads), writes
 
-    async def execute(self, statement: Executable, params: Any = None) -> Any:
-        target = self.writes if getattr(statement, "is_dml", False) else self.reads
-        return await target.execute(statement, params)
+    async def run(self, statement: Prepared, params: Any = None) -> Rows:
+        target = self.writes if getattr(statement.statement, "is_dml", False) else self.reads
+        return await target.run(statement, params or {})
 
 
 @asynccontextmanager
@@ -152,7 +152,7 @@ class StaleCheck:
 
     async def finish(self, code: str) -> CheckOutcome:
         async with self.runtime.db.transaction() as tx:
-            split = Tx(cast(AsyncConnection, _SplitConnection(self.reads, tx.conn)))
+            split = _SplitTx(self.reads, tx)
             result = await self.runtime.codes.check(split, self.challenge, code)
         outcome: CheckOutcome = result.outcome
         return outcome

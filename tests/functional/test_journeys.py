@@ -654,6 +654,7 @@ async def test_an_expired_code_says_so_and_offers_a_new_one(
     browser: PageClient, sink: Sink, emma: Any, clock: ShiftableClock
 ) -> None:
     page = await browser.submit(await to_password(browser), "email_code")
+    await sink.wait_for_code(EMMA)  # sent, then left unused until it expired
     clock.advance(minutes=11)
     page = await browser.get(page.path)
     assert '<div class="alert" id="code-state">This code has expired. Send a new code.</div>' in (

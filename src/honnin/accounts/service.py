@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.passwords import check_strength, hash_password
 from honnin.clock import Clock
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx, table_of
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
 from honnin.masks import mask_destination, mask_email
@@ -31,6 +31,28 @@ class AccountView:
     two_step: bool
     sign_in_names: list[str]
     proofs: list[ProofView]
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """An account's row as the sign-in reads it (no unit of work: nothing to write back)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    status: str
+    password_hash: str | None
+    locale: str
+    two_step: bool
+
+
+_accounts = table_of(Account)
+_names = table_of(SignInName)
+_ACCOUNT = Prepared(select(_accounts).where(_accounts.c.id == bindparam("b_id")))
+_ACCOUNT_NAMED = Prepared(
+    select(_accounts)
+    .join(_names, _names.c.account_id == _accounts.c.id)
+    .where(_names.c.value == bindparam("b_name"))
+)
 
 
 def _taken(address: str) -> Conflict:
@@ -104,6 +126,15 @@ class AccountService:
         except IntegrityError:
             raise _taken(address) from None
         return await self.show(address)
+
+    async def record(self, tx: Tx, account_id: uuid.UUID) -> AccountRecord | None:
+        row = (await tx.run(_ACCOUNT, {"b_id": account_id})).one_or_none()
+        return AccountRecord(**row._mapping) if row else None
+
+    async def record_named(self, tx: Tx, name: str) -> AccountRecord | None:
+        """The account that has this (normalised) sign-in name, if any (the hot path's read)."""
+        row = (await tx.run(_ACCOUNT_NAMED, {"b_name": name})).one_or_none()
+        return AccountRecord(**row._mapping) if row else None
 
     async def by_name(self, tx: Tx, name: str) -> Account | None:
         """The account that has this (normalised) sign-in name, if any."""

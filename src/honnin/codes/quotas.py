@@ -16,17 +16,20 @@ from limits import RateLimitItem
 from sqlalchemy import bindparam, func, select
 
 from honnin.codes.models import Code
-from honnin.db import Tx
+from honnin.db import Prepared, Tx
 from honnin.errors import RateLimited
 from honnin.limits.service import too_many_sends
 from honnin.limits.windows import seconds_until_free
 
 
-def _counts(scope: Any, items: list[RateLimitItem]) -> Any:
+def _counts(scope: Any, items: list[RateLimitItem]) -> Prepared:
     """Sends within each item's window, in one statement (windows are bound parameters)."""
     windows = [Code.created_at > bindparam(f"b_start{i}") for i in range(len(items))]
-    return select(*(func.count().filter(window) for window in windows)).where(
-        scope.in_(bindparam("b_scope", expanding=True)), Code.created_at > bindparam("b_earliest")
+    return Prepared(
+        select(*(func.count().filter(window) for window in windows)).where(
+            scope.in_(bindparam("b_scope", expanding=True)),
+            Code.created_at > bindparam("b_earliest"),
+        )
     )
 
 
@@ -68,7 +71,7 @@ class SendQuotas:
         starts = [now - timedelta(seconds=item.get_expiry()) for item in items]
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
         params.update(b_scope=list(keys), b_earliest=min(starts))
-        counts = (await tx.conn.execute(self._count[name], params)).one()
+        counts = (await tx.run(self._count[name], params)).one()
         for item, count in zip(items, counts, strict=True):
             if count >= item.amount:
                 retry_after = await seconds_until_free(

@@ -48,7 +48,7 @@ from honnin.courier.models import Message, MessageStatus
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same_any
-from honnin.db import Tx, table_of
+from honnin.db import Prepared, Tx, Unindexed, new_id, table_of
 from honnin.db.locks import lock_key
 from honnin.errors import HonninError, RateLimited
 from honnin.i18n import LazyText, _, ngettext
@@ -60,33 +60,35 @@ _codes = table_of(Code)
 _c = _challenges.c
 _k = _codes.c
 
-# Statements built once: building and hashing SQL expressions per call costs more CPU than
-# running them (bench/verifications.py).
+# Statements built once and run straight on the driver (honnin.db.prepared): building,
+# hashing and executing SQL expressions per call costs more CPU than running them.
 # wrong tries on the challenge's newest code, read along with the challenge (a burned code
 # may be replaced at once: `CodeService.resend_available_at`)
 _WRONG_TRIES = func.coalesce(
     select(_k.attempts).where(_k.challenge_id == _c.id, _k.seq == _c.send_count).scalar_subquery(),
     0,
 ).label("wrong_tries")
-_PEEK = select(_challenges, _WRONG_TRIES).where(_c.id == bindparam("b_id"))
-_GET = _PEEK.with_for_update(of=_challenges)
-_FIND_PENDING = (
+_BY_ID = select(_challenges, _WRONG_TRIES).where(_c.id == bindparam("b_id"))
+_PEEK = Prepared(_BY_ID)
+_GET = Prepared(_BY_ID.with_for_update(of=_challenges))
+_FIND_PENDING = Prepared(
     select(_challenges, _WRONG_TRIES)
     .where(
         _c.destination_digest.in_(bindparam("b_digests", expanding=True)),
         _c.purpose == bindparam("b_purpose"),
         _c.status == "pending",
-        _c.expires_at > bindparam("b_now"),
-        _c.client_id.is_not_distinct_from(bindparam("b_client", type_=Uuid())),
-        _c.account_id.is_not_distinct_from(bindparam("b_account", type_=Uuid())),
-        _c.flow_id.is_not_distinct_from(bindparam("b_flow", type_=Uuid())),
+        # found through the destination's index, never the flow's or the account's
+        Unindexed(_c.expires_at) > bindparam("b_now"),
+        Unindexed(_c.client_id).is_not_distinct_from(bindparam("b_client", type_=Uuid())),
+        Unindexed(_c.account_id).is_not_distinct_from(bindparam("b_account", type_=Uuid())),
+        Unindexed(_c.flow_id).is_not_distinct_from(bindparam("b_flow", type_=Uuid())),
     )
     .order_by(_c.created_at.desc())
     .limit(1)
     .with_for_update(of=_challenges)
 )
-_INSERT_CHALLENGE = insert(_challenges)
-_RESENT = (
+_INSERT_CHALLENGE = Prepared(insert(_challenges))
+_RESENT = Prepared(
     update(_challenges)
     .where(_c.id == bindparam("b_id"))
     .values(
@@ -96,15 +98,15 @@ _RESENT = (
         expires_at=bindparam("b_expires"),
     )
 )
-_APPROVE = (
+_APPROVE = Prepared(
     update(_challenges)
     .where(_c.id == bindparam("b_id"), _c.status == "pending", _c.send_count == bindparam("b_seq"))
     .values(status="approved", approved_at=bindparam("b_now"))
 )
-_INSERT_CODE = insert(_codes)
+_INSERT_CODE = Prepared(insert(_codes))
 _FINAL = (MessageStatus.ACCEPTED, MessageStatus.FAILED)
 _m = table_of(Message).c
-_CODES_OF = (
+_CODES_OF = Prepared(
     select(
         _k.id,
         _k.seq,
@@ -122,18 +124,18 @@ _CODES_OF = (
     .outerjoin(table_of(Message), _m.id == _k.message_id)
     .where(_k.challenge_id == bindparam("b_challenge"))
 )
-_LATEST_DELIVERY = (
+_LATEST_DELIVERY = Prepared(
     select(_m.status, _m.attempts, _m.updated_at, _m.next_attempt_at, _m.last_reply, _m.trouble)
     .join(_codes, _k.message_id == _m.id)
     .where(_k.challenge_id == bindparam("b_challenge"), _k.seq == bindparam("b_seq"))
 )
-_MESSAGES_OF = select(_k.message_id).where(_k.challenge_id == bindparam("b_challenge"))
-_USE_CODE = (
+_MESSAGES_OF = Prepared(select(_k.message_id).where(_k.challenge_id == bindparam("b_challenge")))
+_USE_CODE = Prepared(
     update(_codes)
     .where(_k.id == bindparam("b_id"), _k.used_at.is_(None), _k.attempts < bindparam("b_max"))
     .values(used_at=bindparam("b_now"))
 )
-_WRONG_TRY = (
+_WRONG_TRY = Prepared(
     update(_codes)
     .where(_k.id == bindparam("b_id"), _k.attempts < bindparam("b_max"))
     .values(attempts=_k.attempts + 1)
@@ -328,18 +330,18 @@ class CodeService:
 
     async def get(self, tx: Tx, challenge_id: uuid.UUID) -> ChallengeState | None:
         """A challenge, locked until commit (PostgreSQL) so checks and resends take turns."""
-        row = (await tx.conn.execute(_GET, {"b_id": challenge_id})).one_or_none()
+        row = (await tx.run(_GET, {"b_id": challenge_id})).one_or_none()
         return ChallengeState.of(row) if row else None
 
     async def peek(self, tx: Tx, challenge_id: uuid.UUID) -> ChallengeState | None:
         """A challenge, read without locking (for showing it)."""
-        row = (await tx.conn.execute(_PEEK, {"b_id": challenge_id})).one_or_none()
+        row = (await tx.run(_PEEK, {"b_id": challenge_id})).one_or_none()
         return ChallengeState.of(row) if row else None
 
     async def latest_delivery(self, tx: Tx, challenge: ChallengeState) -> DeliveryStatus | None:
         """How the newest code's message is doing (None if it was never to be sent)."""
         params = {"b_challenge": challenge.id, "b_seq": challenge.send_count}
-        row = (await tx.conn.execute(_LATEST_DELIVERY, params)).one_or_none()
+        row = (await tx.run(_LATEST_DELIVERY, params)).one_or_none()
         return DeliveryStatus.of(row) if row else None
 
     async def find_pending(
@@ -356,7 +358,7 @@ class CodeService:
         """The newest unexpired pending challenge for this purpose and destination, of this
         client, account and flow (each may be None, and must then be None), locked."""
         row = (
-            await tx.conn.execute(
+            await tx.run(
                 _FIND_PENDING,
                 {
                     "b_digests": list(self.keyring.digests("destination", channel, destination)),
@@ -446,7 +448,7 @@ class CodeService:
         first code sent."""
         now = self.clock.now()
         challenge = ChallengeState(
-            id=uuid.uuid4(),
+            id=new_id(),
             purpose=purpose,
             channel=channel,
             destination=destination,
@@ -463,7 +465,7 @@ class CodeService:
             last_sent_at=now,
         )
         await self._may_send(tx, challenge, requester, now, quota_key, decoy=template is None)
-        await tx.conn.execute(_INSERT_CHALLENGE, challenge.columns())
+        await tx.run(_INSERT_CHALLENGE, challenge.columns())
         return await self._issue(tx, challenge, template_params, template, quota_key)
 
     async def resend(
@@ -507,9 +509,9 @@ class CodeService:
             expires_at=now + self.policy.ttl,
             wrong_tries=0,
         )
-        earlier = (await tx.conn.execute(_MESSAGES_OF, {"b_challenge": challenge.id})).scalars()
+        earlier = (await tx.run(_MESSAGES_OF, {"b_challenge": challenge.id})).scalars()
         await self.outbox.cancel_unsent(tx, [m for m in earlier if m], "superseded by a newer code")
-        await tx.conn.execute(
+        await tx.run(
             _RESENT,
             {
                 "b_id": challenge.id,
@@ -568,10 +570,10 @@ class CodeService:
             secret_params=json.dumps({"code": code}).encode(),
             expires_at=challenge.expires_at,
         )
-        await tx.conn.execute(
+        await tx.run(
             _INSERT_CODE,
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "challenge_id": challenge.id,
                 "seq": challenge.send_count,
                 "digest": self._code_digest(challenge.id, code),
@@ -597,7 +599,7 @@ class CodeService:
             )
         if challenge.status != "pending":
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
-        codes = (await tx.conn.execute(_CODES_OF, {"b_challenge": challenge.id})).all()
+        codes = (await tx.run(_CODES_OF, {"b_challenge": challenge.id})).all()
         latest = next((row for row in codes if row.seq == challenge.send_count), None)
         now = self.clock.now()
         if latest is None:
@@ -638,12 +640,12 @@ class CodeService:
     ) -> CheckResult:
         # the code first, and nothing more unless it was still unused and unburned: a check
         # that lost a race must not approve the challenge with a code that no longer works
-        used = await tx.conn.execute(
+        used = await tx.run(
             _USE_CODE, {"b_id": code_id, "b_max": self.policy.max_attempts, "b_now": now}
         )
         if used.rowcount != 1:
             return CheckResult(CheckOutcome.NOT_PENDING, challenge)
-        approved = await tx.conn.execute(
+        approved = await tx.run(
             _APPROVE, {"b_id": challenge.id, "b_seq": challenge.send_count, "b_now": now}
         )
         if approved.rowcount != 1:  # approved meanwhile, or superseded: its code is dead anyway
@@ -656,6 +658,6 @@ class CodeService:
     async def _count_wrong_try(self, tx: Tx, code_id: uuid.UUID) -> int:
         """Count a wrong try on the newest code; the tries it has left afterwards."""
         attempts = (
-            await tx.conn.execute(_WRONG_TRY, {"b_id": code_id, "b_max": self.policy.max_attempts})
+            await tx.run(_WRONG_TRY, {"b_id": code_id, "b_max": self.policy.max_attempts})
         ).scalar()
         return max(0, self.policy.max_attempts - (attempts or self.policy.max_attempts))

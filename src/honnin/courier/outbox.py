@@ -26,13 +26,13 @@ from honnin.courier.handoff import hand_off
 from honnin.courier.models import Message, MessageEvent, MessageStatus
 from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring
-from honnin.db import Tx, table_of
+from honnin.db import Prepared, Tx, new_id, table_of
 
 _messages = table_of(Message)
 _events = table_of(MessageEvent)
-_INSERT_MESSAGE = insert(_messages)
-_INSERT_EVENT = insert(_events)
-_CANCEL = (
+_INSERT_MESSAGE = Prepared(insert(_messages))
+_INSERT_EVENT = Prepared(insert(_events))
+_CANCEL = Prepared(
     update(_messages)
     .where(
         _messages.c.id.in_(bindparam("b_ids", expanding=True)),
@@ -47,7 +47,7 @@ _CANCEL = (
     .returning(_messages.c.id)
 )
 # a message whose outcome is unknown is not failed (it may have arrived); only its retry goes
-_DROP_RETRY = (
+_DROP_RETRY = Prepared(
     update(_messages)
     .where(
         _messages.c.id.in_(bindparam("b_ids", expanding=True)),
@@ -106,7 +106,7 @@ class Outbox:
 
         Returns its id and its delivery status as written (queued, or sending here)."""
         now = self.clock.now()
-        message_id = uuid.uuid4()
+        message_id = new_id()
         sealed = self.keyring.seal(secret_params, str(message_id)) if secret_params else None
         row: dict[str, Any] = {
             "id": message_id,
@@ -139,7 +139,7 @@ class Outbox:
             )  # fmt: skip
             # to the courier once committed, and once the response that caused it is sent
             tx.after_commit(lambda: hand_off(lambda: courier.notify(claimed)))
-        await tx.conn.execute(_INSERT_MESSAGE, row)
+        await tx.run(_INSERT_MESSAGE, row)
         return message_id, DeliveryStatus(row["status"], row["attempts"], now)
 
     async def cancel_unsent(self, tx: Tx, ids: list[uuid.UUID], reason: str) -> None:
@@ -151,16 +151,16 @@ class Outbox:
         if not ids:
             return
         now = self.clock.now()
-        result = await tx.conn.execute(_CANCEL, {"b_ids": ids, "b_reason": reason, "b_now": now})
+        result = await tx.run(_CANCEL, {"b_ids": ids, "b_reason": reason, "b_now": now})
         events = [
             {"message_id": i, "at": now, "kind": "failed", "detail": reason}
-            for i in result.scalars().all()
+            for i in result.scalars()
         ]
-        dropped = await tx.conn.execute(_DROP_RETRY, {"b_ids": ids, "b_now": now})
+        dropped = await tx.run(_DROP_RETRY, {"b_ids": ids, "b_now": now})
         events += [
             {"message_id": i, "at": now, "kind": "retry_cancelled",
              "detail": f"not sent again: {reason}"}
-            for i in dropped.scalars().all()
+            for i in dropped.scalars()
         ]  # fmt: skip
         if events:
-            await tx.conn.execute(_INSERT_EVENT, events)
+            await tx.run(_INSERT_EVENT, events)

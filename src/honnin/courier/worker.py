@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -61,7 +62,7 @@ from honnin.courier.models import Message, MessageEvent, MessageStatus, Trouble
 from honnin.courier.outbox import Claimed, LocalCourier
 from honnin.courier.retry import backoff_seconds
 from honnin.crypto import Keyring
-from honnin.db import Database, Tx, table_of
+from honnin.db import Database, Prepared, Tx, table_of
 
 log = logging.getLogger("honnin.courier")
 
@@ -79,13 +80,27 @@ _CLAIM_COLUMNS = (
 # index on (status, next_attempt_at) (or the few `sending` rows): ORed in one query with a
 # LIMIT, PostgreSQL read the whole outbox history whenever nothing was due (seconds at 10M).
 # Messages a courier may claim: due (again), or claimed by a courier that went quiet.
+
+
+def _constant(status: MessageStatus) -> Any:
+    """A status written into the SQL, not bound: from a prepared statement's sixth run on a
+    connection PostgreSQL may use its generic plan, which cannot know which status is bound;
+    it guessed a third of the outbox and scanned all of it (bench/size.py: 5.8 s at 10 million
+    messages, each idle poll). Our own constants only: nothing from outside is written in."""
+    return literal_column(f"'{status.value}'", String())
+
+
+_AGAIN = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)
 _WAITING = (
-    _m.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.UNKNOWN)),
+    _m.status.in_([_constant(status) for status in _AGAIN]),
     _m.next_attempt_at <= bindparam("b_now"),
 )
-_ABANDONED = (_m.status == MessageStatus.SENDING, _m.claim_expires_at <= bindparam("b_now"))
+_ABANDONED = (
+    _m.status == _constant(MessageStatus.SENDING),
+    _m.claim_expires_at <= bindparam("b_now"),
+)
 _DUE = or_(and_(*_WAITING), and_(*_ABANDONED))  # for one message, by its id
-_ANYTHING_DUE = select(or_(exists().where(*_WAITING), exists().where(*_ABANDONED)))
+_ANYTHING_DUE = Prepared(select(or_(exists().where(*_WAITING), exists().where(*_ABANDONED))))
 _DUE_COLUMNS = (_m.id, _m.status, _m.claimed_by, _m.attempts)
 _ABANDONED_DUE = (
     select(*_DUE_COLUMNS)
@@ -109,7 +124,7 @@ _CLAIM = {
     "attempts": _m.attempts + 1,
     "updated_at": bindparam("b_now"),
 }
-_CLAIM_ONE = (
+_CLAIM_ONE = Prepared(
     update(_messages)
     .where(_m.id == bindparam("b_id"), _DUE)
     .values(_CLAIM)
@@ -132,13 +147,14 @@ _FINISH_EXTRA: dict[str, dict[str, Any]] = {
     "unknown_retry": {"next_attempt_at": bindparam("b_next")},
     "unknown_final": {"next_attempt_at": None, "sealed": None},
 }
-_FINISH = {
+_FINISH_STATEMENTS = {
     key: update(_messages)
     .where(_m.id == bindparam("b_id"), _m.claim_token == bindparam("b_token"))
     .values({**_FINISH_COMMON, **extra})
     for key, extra in _FINISH_EXTRA.items()
 }
-_RENEW = (
+_FINISH = {key: Prepared(statement) for key, statement in _FINISH_STATEMENTS.items()}
+_RENEW = Prepared(
     update(_messages)
     .where(
         _m.status == MessageStatus.SENDING,
@@ -146,12 +162,12 @@ _RENEW = (
     )
     .values(claim_expires_at=bindparam("b_until"))
 )
-_WAS_UNKNOWN = (
+_WAS_UNKNOWN = Prepared(
     select(_events.c.id)
     .where(_events.c.message_id == bindparam("b_id"), _events.c.kind == MessageStatus.UNKNOWN)
     .limit(1)
 )
-_INSERT_EVENT = insert(_events)
+_INSERT_EVENT = Prepared(insert(_events))
 _EVENT_COLUMNS = ("message_id", "at", "kind", "attempt", "reply_code", "detail", "actor", "via")
 
 
@@ -172,7 +188,9 @@ def _record_in_one_statement(finish: Any) -> Any:
     return insert(_events).from_select(list(_EVENT_COLUMNS), select(*values)).returning(column.kind)
 
 
-_RECORD_IN_ONE = {key: _record_in_one_statement(finish) for key, finish in _FINISH.items()}
+_RECORD_IN_ONE = {
+    key: Prepared(_record_in_one_statement(finish)) for key, finish in _FINISH_STATEMENTS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -371,7 +389,7 @@ class Courier:
             return 0  # an idle courier writes nothing
         until = self.clock.now() + timedelta(seconds=self.config.claim_ttl)
         async with self.db.transaction() as tx:
-            renewed = await tx.conn.execute(_RENEW, {"b_tokens": tokens, "b_until": until})
+            renewed = await tx.run(_RENEW, {"b_tokens": tokens, "b_until": until})
         return int(renewed.rowcount)
 
     # --- claiming ---------------------------------------------------------------------
@@ -379,7 +397,7 @@ class Courier:
     async def _anything_due(self) -> bool:
         """A read first, so that idle pollers never take SQLite's write lock."""
         async with self.db.transaction(write=False) as tx:
-            found = await tx.conn.scalar(_ANYTHING_DUE, {"b_now": self.clock.now()})
+            found = (await tx.run(_ANYTHING_DUE, {"b_now": self.clock.now()})).scalar()
         return bool(found)
 
     async def _claim_one(self, message_id: uuid.UUID) -> Claimed | None:
@@ -393,7 +411,7 @@ class Courier:
             "b_until": now + timedelta(seconds=self.config.claim_ttl),
         }
         async with self.db.transaction() as tx:
-            row = (await tx.conn.execute(_CLAIM_ONE, params)).one_or_none()
+            row = (await tx.run(_CLAIM_ONE, params)).one_or_none()
         return _claimed(row, token) if row else None
 
     async def _claim_due(self, limit: int) -> tuple[list[Claimed], int]:
@@ -615,7 +633,7 @@ class Courier:
     async def _was_unknown(self, claimed: Claimed) -> bool:
         """Whether an earlier attempt at this message went out without an answer."""
         async with self.db.transaction(write=False) as tx:
-            return await tx.conn.scalar(_WAS_UNKNOWN, {"b_id": claimed.id}) is not None
+            return (await tx.run(_WAS_UNKNOWN, {"b_id": claimed.id})).scalar() is not None
 
     async def _record(
         self,
@@ -649,18 +667,18 @@ class Courier:
         self, statement: str, params: dict[str, Any], event: dict[str, Any], late_detail: str
     ) -> bool:
         values = {**params, **{f"e_{k}": v for k, v in event.items()}, "e_late_detail": late_detail}
-        async with self.db.statement() as conn:
-            kind = (await conn.execute(_RECORD_IN_ONE[statement], values)).scalar_one()
+        async with self.db.statement() as tx:
+            kind = (await tx.run(_RECORD_IN_ONE[statement], values)).one()[0]
         return bool(kind != "late_result")
 
     async def _write_in_two(
         self, statement: str, params: dict[str, Any], event: dict[str, Any], late_detail: str
     ) -> bool:
         async with self.db.transaction() as tx:
-            kept = (await tx.conn.execute(_FINISH[statement], params)).rowcount == 1
+            kept = (await tx.run(_FINISH[statement], params)).rowcount == 1
             if not kept:
                 event = {**event, "kind": "late_result", "detail": late_detail}
-            await tx.conn.execute(_INSERT_EVENT, event)
+            await tx.run(_INSERT_EVENT, event)
         return kept
 
     def _next_attempt(self, claimed: Claimed, now: datetime) -> tuple[datetime, str | None]:

@@ -121,11 +121,30 @@ class Connection:
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
     def cursor(self) -> Cursor:
         return Cursor(self._conn.cursor(), self._timeout)
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         return await self.cursor().execute(sql, parameters)
+
+    async def run(
+        self, sql: str, arguments: list[tuple[Any, ...]], *, many: bool = False
+    ) -> tuple[list[Any], int]:
+        """A statement's rows and row count at once (`honnin.db.prepared`): one call instead
+        of a cursor's four."""
+        cursor = self._conn.cursor()
+        try:
+            if many:
+                await Cursor(cursor, self._timeout).executemany(sql, arguments)
+            else:
+                await Cursor(cursor, self._timeout).execute(sql, arguments[0])
+            return cursor.fetchall(), cursor.rowcount
+        finally:
+            cursor.close()
 
     async def begin(self, statement: str) -> None:
         """`BEGIN` or `BEGIN IMMEDIATE` (the latter waits for another process's write lock)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, bindparam, func, select
 
 from honnin.db.engine import Tx
+from honnin.db.prepared import Prepared
 
-_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 
 
 async def lock_key(tx: Tx, key: bytes) -> None:
     if tx.conn.dialect.name != "postgresql" or key in tx.locked:
         return
     tx.locked.add(key)
-    await tx.conn.execute(_LOCK, {"key": int.from_bytes(key[:8], "big", signed=True)})
+    await tx.run(_LOCK, {"key": int.from_bytes(key[:8], "big", signed=True)})

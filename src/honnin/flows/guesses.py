@@ -44,7 +44,7 @@ from enum import StrEnum
 
 from sqlalchemy import bindparam, or_, select
 
-from honnin.db import Tx
+from honnin.db import Prepared, Tx
 from honnin.errors import RateLimited
 from honnin.flows.service import Binding, FlowService
 from honnin.limits.failures import FailureLimits
@@ -52,7 +52,7 @@ from honnin.sessions.models import Session
 
 NOBODY = uuid.UUID(int=0)  # no account has it: the lookup for a name without one finds nothing
 
-_KNOWN_DEVICE = (
+_KNOWN_DEVICE = Prepared(
     select(Session.id)
     .where(
         Session.account_id == bindparam("b_account"),
@@ -146,9 +146,8 @@ class Guesses:
         if binding.device_token is None:
             return None
         devices = list(self.flows.sessions.device_digests(binding.device_token))
-        found = await tx.conn.scalar(
-            _KNOWN_DEVICE, {"b_account": account_id or NOBODY, "b_devices": devices}
-        )
+        params = {"b_account": account_id or NOBODY, "b_devices": devices}
+        found = (await tx.run(_KNOWN_DEVICE, params)).scalar()
         if found is None or account_id is None:
             return None
         return self.flows.keyring.digests(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,3 +31,22 @@ class Flow(Base):
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     session_id: Mapped[uuid.UUID | None]
+
+
+@dataclass
+class FlowRecord:
+    """A flow's row as an action reads and changes it; `FlowService` writes it back (plain
+    statements: no ORM unit of work on the hot path)."""
+
+    id: uuid.UUID
+    kind: str
+    state: str
+    device_digest: bytes | None
+    client_id: uuid.UUID | None
+    account_id: uuid.UUID | None
+    locale: str
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    session_id: uuid.UUID | None = None

@@ -14,24 +14,46 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from honnin.accounts.models import Account
-from honnin.accounts.service import AccountService
+from honnin.accounts.service import AccountRecord, AccountService
 from honnin.clock import Clock
 from honnin.codes.service import CodeService
 from honnin.crypto import Keyring
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx, new_id, table_of
 from honnin.errors import HonninError
 from honnin.flows import errors
-from honnin.flows.models import Flow
+from honnin.flows.models import Flow, FlowRecord
 from honnin.flows.views import CodeStep, FlowView, OptionView
 from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
 from honnin.masks import mask_destination
 from honnin.sessions.service import SessionService
+
+_flows = table_of(Flow)
+_f = _flows.c
+_INSERT = Prepared(insert(_flows))
+_BY_ID = select(_flows).where(_f.id == bindparam("b_id"))
+_GET = Prepared(_BY_ID)
+_GET_LOCKED = Prepared(_BY_ID.with_for_update())
+_SAVE = Prepared(
+    update(_flows)
+    .where(_f.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam(f"b_{name}")
+            for name in ("state", "data", "account_id", "session_id", "locale", "updated_at")
+        }
+    )
+)
+# a browser that signs in gets a new device token: its flows move to it
+_MOVE_DEVICE = Prepared(
+    update(_flows)
+    .where(_f.device_digest.in_(bindparam("b_digests", expanding=True)))
+    .values(device_digest=bindparam("b_digest"))
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +82,7 @@ class Context:
     """What an action works with: the transaction, the locked flow, who asked, when."""
 
     tx: Tx
-    flow: Flow
+    flow: FlowRecord
     binding: Binding
     now: datetime
     session_token: str | None = None
@@ -82,11 +104,12 @@ class Kind(Protocol):
 
     name: str
     first_state: str
+    PREPARED: frozenset[str]  # the actions with slow work to do first (`prepare`)
 
     def actions(self, state: str) -> list[str]: ...
 
     async def prepare(
-        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+        self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
     ) -> Any:
         """Slow work done before the transaction (hashing); its result goes to `act`."""
         ...
@@ -106,6 +129,7 @@ class Steps:
     name: str
     first_state: str
     ACTIONS: dict[str, list[str]]
+    PREPARED: frozenset[str] = frozenset()
 
     def __init__(self, flows: FlowService) -> None:
         self.flows = flows
@@ -147,12 +171,13 @@ class FlowService:
     async def create(self, kind: str, binding: Binding, locale: str) -> FlowView:
         handler = self.kinds[kind]
         now = self.clock.now()
-        flow = Flow(
-            id=uuid.uuid4(),
+        flow = FlowRecord(
+            id=new_id(),
             kind=kind,
             state=handler.first_state,
             device_digest=self._device(binding),
             client_id=binding.client_id,
+            account_id=None,
             locale=locale if locale in LOCALES else "en",
             data={},
             created_at=now,
@@ -160,7 +185,7 @@ class FlowService:
             expires_at=now + self.ttl,
         )
         async with self.db.transaction() as tx:
-            tx.session.add(flow)
+            await tx.run(_INSERT, vars(flow))
             return await self._view(tx, flow)
 
     async def get(self, flow_id: str, binding: Binding, *, kind: str | None = None) -> FlowView:
@@ -179,23 +204,32 @@ class FlowService:
         locale: str | None = None,
         kind: str | None = None,
     ) -> ActionResult:
-        """Perform `action`. `locale`: the language the person reads now (emails follow it)."""
-        async with self.db.transaction(write=False) as tx:
-            snapshot = await self._load(tx, flow_id, binding, lock=False, kind=kind)
-        handler = self.kinds[snapshot.kind]
-        if action not in handler.actions(snapshot.state):
-            raise errors.not_now(action)
-        prepared = await handler.prepare(action, snapshot, fields, binding)
+        """Perform `action`. `locale`: the language the person reads now (emails follow it).
+
+        An action with slow work (hashing a password) does it first, on a snapshot of the flow
+        read without a lock, and acts only if the flow is still as it was; every other action
+        reads and writes in one transaction."""
+        snapshot, prepared = None, None
+        if any(action in handler.PREPARED for handler in self.kinds.values()):
+            async with self.db.transaction(write=False) as tx:
+                snapshot = await self._load(tx, flow_id, binding, lock=False, kind=kind)
+            self._may(snapshot, action)
+            handler = self.kinds[snapshot.kind]
+            prepared = await handler.prepare(action, snapshot, fields, binding)
         try:
             async with self.db.transaction() as tx:
-                flow = await self._load(tx, flow_id, binding, lock=True)
-                if flow.state != snapshot.state or flow.data != snapshot.data:
+                flow = await self._load(tx, flow_id, binding, lock=True, kind=kind)
+                handler = self.kinds[flow.kind]
+                if snapshot is None:
+                    self._may(flow, action)
+                elif flow.state != snapshot.state or flow.data != snapshot.data:
                     raise errors.changed_meanwhile()  # another tab moved it on
                 ctx = Context(tx, flow, binding, self.clock.now())
                 if locale in LOCALES:
                     flow.locale = locale
                 error = await handler.act(ctx, action, fields, prepared)
                 flow.updated_at = ctx.now
+                await tx.run(_SAVE, {f"b_{k}": v for k, v in vars(flow).items()})
                 view = await self._view(tx, flow)
         except IntegrityError:  # a race on a unique name, lost at commit
             raise handler.conflict() from None
@@ -208,8 +242,8 @@ class FlowService:
         secret key (`FailureLimits`: the current one first)."""
         return self.keyring.digests("sign-in-name", name)
 
-    async def account_by_name(self, tx: Tx, name: str) -> Account | None:
-        return await self.accounts.by_name(tx, name)
+    async def account_by_name(self, tx: Tx, name: str) -> AccountRecord | None:
+        return await self.accounts.record_named(tx, name)
 
     async def complete(self, ctx: Context, account_id: uuid.UUID, method: str) -> None:
         """Sign the account in, in this browser or for this API client; the flow is done.
@@ -219,12 +253,12 @@ class FlowService:
         device = ctx.binding.device_token
         if device is not None:
             ctx.device_token = await self.sessions.rotate_device(ctx.tx, device)
-            await ctx.tx.conn.execute(
-                update(Flow)
-                .where(Flow.device_digest.in_(self.sessions.device_digests(device)))
-                .values(device_digest=self.sessions.device_digest(ctx.device_token))
+            digest = self.sessions.device_digest(ctx.device_token)
+            await ctx.tx.run(
+                _MOVE_DEVICE,
+                {"b_digests": list(self.sessions.device_digests(device)), "b_digest": digest},
             )
-            ctx.flow.device_digest = self.sessions.device_digest(ctx.device_token)
+            ctx.flow.device_digest = digest
         session_id, token = await self.sessions.start(
             ctx.tx,
             account_id,
@@ -246,26 +280,31 @@ class FlowService:
 
     async def _load(
         self, tx: Tx, flow_id: str, binding: Binding, *, lock: bool, kind: str | None = None
-    ) -> Flow:
+    ) -> FlowRecord:
         try:
             key = uuid.UUID(flow_id)
         except ValueError:
             raise errors.not_found() from None
-        flow = await tx.session.get(Flow, key, with_for_update=lock)
+        row = (await tx.run(_GET_LOCKED if lock else _GET, {"b_id": key})).one_or_none()
+        flow = FlowRecord(**row._mapping) if row else None
         if flow is None or not self._bound(flow, binding) or kind not in (None, flow.kind):
             raise errors.not_found()
         if flow.expires_at <= self.clock.now() and flow.state != "done":
             raise errors.expired()
         return flow
 
-    def _bound(self, flow: Flow, binding: Binding) -> bool:
+    def _may(self, flow: FlowRecord, action: str) -> None:
+        if action not in self.kinds[flow.kind].actions(flow.state):
+            raise errors.not_now(action)
+
+    def _bound(self, flow: FlowRecord, binding: Binding) -> bool:
         if flow.client_id is not None:
             return flow.client_id == binding.client_id
         if binding.device_token is None or flow.device_digest is None:
             return False
         return self.sessions.device_matches(flow.device_digest, binding.device_token)
 
-    async def _view(self, tx: Tx, flow: Flow) -> FlowView:
+    async def _view(self, tx: Tx, flow: FlowRecord) -> FlowView:
         data = flow.data
         view = FlowView(
             id=flow.id,

@@ -22,12 +22,13 @@ from sqlalchemy import update
 
 from honnin.accounts.models import Account
 from honnin.accounts.passwords import check_password, verify_nothing
+from honnin.accounts.service import AccountRecord
 from honnin.codes.service import ChallengeState
 from honnin.crypto import same
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Attempt, Guess, Guesses
-from honnin.flows.models import Flow
+from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.masks import mask_destination
 from honnin.proofs.emails import normalize_email
@@ -64,6 +65,7 @@ def field(fields: Mapping[str, str], name: str) -> str:
 
 class SignIn(Steps):
     ACTIONS = ACTIONS
+    PREPARED = frozenset({"submit_password"})
     name = "sign_in"
     first_state = "identifier"
 
@@ -74,7 +76,7 @@ class SignIn(Steps):
     # --- slow work before the transaction ------------------------------------------------
 
     async def prepare(
-        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+        self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
     ) -> Any:
         if action != "submit_password":
             return None
@@ -134,7 +136,7 @@ class SignIn(Steps):
         if not check.right or check.account_id is None:
             return errors.invalid_credentials()
         await self.guesses.release(ctx.tx, check.attempt)
-        account = await ctx.tx.session.get(Account, check.account_id)
+        account = await self.flows.accounts.record(ctx.tx, check.account_id)
         assert account is not None
         await self._rehash(ctx, check)
         if ctx.flow.state == "second_password":
@@ -178,7 +180,7 @@ class SignIn(Steps):
         if not result.approved:
             return result.error
         account = (
-            await ctx.tx.session.get(Account, challenge.account_id)
+            await self.flows.accounts.record(ctx.tx, challenge.account_id)
             if challenge.account_id
             else None
         )
@@ -297,7 +299,7 @@ class SignIn(Steps):
         assert challenge is not None
         return challenge
 
-    async def _offer_options(self, ctx: Context, account: Account) -> HonninError | None:
+    async def _offer_options(self, ctx: Context, account: AccountRecord) -> HonninError | None:
         proofs = await verified_proofs(ctx.tx, account.id)
         if not proofs:  # fail closed: two-step verification is on, so a password is not enough
             return errors.no_second_factor()

@@ -19,7 +19,7 @@ from honnin.codes.service import ChallengeState
 from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Guess, Guesses
-from honnin.flows.models import Flow
+from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import field
 from honnin.masks import mask_destination
@@ -41,6 +41,7 @@ class Details:
 
 class SignUp(Steps):
     ACTIONS = ACTIONS
+    PREPARED = frozenset({"submit_details"})
     name = "sign_up"
     first_state = "details"
 
@@ -49,7 +50,7 @@ class SignUp(Steps):
         self.guesses = Guesses(flows)  # the code's guesses: counted as a sign-in's are
 
     async def prepare(
-        self, action: str, flow: Flow, fields: Mapping[str, str], binding: Binding
+        self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
     ) -> Any:
         if action != "submit_details":
             return None

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from limits import RateLimitItem
 from sqlalchemy import bindparam, delete, func, insert, select
 
-from honnin.db import Tx, table_of
+from honnin.db import Prepared, Tx, table_of
 from honnin.db.locks import lock_key
 from honnin.errors import RateLimited
 from honnin.limits.models import FailedAttempt
@@ -22,16 +22,20 @@ from honnin.limits.windows import seconds_until_free
 
 _failures = table_of(FailedAttempt)
 _f = _failures.c
-_RECORD = insert(_failures).returning(_f.id)
-_RELEASE = delete(_failures).where(_f.id == bindparam("b_id"))
+# run straight on the driver (honnin.db.prepared)
+_RECORD = Prepared(insert(_failures).returning(_f.id))
+_RELEASE = Prepared(delete(_failures).where(_f.id == bindparam("b_id")))
 
 
 class FailureLimits:
     def __init__(self, items: list[RateLimitItem]) -> None:
         self.items = items
         windows = [_f.at > bindparam(f"b_start{i}") for i in range(len(items))]
-        self._count = select(*(func.count().filter(w) for w in windows)).where(
-            _f.key_digest.in_(bindparam("b_keys", expanding=True)), _f.at > bindparam("b_earliest")
+        self._count = Prepared(
+            select(*(func.count().filter(w) for w in windows)).where(
+                _f.key_digest.in_(bindparam("b_keys", expanding=True)),
+                _f.at > bindparam("b_earliest"),
+            )
         )
 
     async def check(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> None:
@@ -44,7 +48,7 @@ class FailureLimits:
         starts = [now - timedelta(seconds=item.get_expiry()) for item in self.items]
         params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
         params.update(b_keys=list(keys), b_earliest=min(starts))
-        counts = (await tx.conn.execute(self._count, params)).one()
+        counts = (await tx.run(self._count, params)).one()
         for item, count in zip(self.items, counts, strict=True):
             if count >= item.amount:
                 retry_after = await seconds_until_free(
@@ -59,9 +63,9 @@ class FailureLimits:
         Counting first is what makes the limit hold when guesses arrive all at once."""
         await lock_key(tx, keys[0])
         await self.check(tx, keys, now)
-        result = await tx.conn.execute(_RECORD, {"key_digest": keys[0], "at": now})
-        return int(result.scalar_one())
+        row = (await tx.run(_RECORD, {"key_digest": keys[0], "at": now})).one()
+        return int(row.id)
 
     async def release(self, tx: Tx, attempt: int) -> None:
         """The attempt was right (or not a guess at all): it is no failure."""
-        await tx.conn.execute(_RELEASE, {"b_id": attempt})
+        await tx.run(_RELEASE, {"b_id": attempt})

@@ -11,16 +11,22 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 
 from honnin.accounts.models import SignInName
 from honnin.clients.models import Client
 from honnin.clock import Clock
 from honnin.crypto import Keyring
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx, new_id, table_of
 from honnin.masks import mask_email
 from honnin.sessions.models import Session
+
+_sessions = table_of(Session)
+_names = table_of(SignInName)
+_s = _sessions.c
+_n = _names.c
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,65 @@ class SessionView:
         return self.name if self.fresh else mask_email(self.name)
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
-    """The one definition of a live session: neither ended nor expired."""
-    return and_(Session.revoked_at.is_(None), Session.expires_at > now)
+def _live(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """The one definition of a live session: neither ended nor expired (`now`: a moment, or
+    the bind parameter a prepared statement takes it from)."""
+    return and_(_s.revoked_at.is_(None), _s.expires_at > now)
+
+
+# Statements built once and run straight on the driver (honnin.db.prepared). Digests are
+# lists: one per secret key, so that a rotation of the key signs nobody out.
+_INSERT = Prepared(insert(_sessions))
+# what `SessionService._view` reads: the session and the account's name
+_VIEW_COLUMNS = (
+    _s.id,
+    _s.account_id,
+    _n.value.label("name"),
+    _s.method,
+    _s.created_at,
+    _s.expires_at,
+)
+_FOR_DEVICE = Prepared(
+    select(*_VIEW_COLUMNS)
+    .join(_names, _n.account_id == _s.account_id)
+    .where(
+        _s.device_digest.in_(bindparam("b_devices", expanding=True)),
+        _live(bindparam("b_now")),
+    )
+    .order_by(_s.created_at, _n.created_at)
+)
+_BY_TOKEN = Prepared(
+    select(*_VIEW_COLUMNS)
+    .join(_names, _n.account_id == _s.account_id)
+    .where(
+        _s.token_digest.in_(bindparam("b_tokens", expanding=True)),
+        _s.client_id == bindparam("b_client"),
+        _live(bindparam("b_now")),
+    )
+    .order_by(_n.created_at)
+    .limit(1)
+)
+_ROTATE_DEVICE = Prepared(
+    update(_sessions)
+    .where(_s.device_digest.in_(bindparam("b_devices", expanding=True)))
+    .values(device_digest=bindparam("b_new"))
+)
+_REVOKE_TOKEN = Prepared(
+    update(_sessions)
+    .where(
+        _s.token_digest.in_(bindparam("b_tokens", expanding=True)),
+        _s.client_id == bindparam("b_client"),
+        _s.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("b_now"))
+)
+_SIGN_OUT = (
+    update(_sessions)
+    .where(_s.device_digest.in_(bindparam("b_devices", expanding=True)), _s.revoked_at.is_(None))
+    .values(revoked_at=bindparam("b_now"), signed_out=True)
+)
+_SIGN_OUT_ALL = Prepared(_SIGN_OUT)  # every account of the browser
+_SIGN_OUT_ONE = Prepared(_SIGN_OUT.where(_s.account_id == bindparam("b_account")))
 
 
 @dataclass(frozen=True)
@@ -135,35 +197,32 @@ class SessionService:
         its id and, for an API client, the bearer token (returned only this once)."""
         now = self.clock.now()
         token = None if device_token else secrets.token_urlsafe(32)
-        session = Session(
-            account_id=account_id,
-            device_digest=self.device_digest(device_token) if device_token else None,
-            token_digest=self._token_digest(token) if token else None,
-            client_id=client_id,
-            method=method,
-            created_at=now,
-            expires_at=now + self.ttl,
+        session_id = new_id()
+        await tx.run(
+            _INSERT,
+            {
+                "id": session_id,
+                "account_id": account_id,
+                "device_digest": self.device_digest(device_token) if device_token else None,
+                "token_digest": self._token_digest(token) if token else None,
+                "client_id": client_id,
+                "method": method,
+                "created_at": now,
+                "expires_at": now + self.ttl,
+            },
         )
-        tx.session.add(session)
-        await tx.session.flush()
-        return session.id, token
+        return session_id, token
 
     async def for_device(self, device_token: str) -> list[SessionView]:
         """The accounts signed in in this browser, oldest first."""
         now = self.clock.now()
         async with self.db.transaction(write=False) as tx:
-            rows = await tx.session.execute(
-                select(Session, SignInName.value)
-                .join(SignInName, SignInName.account_id == Session.account_id)
-                .where(
-                    Session.device_digest.in_(self.device_digests(device_token)),
-                    _live(now),
-                )
-                .order_by(Session.created_at, SignInName.created_at)
-            )
-            views: dict[uuid.UUID, SessionView] = {}
-            for session, name in rows:
-                views.setdefault(session.id, self._view(session, name, now))
+            params = {"b_devices": list(self.device_digests(device_token)), "b_now": now}
+            rows = await tx.run(_FOR_DEVICE, params)
+        views: dict[uuid.UUID, SessionView] = {}
+        for row in rows:  # the account's first name: the first row of each session
+            if row.id not in views:
+                views[row.id] = self._view(row, now)
         # one session per account: the newest sign-in of an account replaces older ones
         newest: dict[uuid.UUID, SessionView] = {}
         for view in views.values():
@@ -173,10 +232,12 @@ class SessionService:
     async def rotate_device(self, tx: Tx, device_token: str) -> str:
         """A new device token for this browser; its sessions move to it (fixation defence)."""
         new_token = secrets.token_urlsafe(32)
-        await tx.conn.execute(
-            update(Session)
-            .where(Session.device_digest.in_(self.device_digests(device_token)))
-            .values(device_digest=self.device_digest(new_token))
+        await tx.run(
+            _ROTATE_DEVICE,
+            {
+                "b_devices": list(self.device_digests(device_token)),
+                "b_new": self.device_digest(new_token),
+            },
         )
         return new_token
 
@@ -199,49 +260,39 @@ class SessionService:
     async def by_token(self, token: str, client_id: uuid.UUID) -> SessionView | None:
         """The API session of this bearer token, if it is live and belongs to `client_id`."""
         now = self.clock.now()
+        params = {"b_tokens": list(self._token_digests(token)), "b_client": client_id, "b_now": now}
         async with self.db.transaction(write=False) as tx:
-            row = (
-                await tx.session.execute(
-                    select(Session, SignInName.value)
-                    .join(SignInName, SignInName.account_id == Session.account_id)
-                    .where(
-                        Session.token_digest.in_(self._token_digests(token)),
-                        Session.client_id == client_id,
-                        _live(now),
-                    )
-                    .order_by(SignInName.created_at)
-                    .limit(1)
-                )
-            ).first()
-        return self._view(row[0], row[1], now) if row else None
+            row = (await tx.run(_BY_TOKEN, params)).first()
+        return self._view(row, now) if row else None
 
     async def revoke_token(self, token: str, client_id: uuid.UUID) -> bool:
         """End an API session (sign out); False if there was none to end."""
         async with self.db.transaction() as tx:
-            result = await tx.conn.execute(
-                update(Session)
-                .where(
-                    Session.token_digest.in_(self._token_digests(token)),
-                    Session.client_id == client_id,
-                    Session.revoked_at.is_(None),
-                )
-                .values(revoked_at=self.clock.now())
+            result = await tx.run(
+                _REVOKE_TOKEN,
+                {
+                    "b_tokens": list(self._token_digests(token)),
+                    "b_client": client_id,
+                    "b_now": self.clock.now(),
+                },
             )
         return bool(result.rowcount)
 
     async def _revoke(self, tx: Tx, device_token: str, account_id: uuid.UUID | None) -> None:
-        query = update(Session).where(
-            Session.device_digest.in_(self.device_digests(device_token)),
-            Session.revoked_at.is_(None),
-        )
-        if account_id is not None:
-            query = query.where(Session.account_id == account_id)
-        await tx.conn.execute(query.values(revoked_at=self.clock.now(), signed_out=True))
+        params: dict[str, Any] = {
+            "b_devices": list(self.device_digests(device_token)),
+            "b_now": self.clock.now(),
+        }
+        if account_id is None:
+            await tx.run(_SIGN_OUT_ALL, params)
+        else:
+            await tx.run(_SIGN_OUT_ONE, {**params, "b_account": account_id})
 
-    def _view(self, session: Session, name: str, now: datetime) -> SessionView:
+    def _view(self, row: Any, now: datetime) -> SessionView:
+        """A session as read with `_VIEW_COLUMNS`."""
         # signing in is so far the only verification a session has: it starts fresh
-        verified_at = session.created_at
+        verified_at = row.created_at
         return SessionView(
-            session.id, session.account_id, name, session.method, session.created_at,
-            session.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
+            row.id, row.account_id, row.name, row.method, row.created_at, row.expires_at,
+            verified_at, now - verified_at <= self.reauth_max_age,
         )  # fmt: skip

@@ -1,0 +1,154 @@
+"""`Prepared` statements read and write what `Connection.execute` would, on both databases.
+
+They skip SQLAlchemy's per-call machinery but keep its compiler and type processors; these
+tests compare the two paths on the same rows, and pin the parts done by hand: lists in IN,
+a parameter used twice, column defaults, executemany, errors, the transaction, the events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from honnin.courier.models import Message, MessageEvent
+from honnin.db import Database, Prepared, table_of
+
+_messages = table_of(Message)
+_m = _messages.c
+_INSERT = Prepared(insert(_messages))
+_SELECT = select(_messages).where(_m.id.in_(bindparam("b_ids", expanding=True)))
+_BY_IDS = Prepared(_SELECT)
+# one parameter twice, between two lists (PostgreSQL numbers it once: $n is reused)
+_DUE = Prepared(
+    select(_m.id)
+    .where(
+        _m.status.in_(("queued", "deferred")),
+        _m.created_at <= bindparam("b_now"),
+        _m.updated_at <= bindparam("b_now"),
+        _m.recipient.in_(bindparam("b_to", expanding=True)),
+    )
+    .order_by(_m.recipient)
+)
+_EVENTS = Prepared(insert(table_of(MessageEvent)))
+_COUNT_EVENTS = Prepared(
+    select(table_of(MessageEvent).c.kind).where(
+        table_of(MessageEvent).c.message_id == bindparam("b_id")
+    )
+)
+NOW = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def message(recipient: str, **values: Any) -> dict[str, Any]:
+    return {
+        "channel": "email",
+        "recipient": recipient,
+        "template": "code",
+        "locale": "ja",
+        "params": {"purpose": "sign_in", "hint": "em***@example.com", "n": 3, "ok": True},
+        "sealed": b"\x00\xffsealed",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "expires_at": NOW + timedelta(minutes=10),
+        **values,
+    }
+
+
+@pytest.fixture
+async def db(database_url: str) -> Any:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def test_rows_read_as_connection_execute_reads_them(db: Database) -> None:
+    ids = []
+    async with db.transaction() as tx:
+        for recipient in ("a@example.com", "b@example.com", "c@example.com"):
+            ids.append(uuid.uuid4())
+            await tx.run(_INSERT, {"id": ids[-1], **message(recipient)})
+    async with db.transaction(write=False) as tx:
+        prepared = (await tx.run(_BY_IDS, {"b_ids": ids})).all()
+        executed = (await tx.conn.execute(_SELECT, {"b_ids": ids})).all()
+        one = (await tx.run(_BY_IDS, {"b_ids": ids[:1]})).one()
+
+    assert sorted(tuple(r) for r in prepared) == sorted(tuple(r) for r in executed)
+    assert one.status == "queued"
+    assert one.attempts == 0
+    assert one._mapping["params"] == {"purpose": "sign_in", "hint": "em***@example.com",
+                                      "n": 3, "ok": True}  # fmt: skip
+    assert one.created_at == NOW
+    assert one.created_at.tzinfo is not None
+    assert isinstance(one.id, uuid.UUID)
+    assert one.id == ids[0]
+    assert one.sealed == b"\x00\xffsealed"
+    assert one.claim_token is None
+
+
+async def test_a_parameter_used_twice_and_lists_of_any_length(db: Database) -> None:
+    async with db.transaction() as tx:
+        for recipient in ("a@example.com", "b@example.com", "c@example.com"):
+            await tx.run(_INSERT, message(recipient))
+        await tx.run(_INSERT, message("late@example.com", created_at=NOW + timedelta(hours=1)))
+
+    async def due(*recipients: str) -> list[str]:
+        async with db.transaction(write=False) as tx:
+            rows = await tx.run(_DUE, {"b_now": NOW, "b_to": list(recipients)})
+            ids = rows.scalars()
+            found = await tx.run(_BY_IDS, {"b_ids": ids}) if ids else None
+        return sorted(r.recipient for r in found) if found else []
+
+    assert await due("a@example.com") == ["a@example.com"]
+    assert await due("c@example.com", "late@example.com", "a@example.com") == [
+        "a@example.com",
+        "c@example.com",
+    ]
+    assert await due("b@example.com", "c@example.com") == ["b@example.com", "c@example.com"]
+
+
+async def test_executemany_errors_and_the_transaction(db: Database) -> None:
+    kept = uuid.uuid4()
+    async with db.transaction() as tx:
+        await tx.run(_INSERT, {"id": kept, **message("a@example.com")})
+        rows = [{"message_id": kept, "at": NOW, "kind": kind} for kind in ("sending", "accepted")]
+        await tx.run(_EVENTS, rows)
+    with pytest.raises(ValueError, match="same columns"):
+        async with db.transaction() as tx:
+            await tx.run(_EVENTS, [rows[0], {**rows[1], "detail": "250 ok"}])
+
+    lost = uuid.uuid4()
+
+    async def one_new_then_one_taken() -> None:
+        async with db.transaction() as tx:
+            await tx.run(_INSERT, {"id": lost, **message("b@example.com")})
+            await tx.run(_INSERT, {"id": kept, **message("a@example.com")})  # the same id
+
+    with pytest.raises(IntegrityError):  # as SQLAlchemy raises it: callers catch this one
+        await one_new_then_one_taken()
+
+    async with db.transaction(write=False) as tx:
+        assert (await tx.run(_BY_IDS, {"b_ids": [lost]})).all() == []  # rolled back with it
+        assert sorted((await tx.run(_COUNT_EVENTS, {"b_id": kept})).scalars()) == [
+            "accepted",
+            "sending",
+        ]
+
+
+async def test_cursor_events_see_each_statement(db: Database) -> None:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(db.write_engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.transaction() as tx:
+            await tx.run(_INSERT, message("a@example.com"))
+            await tx.run(_DUE, {"b_now": NOW, "b_to": ["a@example.com"]})
+    finally:
+        event.remove(db.write_engine.sync_engine, "before_cursor_execute", record)
+    assert seen[-2:] == ["INSERT", "SELECT"]
