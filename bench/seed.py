@@ -207,6 +207,8 @@ async def tighten(url: str, keys: list[Ddl], indexes: list[Ddl], foreign: list[D
 # --- the rows -----------------------------------------------------------------------------
 
 Row = tuple[Any, ...]
+_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 MINUTE = timedelta(minutes=1)
 
 
@@ -218,13 +220,21 @@ def spread(start: datetime, end: datetime, n: int) -> Iterator[datetime]:
         yield datetime.fromtimestamp(base + (k + random.random()) * step, UTC)
 
 
-def uid(at: datetime | None = None) -> uuid.UUID:
+def uid(at: datetime) -> uuid.UUID:
     """A time-ordered (version 7) id made at `at`, as `honnin.db.new_id` makes them, from the
     seeded `random` (row ids are not secrets): rows of one moment sit together in the indexes,
     as a real history's do."""
-    moment = at.timestamp() if at else time.time()
-    made = uuid7(int(moment * 1000), random.getrandbits(74))
+    made = uuid7(int(at.timestamp() * 1000), random.getrandbits(74))
     value: uuid.UUID = pgproto.UUID(made.bytes)
+    return value
+
+
+def rid() -> uuid.UUID:
+    """A random (version 4) id, as `honnin.db.random_id` makes them (accounts, names, proofs),
+    five times faster, from the seeded `random`."""
+    value: uuid.UUID = pgproto.UUID(
+        ((random.getrandbits(128) & _V4_MASK) | _V4_BITS).to_bytes(16, "big")
+    )
     return value
 
 
@@ -265,11 +275,11 @@ def account_rows(
         batch.add(
             "accounts", (account_id, at, "active", password_hash, accounts.locale(i), i % 10 == 9)
         )
-        batch.add("sign_in_names", (uid(at), account_id, "email", SEEDED.address(i), at))
+        batch.add("sign_in_names", (rid(), account_id, "email", SEEDED.address(i), at))
         verified = at + 3 * MINUTE
-        batch.add("proofs", (uid(at), account_id, "email", SEEDED.address(i), at, at))
+        batch.add("proofs", (rid(), account_id, "email", SEEDED.address(i), at, at))
         backup = SEEDED.backup(i)
-        batch.add("proofs", (uid(verified), account_id, "email", backup, verified, verified))
+        batch.add("proofs", (rid(), account_id, "email", backup, verified, verified))
     return batch
 
 
@@ -528,7 +538,7 @@ async def fill(
     password_hash = await hash_password(SEEDED.password)
     now = datetime.now(UTC)
     accounts = Accounts(
-        [uid() for _ in range(accounts_n)],
+        [rid() for _ in range(accounts_n)],
         bytearray(random.random() < 0.3 for _ in range(accounts_n)),
     )
     async with Loader(url) as loader:

@@ -7,13 +7,14 @@ a parameter used twice, column defaults, executemany, errors, the transaction, t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, event, func, insert, literal_column, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Database, Prepared, table_of
@@ -152,3 +153,66 @@ async def test_cursor_events_see_each_statement(db: Database) -> None:
     finally:
         event.remove(db.write_engine.sync_engine, "before_cursor_execute", record)
     assert seen[-2:] == ["INSERT", "SELECT"]
+
+
+async def test_a_literal_in_the_sql_is_left_as_it_is(db: Database) -> None:
+    """Nothing inside a string literal is taken for a placeholder, whatever it holds."""
+    odd = literal_column("'not ? nor $1'", String())
+    statement = Prepared(
+        select(_m.recipient).where(_m.status != odd, _m.recipient == bindparam("b_to"))
+    )
+    async with db.transaction() as tx:
+        await tx.run(_INSERT, message("a@example.com"))
+        found = (await tx.run(statement, {"b_to": "a@example.com"})).scalars()
+    assert found == ["a@example.com"]
+
+
+_SLEEP = Prepared(select(func.pg_sleep(bindparam("b_seconds"))))
+_BACKEND = Prepared(select(func.pg_backend_pid()))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_cancelled_or_broken_transaction_leaves_the_pool_clean(db: Database) -> None:
+    """Cancelled again and again while it rolls back, a transaction still ends before its
+    connection goes back to the pool; a connection the database closed is dropped, and the
+    error says so (it is not lost in the clean-up)."""
+
+    async def sleeping() -> None:
+        async with db.transaction() as tx:
+            await tx.run(_INSERT, message("cancelled@example.com"))
+            await tx.run(_SLEEP, {"b_seconds": 5})
+
+    task = asyncio.create_task(sleeping())
+    await asyncio.sleep(0.3)
+    for _ in range(20):  # a shutdown's cancel, then a timeout's, and more
+        task.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async def lose_the_connection_midway() -> None:
+        async with db.transaction() as tx:
+            backend = (await tx.run(_BACKEND)).scalar()
+            async with db.autocommit_engine.connect() as other:
+                await other.execute(select(func.pg_terminate_backend(backend)))
+                gone = (
+                    select(func.count())
+                    .where(text("pid = :pid"))
+                    .select_from(text("pg_stat_activity"))
+                )
+                while (await other.execute(gone, {"pid": backend})).scalar():
+                    await asyncio.sleep(0.01)
+            await tx.run(_INSERT, message("lost@example.com"))
+
+    with pytest.raises(DBAPIError) as lost:
+        await lose_the_connection_midway()
+    assert lost.value.connection_invalidated
+
+    for _ in range(3):  # every pooled connection is usable, and nothing was written
+        async with db.transaction(write=False) as tx:
+            recipients = (
+                await tx.run(
+                    _DUE, {"b_now": NOW, "b_to": ["cancelled@example.com", "lost@example.com"]}
+                )
+            ).all()
+        assert recipients == []

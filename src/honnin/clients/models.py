@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from honnin.db import Base, new_id
+from honnin.db import Base, random_id
 
 
 class Client(Base):
@@ -14,7 +14,7 @@ class Client(Base):
 
     __tablename__ = "clients"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=random_id)
     name: Mapped[str] = mapped_column(String(100))
     key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_digest: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -61,14 +61,22 @@ def uuid7(unix_ms: int, random_bits: int) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def random_id() -> uuid.UUID:
+    """A random row id (UUIDv4), for rows whose ids applications see but whose creation time
+    they must not learn from it: an account's id tells a client app nothing about when the
+    account was made. Those tables are small and rarely written."""
+    return uuid.uuid4()
+
+
 def new_id() -> uuid.UUID:
     """A row id that sorts by creation time (UUIDv7), with 74 random bits.
 
     Random (version 4) ids put each new row of a big table on a random page of its primary-key
     index and of every index that holds the id: at 10 million messages, an insert then read and
     rewrote a cold page per index (bench/size.py: 1,879 page reads and full-page WAL images per
-    2,000 messages, against 1 with time-ordered ids). Ids are never secrets in honnin (tokens
-    and codes are separate); the time they carry is the row's `created_at`."""
+    2,000 messages, against 1 with time-ordered ids). For the rows written on every request
+    (messages, codes, challenges, flows, sessions): their ids are no secret (tokens and codes
+    are separate), and whoever sees one knows when the row was made already."""
     return uuid7(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))
 
 

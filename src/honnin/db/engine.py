@@ -27,10 +27,11 @@ PASSIVE, so that it never waits for nor blocks a reader or a writer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -39,7 +40,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, ResourceClosedError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -120,6 +121,8 @@ class Tx:
             await session.flush()
         if self._pooled is None:
             self._pooled = await self.conn.get_raw_connection()
+        if self._pooled.dbapi_connection is None:
+            raise ResourceClosedError("this transaction's database connection was lost")
         return await prepared.run(
             self._pooled.dbapi_connection,
             self.engine.sync_engine,
@@ -147,14 +150,16 @@ class Tx:
             try:
                 await pooled.driver_connection.begin(statement)
             except BaseException as error:
-                await greenlet_spawn(pooled.close)
+                await _to_completion(greenlet_spawn(tx._finish, False))
                 if isinstance(error, sqlite3.Error):
                     raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
                 raise
         return tx
 
     async def end(self, *, commit: bool) -> None:
-        """Commit (or roll back) and give the connection back to the pool."""
+        """Commit (or roll back) and give the connection back to the pool. The ending runs to
+        its end even if the task is cancelled meanwhile (and the cancellation is raised after):
+        a connection half rolled back must not go back to the pool."""
         try:
             if self._session is not None:
                 try:
@@ -163,27 +168,54 @@ class Tx:
                 finally:
                     await self._session.close()
         except BaseException:
-            await greenlet_spawn(self._finish, False)
+            await _to_completion(greenlet_spawn(self._finish, False))
             raise
-        await greenlet_spawn(self._finish, commit)
+        await _to_completion(greenlet_spawn(self._finish, commit))
 
     def _finish(self, commit: bool) -> None:
         # in a greenlet: SQLAlchemy's pool and driver adapters are called synchronously here
-        sync = self._conn.sync_connection if self._conn is not None else None
+        pooled, sync = self._pooled, self._conn.sync_connection if self._conn else None
+        if pooled.dbapi_connection is None:  # lost, and dropped already (`_invalidate`)
+            if sync is not None:
+                sync.close()
+            return
         try:
             if sync is not None and sync.in_transaction():
                 sync.commit() if commit else sync.rollback()
             if commit:
                 try:
-                    self._pooled.commit()  # what was not SQLAlchemy's: the driver's own
+                    pooled.commit()  # what was not SQLAlchemy's: the driver's own
                 except self.engine.dialect.loaded_dbapi.Error as error:
                     dbapi_error = self.engine.dialect.loaded_dbapi.Error
                     raise DBAPIError.instance("COMMIT", None, error, dbapi_error) from error
-        finally:
-            try:
-                self._pooled.rollback()  # nothing left open, whatever failed above
-            finally:
-                (sync or self._pooled).close()
+            pooled.rollback()  # nothing left open (a no-op after a commit)
+        except BaseException:
+            # in an unknown state: closed for good, never handed to another transaction
+            if sync is not None:
+                sync.invalidate()
+                sync.close()
+            else:
+                pooled.invalidate()
+            raise
+        (sync or pooled).close()
+
+
+async def _to_completion(work: Coroutine[Any, Any, None]) -> None:
+    """Await `work` to its end even if this task is cancelled meanwhile; then re-raise the
+    cancellation (as SQLAlchemy's `AsyncConnection` ends its own)."""
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.done():
+                raise
+            cancelled = error
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:

@@ -15,7 +15,7 @@ _LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInt
 
 
 async def lock_key(tx: Tx, key: bytes) -> None:
-    if tx.conn.dialect.name != "postgresql" or key in tx.locked:
+    if key in tx.locked or tx.engine.dialect.name != "postgresql":
         return
     tx.locked.add(key)
     await tx.run(_LOCK, {"key": int.from_bytes(key[:8], "big", signed=True)})

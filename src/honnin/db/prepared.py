@@ -7,10 +7,11 @@ statement is compiled by SQLAlchemy once per database (and per number of values 
 expanding `IN`), and its parameters and rows go through the same type processors
 `Connection.execute` would use — only the per-call machinery around them is skipped.
 
-It runs in the connection's current transaction: on SQLite the engine has sent BEGIN already
-(`engine._sqlite_engine`); on PostgreSQL SQLAlchemy's asyncpg adapter starts its transaction
-with the first statement, so this does the same through the adapter (its prepared-statement
-cache, its transaction, its error translation: the `DBAPIError`s callers catch are the same).
+It runs in the connection's current transaction: on SQLite `Tx.begin` (or, on SQLAlchemy's
+paths, the engine's `begin` hook) has sent BEGIN already; on PostgreSQL SQLAlchemy's asyncpg
+adapter starts its transaction with the first statement, so this does the same through the
+adapter (its prepared-statement cache, its transaction, its error translation: the
+`DBAPIError`s callers catch are the same).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from sqlalchemy.sql import ClauseElement, Insert
 from sqlalchemy.sql.compiler import SQLCompiler
 
 # a placeholder as SQLAlchemy renders it (qmark on SQLite, numeric_dollar on asyncpg), or a
-# list left for execution time (an expanding IN); statements bind every literal, so neither
-# appears inside one (checked against the compiler's own count)
-_PLACEHOLDER = re.compile(r"\?|\$\d+|__\[POSTCOMPILE_(\w+)\]")
+# list left for execution time (an expanding IN); a string literal written into the SQL (the
+# outbox's statuses) is matched whole, so that nothing inside it is taken for one
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?|\$\d+|__\[POSTCOMPILE_(\w+)\]")
 _STATUS_COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 
 Processor = Callable[[Any], Any] | None
@@ -143,6 +144,8 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
     found = iter(positions)
 
     def placeholder(match: re.Match[str]) -> str:
+        if match[0].startswith("'"):
+            return match[0]  # a literal, left as it is
         if numeric:
             name = match[1] or plain[int(match[0][1:]) - 1]
             if name in rendered:
@@ -238,9 +241,12 @@ async def run(
         dbapi = dialect.loaded_dbapi
         if not isinstance(error, dbapi.Error):
             raise
-        if dialect.is_disconnect(error, adapted, None):
+        lost = dialect.is_disconnect(error, adapted, None)
+        if lost:
             await invalidate()
-        raise DBAPIError.instance(form.sql, arguments, error, dbapi.Error) from error
+        raise DBAPIError.instance(
+            form.sql, arguments, error, dbapi.Error, connection_invalidated=lost
+        ) from error
     if events.after_cursor_execute:
         events.after_cursor_execute(None, None, form.sql, shown, None, many)
     return Rows(form.rows(raw), count)

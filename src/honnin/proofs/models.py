@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from honnin.db import Base, new_id
+from honnin.db import Base, random_id
 
 
 class Proof(Base):
@@ -15,7 +15,7 @@ class Proof(Base):
     __tablename__ = "proofs"
     __table_args__ = (UniqueConstraint("account_id", "kind", "value"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=random_id)
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
