@@ -93,7 +93,7 @@ class Context:
         return self.flow.data
 
     def update(self, state: str | None = None, **data: Any) -> None:
-        """Move the flow on; a JSON column needs a new dict to notice the change."""
+        """Move the flow on (`FlowService.act` writes the row back as its transaction ends)."""
         if state is not None:
             self.flow.state = state
         self.flow.data = {**self.flow.data, **data}
