@@ -237,6 +237,20 @@ async def drop_database(name: str) -> None:
         await admin.close()
 
 
+async def migrated_database(kind: str, folder: Path, pg_database: str) -> str:
+    """The URL of a fresh, migrated honnin database: a SQLite file in `folder`, or PostgreSQL's
+    `pg_database` (re-created)."""
+    from honnin.migrations import upgrade_async
+
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder}/honnin.db"
+    else:
+        await create_database(pg_database)
+        url = pg_url(pg_database)
+    await upgrade_async(url)
+    return url
+
+
 async def postmaster_pid() -> int:
     """The PostgreSQL server's main process: the parent of the backend that answers us."""
     admin = await asyncpg.connect(PG_ADMIN)

@@ -55,11 +55,10 @@ from bench.harness import (
     Server,
     Sink,
     children,
-    create_database,
     drop_database,
     free_port,
     honnin_env,
-    pg_url,
+    migrated_database,
     server,
 )
 
@@ -276,18 +275,6 @@ class Load:
 # --- the service --------------------------------------------------------------------------------
 
 
-async def prepare_database(kind: str, folder: Path) -> str:
-    from honnin.migrations import upgrade_async
-
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{folder}/honnin.db"
-    else:
-        await create_database(PG_DATABASE)
-        url = pg_url(PG_DATABASE)
-    await upgrade_async(url)
-    return url
-
-
 async def seed(url: str, names: list[str]) -> str:
     """An API key, and an account (its address verified, no password) per sign-in name."""
     from honnin.accounts.service import AccountService
@@ -395,7 +382,7 @@ async def run(kind: str, args: Any) -> None:
     names = [f"user{i}.{secrets.token_hex(3)}@bench.example.com" for i in range(args.concurrency)]
     try:
         with tempfile.TemporaryDirectory() as folder:
-            url = await prepare_database(kind, Path(folder))
+            url = await migrated_database(kind, Path(folder), PG_DATABASE)
             key = await seed(url, names)
             port = free_port()
             command = [sys.executable, "-m", "honnin", "serve", "--port", str(port),

@@ -54,15 +54,14 @@ from bench.harness import (
     Backends,
     Server,
     Sink,
-    create_database,
     drop_database,
     free_port,
     honnin_command,
     honnin_env,
+    migrated_database,
     ms,
     open_loop,
     pct,
-    pg_url,
     postmaster_pid,
     server,
 )
@@ -133,18 +132,6 @@ def raw_rate(seconds: float, honnins: bool = False) -> Raw:
 
 
 # --- the service under test -----------------------------------------------------------------
-
-
-async def prepare_database(kind: str, folder: Path) -> str:
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{folder}/honnin.db"
-    else:
-        await create_database(PG_DATABASE)
-        url = pg_url(PG_DATABASE)
-    from honnin.migrations import upgrade_async
-
-    await upgrade_async(url)
-    return url
 
 
 async def seed(url: str) -> tuple[str, list[str]]:
@@ -370,7 +357,7 @@ async def main() -> None:
     for kind in args.db:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
-            url = await prepare_database(kind, folder)
+            url = await migrated_database(kind, folder, PG_DATABASE)
             try:
                 key, names = await seed(url)
                 for variant in args.variants:

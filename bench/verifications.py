@@ -39,15 +39,14 @@ from bench.harness import (
     Backends,
     Server,
     Sink,
-    create_database,
     flamegraph,
     free_port,
     honnin_command,
     honnin_env,
+    migrated_database,
     ms,
     open_loop,
     pct,
-    pg_url,
     postmaster_pid,
     server,
 )
@@ -228,18 +227,6 @@ async def standin(seconds: float, sink: Sink, smtp_port: int) -> Result:
         return await measure_pairs("stand-in (ceiling)", target, sink, "none", seconds)
 
 
-async def prepare_database(kind: str, folder: Path, pg_database: str) -> str:
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{folder}/honnin.db"
-    else:
-        await create_database(pg_database)
-        url = pg_url(pg_database)
-    from honnin.migrations import upgrade_async
-
-    await upgrade_async(url)
-    return url
-
-
 async def honnin(
     kind: str,
     seconds: float,
@@ -254,7 +241,7 @@ async def honnin(
     from honnin.db import Database
 
     with tempfile.TemporaryDirectory() as folder:
-        url = await prepare_database(kind, Path(folder), pg_database)
+        url = await migrated_database(kind, Path(folder), pg_database)
         db = Database(url)
         key = (await ClientService(db, SystemClock()).create("bench")).api_key
         await db.dispose()

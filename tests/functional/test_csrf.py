@@ -68,7 +68,7 @@ async def sign_up_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> 
     async def unchanged() -> None:
         assert (await browser.get(page.path)).has("submit_details")
         async with runtime.db.transaction(write=False) as tx:
-            assert await runtime.accounts.by_name(tx, NEWCOMER) is None
+            assert await runtime.accounts.record_named(tx, NEWCOMER) is None
         assert sink.to(NEWCOMER) == []
 
     return Attempt(form.action, fields, unchanged)

@@ -624,8 +624,8 @@ async def test_the_sign_up_code_page_leads_back_to_correct_the_address(
     page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA))
     assert page.path == "/account"
     async with runtime.db.transaction(write=False) as tx:
-        assert await runtime.accounts.by_name(tx, typo) is None
-        assert await runtime.accounts.by_name(tx, EMMA) is not None
+        assert await runtime.accounts.record_named(tx, typo) is None
+        assert await runtime.accounts.record_named(tx, EMMA) is not None
 
 
 @pytest.mark.parametrize("ending", ["expired", "elsewhere"])

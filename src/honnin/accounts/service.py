@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -48,6 +48,9 @@ class AccountRecord:
 _accounts = table_of(Account)
 _names = table_of(SignInName)
 _ACCOUNT = Prepared(select(_accounts).where(_accounts.c.id == bindparam("b_id")))
+_SET_TWO_STEP = Prepared(
+    update(_accounts).where(_accounts.c.id == bindparam("b_id")).values(two_step=bindparam("b_on"))
+)
 _ACCOUNT_NAMED = Prepared(
     select(_accounts)
     .join(_names, _names.c.account_id == _accounts.c.id)
@@ -136,15 +139,9 @@ class AccountService:
         row = (await tx.run(_ACCOUNT_NAMED, {"b_name": name})).one_or_none()
         return AccountRecord(**row._mapping) if row else None
 
-    async def by_name(self, tx: Tx, name: str) -> Account | None:
-        """The account that has this (normalised) sign-in name, if any."""
-        return await tx.session.scalar(
-            select(Account).join(SignInName).where(SignInName.value == name)
-        )
-
     async def set_two_step(self, name: str, enabled: bool) -> AccountView:
         async with self.db.transaction() as tx:
-            account = await self.by_name(tx, normalize_email(name))
+            account = await self.record_named(tx, normalize_email(name))
             if account is None:
                 raise NotFound(_("No account has the sign-in name {name}.", name=name))
             if enabled and not await proofs.has_verified(tx, account.id):
@@ -154,7 +151,7 @@ class AccountService:
                         "to: verify an address of this account first."
                     )
                 )
-            account.two_step = enabled
+            await tx.run(_SET_TWO_STEP, {"b_id": account.id, "b_on": enabled})
         return await self.show(name)
 
     async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
