@@ -216,3 +216,58 @@ async def test_a_cancelled_or_broken_transaction_leaves_the_pool_clean(db: Datab
                 )
             ).all()
         assert recipients == []
+
+
+_DEFER_FOREIGN_KEYS = Prepared(text("PRAGMA defer_foreign_keys = ON"))
+_BY_RECIPIENT = Prepared(select(_m.id).where(_m.recipient == bindparam("b_to")))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_commit_that_fails_on_sqlite_rolls_back_and_says_why(db: Database) -> None:
+    """SQLite's transactions end on the driver itself (no SQLAlchemy `Connection`); a COMMIT
+    that fails leaves SQLite's transaction open, so the connection is rolled back before it
+    goes back to the pool, and the error is SQLAlchemy's, as callers expect."""
+    orphan = {"message_id": uuid.uuid4(), "at": NOW, "kind": "sending"}  # no such message
+
+    async def break_a_deferred_foreign_key() -> None:
+        async with db.transaction() as tx:
+            await tx.run(_DEFER_FOREIGN_KEYS)  # checked at COMMIT, not at the INSERT
+            await tx.run(_INSERT, message("rolled-back@example.com"))
+            await tx.run(_EVENTS, orphan)
+
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        await break_a_deferred_foreign_key()
+
+    async with db.transaction() as tx:  # the one write connection is usable again
+        await tx.run(_INSERT, message("next@example.com"))
+    async with db.transaction(write=False) as tx:
+        assert (await tx.run(_BY_RECIPIENT, {"b_to": "rolled-back@example.com"})).all() == []
+        assert len((await tx.run(_BY_RECIPIENT, {"b_to": "next@example.com"})).all()) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_commit_that_fails_on_postgresql_drops_the_connection(db: Database) -> None:
+    """The transaction ends on the driver (no SQLAlchemy `Connection`); when the server is
+    gone by the COMMIT, the error is SQLAlchemy's and the connection never returns to the
+    pool: every later transaction gets a working one, and nothing was written."""
+
+    async def lose_the_connection_before_commit() -> None:
+        async with db.transaction() as tx:
+            await tx.run(_INSERT, message("uncommitted@example.com"))
+            backend = (await tx.run(_BACKEND)).scalar()
+            async with db.autocommit_engine.connect() as other:
+                await other.execute(select(func.pg_terminate_backend(backend)))
+                gone = (
+                    select(func.count())
+                    .where(text("pid = :pid"))
+                    .select_from(text("pg_stat_activity"))
+                )
+                while (await other.execute(gone, {"pid": backend})).scalar():
+                    await asyncio.sleep(0.01)
+
+    with pytest.raises(DBAPIError):
+        await lose_the_connection_before_commit()
+
+    for _ in range(3):
+        async with db.transaction() as tx:
+            assert (await tx.run(_BY_RECIPIENT, {"b_to": "uncommitted@example.com"})).all() == []

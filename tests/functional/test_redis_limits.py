@@ -17,11 +17,11 @@ from typing import Any
 import coredis
 import httpx
 import pytest
-from limits.aio.storage import MemoryStorage
 
 from honnin.app import create_app
 from honnin.config import Settings
 from honnin.errors import ConfigurationError, RateLimited
+from honnin.limits.local import LocalWindows
 from honnin.limits.service import Requester, Throttle, redis_storage_uri
 from tests.functional.conftest import SECRET
 from tests.support.ci import unavailable
@@ -115,8 +115,8 @@ async def test_an_ip_limit_is_shared_too(redis_url: str, marker: uuid.UUID, tmp_
 async def test_in_memory_each_process_counts_alone(tmp_path: Path) -> None:
     """What Redis is for: without it, two processes let through twice the limit."""
     settings = throttle_settings(None, tmp_path, limit_client_sends="3/hour")
-    first = Throttle(settings, storage=MemoryStorage())
-    second = Throttle(settings, storage=MemoryStorage())
+    first = Throttle(settings, windows=LocalWindows())
+    second = Throttle(settings, windows=LocalWindows())
     me = Requester(client_id=uuid.uuid4())
     for _ in range(3):
         await first.send(me)

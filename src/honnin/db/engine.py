@@ -160,6 +160,12 @@ class Tx:
         """Commit (or roll back) and give the connection back to the pool. The ending runs to
         its end even if the task is cancelled meanwhile (and the cancellation is raised after):
         a connection half rolled back must not go back to the pool."""
+        if self._conn is None:  # no SQLAlchemy `Connection`: straight on the driver
+            if self.engine.dialect.name == "sqlite":
+                await self._end_on_sqlite(commit)
+            else:
+                await _to_completion(self._end_on_asyncpg(commit))
+            return
         try:
             if self._session is not None:
                 try:
@@ -171,6 +177,56 @@ class Tx:
             await _to_completion(greenlet_spawn(self._finish, False))
             raise
         await _to_completion(greenlet_spawn(self._finish, commit))
+
+    async def _end_on_sqlite(self, commit: bool) -> None:
+        """Commit or roll back on the driver itself and hand the connection back, with no
+        greenlet and no task (those were most of an empty transaction's 250 µs). The driver
+        runs the statement at once (it waits only while another process holds the write
+        lock); if that fails or is cancelled, the careful way takes over: roll back, or drop
+        the connection if even that fails."""
+        pooled = self._pooled
+        if pooled.dbapi_connection is None:  # lost, and dropped already (`_invalidate`)
+            await _to_completion(greenlet_spawn(self._finish, False))
+            return
+        try:
+            if commit:
+                await pooled.driver_connection.commit()
+            else:
+                await pooled.driver_connection.rollback()
+        except BaseException as error:
+            await _to_completion(greenlet_spawn(self._finish, False))
+            if isinstance(error, sqlite3.Error):
+                raise DBAPIError.instance("COMMIT", None, error, sqlite3.Error) from error
+            raise
+        # back to the pool without its rollback-on-return: the transaction is ended already
+        pooled._close_special(transaction_reset=True)
+
+    async def _end_on_asyncpg(self, commit: bool) -> None:
+        """As SQLAlchemy's asyncpg adapter commits (or rolls back) and the pool takes the
+        connection back, without a greenlet. Shielded by the caller: a COMMIT waits for the
+        server, and the connection must not go back to the pool half way. A connection whose
+        ending failed is dropped, as `_finish` drops it."""
+        pooled = self._pooled
+        adapted = pooled.dbapi_connection
+        if adapted is None:  # lost, and dropped already (`_invalidate`)
+            await greenlet_spawn(self._finish, False)
+            return
+        try:
+            transaction = adapted._transaction
+            if transaction is not None:
+                end = transaction.commit if commit else transaction.rollback
+                await adapted._call_and_discard(end)
+        except BaseException as error:
+            await greenlet_spawn(pooled.invalidate)
+            dbapi = self.engine.dialect.loaded_dbapi
+            if isinstance(error, Exception):
+                try:
+                    adapted._handle_exception(error)  # raises the driver's error as the DBAPI's
+                except dbapi.Error as translated:
+                    raise DBAPIError.instance("COMMIT", None, translated, dbapi.Error) from error
+            raise
+        # back to the pool without its rollback-on-return: the transaction is ended already
+        pooled._close_special(transaction_reset=True)
 
     def _finish(self, commit: bool) -> None:
         # in a greenlet: SQLAlchemy's pool and driver adapters are called synchronously here

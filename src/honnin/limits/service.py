@@ -1,7 +1,8 @@
 """Throttles on who is asking: per API client and per IP address.
 
-They use the `limits` library: in memory by default (per process: coarse, for the embedded
-default) or in Redis when `HONNIN_REDIS_URL` is set (shared by every node). The limits that
+They count in memory by default (per process: coarse, for the embedded default;
+`honnin.limits.local`) or in Redis when `HONNIN_REDIS_URL` is set (shared by every node; the
+`limits` library's moving window). The limits that
 guard a destination or an account are counted in the database instead, by the code engine
 (`honnin.codes.quotas`) and `honnin.limits.failures`, because they must hold across every
 process and node — which is also why a Redis that does not answer lets requests through here
@@ -16,15 +17,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from limits import RateLimitItem
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from honnin.config import Settings
 from honnin.errors import ConfigurationError, RateLimited
 from honnin.i18n import LazyText, _, ngettext
+from honnin.limits.local import LocalWindows
 
 log = logging.getLogger("honnin.limits")
 
@@ -74,15 +77,37 @@ def redis_storage_uri(redis_url: str) -> str:
     return f"async+{scheme}://{rest}"
 
 
-def make_storage(redis_url: str | None) -> Storage:
-    if redis_url:
-        return RedisStorage(redis_storage_uri(redis_url), wrap_exceptions=True)
-    return MemoryStorage()
+class Windows(Protocol):
+    """Where the moving windows are counted."""
+
+    async def hit(self, item: RateLimitItem, key: str) -> bool: ...
+
+    async def retry_after(self, item: RateLimitItem, key: str) -> int: ...
+
+
+class RedisWindows:
+    """The windows in Redis, shared by every process and node."""
+
+    def __init__(self, redis_url: str) -> None:
+        storage = RedisStorage(redis_storage_uri(redis_url), wrap_exceptions=True)
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def hit(self, item: RateLimitItem, key: str) -> bool:
+        # tests and counts in one step (a script in Redis): concurrent requests cannot all slip in
+        return await self._limiter.hit(item, key)
+
+    async def retry_after(self, item: RateLimitItem, key: str) -> int:
+        stats = await self._limiter.get_window_stats(item, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def make_windows(redis_url: str | None) -> Windows:
+    return RedisWindows(redis_url) if redis_url else LocalWindows()
 
 
 class Throttle:
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        self._limiter = MovingWindowRateLimiter(storage or make_storage(settings.redis_url))
+    def __init__(self, settings: Settings, windows: Windows | None = None) -> None:
+        self._windows = windows or make_windows(settings.redis_url)
         self._items = {
             ("send", "client"): settings.rate("client_sends"),
             ("send", "ip"): settings.rate("ip_sends"),
@@ -107,16 +132,11 @@ class Throttle:
                 continue
             key = f"{action}:{scope}:{who}"
             for item in self._items[(action, scope)]:
-                # hit() tests and counts in one step, so concurrent requests cannot all slip in
                 try:
-                    allowed = await self._limiter.hit(item, key)
+                    allowed = await self._windows.hit(item, key)
                 except StorageError as error:
                     log.error("the rate-limit store did not answer; %s not counted: %s", key, error)
                     return
                 if not allowed:
-                    retry_after = await self._retry_after(item, key)
+                    retry_after = await self._windows.retry_after(item, key)
                     raise RateLimited(message(retry_after), retry_after, scope=f"{scope}")
-
-    async def _retry_after(self, item: RateLimitItem, key: str) -> int:
-        stats = await self._limiter.get_window_stats(item, key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
