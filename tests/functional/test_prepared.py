@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import String, bindparam, event, func, insert, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import QueuePool
 
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Database, Prepared, table_of
@@ -271,3 +272,32 @@ async def test_a_commit_that_fails_on_postgresql_drops_the_connection(db: Databa
     for _ in range(3):
         async with db.transaction() as tx:
             assert (await tx.run(_BY_RECIPIENT, {"b_to": "uncommitted@example.com"})).all() == []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_overflow_connection_is_closed_when_it_comes_back(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A burst beyond the pool's size opens overflow connections; the pool closes them as
+    they come back from a transaction ended on the driver (it needs a greenlet for that)."""
+    db = Database(database_url, pool_size=2)  # and one overflow connection
+    pool = db.write_engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    gate = asyncio.Event()
+
+    async def held_open() -> None:
+        async with db.transaction() as tx:
+            await tx.run(_BY_RECIPIENT, {"b_to": "nobody@example.com"})
+            await gate.wait()
+
+    try:
+        with caplog.at_level("ERROR"):
+            tasks = [asyncio.create_task(held_open()) for _ in range(3)]
+            while pool.checkedout() < 3:
+                await asyncio.sleep(0.01)
+            gate.set()
+            await asyncio.gather(*tasks)
+        assert [r.getMessage() for r in caplog.records] == []
+        assert pool.checkedin() == 2  # the overflow one is closed
+    finally:
+        await db.dispose()

@@ -6,7 +6,7 @@ import asyncio
 
 from limits import parse
 
-from honnin.limits.local import SWEEP_SECONDS, LocalWindows
+from honnin.limits.local import LocalWindows
 
 
 class Clock:
@@ -64,10 +64,24 @@ def test_quiet_keys_are_dropped_so_memory_stays_bounded() -> None:
             await windows.hit(per_second, f"ip:{ip}")
         await windows.hit(per_hour, "client")
         assert len(windows) == 1001
-        clock.now += SWEEP_SECONDS
+        clock.now += 2
         await windows.hit(per_second, "ip:new")
         # the hourly window still holds its hit; the quiet per-second ones are gone
         assert len(windows) == 2
+        clock.now += 3600
+        await windows.hit(per_second, "ip:newer")
+        assert len(windows) == 1
         assert await windows.retry_after(per_hour, "client") == 1  # room left: 1 of 5 used
+
+    asyncio.run(run())
+
+
+def test_a_limit_of_zero_refuses_every_hit_for_the_whole_window() -> None:
+    windows = LocalWindows(Clock())
+    none_an_hour = parse("0/hour")
+
+    async def run() -> None:
+        assert not await windows.hit(none_an_hour, "k")
+        assert await windows.retry_after(none_an_hour, "k") == 3600
 
     asyncio.run(run())

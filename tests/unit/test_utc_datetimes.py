@@ -50,6 +50,15 @@ def test_sqlite_text_without_fraction_reads_too() -> None:
     assert read(None) is None
 
 
+def test_sqlite_text_with_an_offset_reads_as_that_moment() -> None:
+    """Not what this type writes, but what another writer of the file may have."""
+    read = UTCDateTime().dialect_impl(SQLITE).result_processor(SQLITE, None)
+    assert read is not None
+    moment = read("2026-12-02 21:00:00+09:00")
+    assert moment == datetime(2026, 12, 2, 12, tzinfo=UTC)
+    assert moment.tzinfo is UTC
+
+
 def test_a_naive_datetime_is_refused() -> None:
     bind = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
     assert bind is not None

@@ -161,6 +161,8 @@ class Tx:
         its end even if the task is cancelled meanwhile (and the cancellation is raised after):
         a connection half rolled back must not go back to the pool."""
         if self._conn is None:  # no SQLAlchemy `Connection`: straight on the driver
+            # (SQLite's COMMIT runs at once after BEGIN IMMEDIATE; if it had to wait and were
+            # cancelled meanwhile, it rolls back instead: all or nothing either way)
             if self.engine.dialect.name == "sqlite":
                 await self._end_on_sqlite(commit)
             else:
@@ -199,6 +201,7 @@ class Tx:
                 raise DBAPIError.instance("COMMIT", None, error, sqlite3.Error) from error
             raise
         # back to the pool without its rollback-on-return: the transaction is ended already
+        # (no greenlet needed: SQLite's pools have no overflow, so nothing is closed here)
         pooled._close_special(transaction_reset=True)
 
     async def _end_on_asyncpg(self, commit: bool) -> None:
@@ -225,8 +228,14 @@ class Tx:
                 except dbapi.Error as translated:
                     raise DBAPIError.instance("COMMIT", None, translated, dbapi.Error) from error
             raise
-        # back to the pool without its rollback-on-return: the transaction is ended already
-        pooled._close_special(transaction_reset=True)
+        if adapted._connection.is_in_transaction():
+            # a transaction the adapter does not know of (a BEGIN cancelled after the server
+            # began it): never handed to another transaction
+            await greenlet_spawn(pooled.invalidate)
+            return
+        # back to the pool without its rollback-on-return (the transaction is ended already);
+        # in a greenlet: an overflow connection the pool does not keep is closed there
+        await greenlet_spawn(pooled._close_special, transaction_reset=True)
 
     def _finish(self, commit: bool) -> None:
         # in a greenlet: SQLAlchemy's pool and driver adapters are called synchronously here

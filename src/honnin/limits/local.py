@@ -5,7 +5,9 @@ Why not the `limits` library's `aio` MemoryStorage: on every hit that finds its 
 done it starts a new one, which hands every key to a thread (`asyncio.to_thread`) to find the
 expired entries; on the verification bench that was a sixth of the server's CPU. Here a hit
 prunes only its own key, in place, on the event loop (no await: two concurrent requests cannot
-both slip through), and keys that went quiet are dropped by a sweep at most once a minute.
+both slip through), and the keys that went quiet are dropped as others are hit: the windows are
+kept in the order they were last hit, so the quiet ones are at the front (no periodic sweep
+that would walk a million IPs at once).
 
 The window is a moving one, as with `limits`' MovingWindowRateLimiter (and Redis here): a hit
 is allowed while fewer than `amount` hits of that key fall in the last `expiry` seconds. Times
@@ -15,40 +17,38 @@ are monotonic, so a wall clock that jumps neither frees nor blocks anybody.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from time import monotonic
 
 from limits import RateLimitItem
 
-SWEEP_SECONDS = 60.0
-
 _Key = tuple[str, int, int]
 
 
 class LocalWindows:
-    """Hits per key and limit in the last window; memory bounded by the hits still in a window."""
+    """Hits per key and limit in the last window. Memory is bounded by the keys hit within the
+    longest window: a quiet window is dropped once every window hit before it is quiet too."""
 
     def __init__(self, clock: Callable[[], float] = monotonic) -> None:
         self._clock = clock
-        self._hits: dict[_Key, deque[float]] = {}
-        self._next_sweep = clock() + SWEEP_SECONDS
+        self._hits: OrderedDict[_Key, deque[float]] = OrderedDict()  # least recently hit first
 
     def __len__(self) -> int:
-        """How many key-and-limit windows are held (for tests of the sweep)."""
+        """How many key-and-limit windows are held (for tests of the clean-up)."""
         return len(self._hits)
 
     async def hit(self, item: RateLimitItem, key: str) -> bool:
         """Count one hit of `key` under `item`; False (and not counted) if the window is full."""
         now = self._clock()
-        if now >= self._next_sweep:
-            self._sweep(now)
         window = item.get_expiry()
         hits = self._hits.get(slot := (key, item.amount, window))
         if hits is None:
             hits = self._hits[slot] = deque()
         else:
             _prune(hits, now - window)
+            self._hits.move_to_end(slot)
+        self._drop_quiet(now)
         if len(hits) >= item.amount:
             return False
         hits.append(now)
@@ -58,6 +58,8 @@ class LocalWindows:
         """Whole seconds (at least 1) until `key`'s window under `item` has room again."""
         now = self._clock()
         window = item.get_expiry()
+        if item.amount <= 0:  # a limit of 0 (sends turned off): never room
+            return max(1, math.ceil(window))
         hits = self._hits.get((key, item.amount, window))
         if hits is None:
             return 1
@@ -68,11 +70,12 @@ class LocalWindows:
         frees_at = hits[len(hits) - item.amount] + window
         return max(1, math.ceil(frees_at - now))
 
-    def _sweep(self, now: float) -> None:
-        """Drop the windows whose newest hit has aged out: keys that went quiet."""
-        self._next_sweep = now + SWEEP_SECONDS
-        quiet = [slot for slot, hits in self._hits.items() if not hits or hits[-1] <= now - slot[2]]
-        for slot in quiet:
+    def _drop_quiet(self, now: float) -> None:
+        """Drop the least recently hit windows while their newest hit has aged out."""
+        while len(self._hits) > 1:
+            slot, hits = next(iter(self._hits.items()))
+            if hits and hits[-1] > now - slot[2]:
+                return
             del self._hits[slot]
 
 
