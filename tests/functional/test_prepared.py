@@ -301,3 +301,31 @@ async def test_an_overflow_connection_is_closed_when_it_comes_back(
         assert pool.checkedin() == 2  # the overflow one is closed
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_statement_on_postgresql_commits_by_itself_and_leaves_the_pool_transactional(
+    database_url: str,
+) -> None:
+    """`Database.statement` runs in autocommit (no BEGIN, no COMMIT: two round trips fewer for
+    the courier's one-statement records); the connection goes back to the pool as it came."""
+    db = Database(database_url, pool_size=1)  # the next transactions get the same connection
+    other = Database(database_url, pool_size=1)
+    try:
+        async with db.statement() as tx:
+            await tx.run(_INSERT, message("at-once@example.com"))
+            async with other.transaction(write=False) as seen:  # committed before the end
+                assert len((await seen.run(_BY_RECIPIENT, {"b_to": "at-once@example.com"})).all())
+
+        async def write_then_fail() -> None:
+            async with db.transaction() as tx:
+                await tx.run(_INSERT, message("rolled-back@example.com"))
+                raise RuntimeError("changed my mind")
+
+        with pytest.raises(RuntimeError):
+            await write_then_fail()
+        async with db.transaction(write=False) as tx:
+            assert (await tx.run(_BY_RECIPIENT, {"b_to": "rolled-back@example.com"})).all() == []
+    finally:
+        await db.dispose()
+        await other.dispose()

@@ -265,6 +265,10 @@ class Tx:
         (sync or pooled).close()
 
 
+def _end_autocommit(adapted: Any) -> None:
+    adapted.autocommit = False
+
+
 async def _to_completion(work: Coroutine[Any, Any, None]) -> None:
     """Await `work` to its end even if this task is cancelled meanwhile; then re-raise the
     cancellation (as SQLAlchemy's `AsyncConnection` ends its own)."""
@@ -411,8 +415,18 @@ class Database:
             async with self.transaction() as tx:
                 yield tx
             return
-        async with self.autocommit_engine.connect() as conn:
-            yield Tx(conn)
+        pooled: Any = await greenlet_spawn(self.write_engine.sync_engine.raw_connection)
+        # the adapter begins no transaction while in autocommit; set back at check-in, as
+        # SQLAlchemy sets back an isolation level it changed (on the pool's own hook)
+        pooled.dbapi_connection.autocommit = True
+        pooled._connection_record.finalize_callback.append(_end_autocommit)
+        tx = Tx(engine=self.write_engine, pooled=pooled)
+        try:
+            yield tx
+        except BaseException:
+            await tx.end(commit=False)
+            raise
+        await tx.end(commit=True)
 
     @property
     def is_sqlite(self) -> bool:
