@@ -15,7 +15,7 @@ and the growth from it to the end is judged against 10 %. The last half's growth
 whether RSS is still climbing or has levelled off.
 
 The throttles that would refuse a bench's rate are raised per *second*: the in-memory moving
-window (`limits`) keeps one entry per hit in its window, so "100000000/hour" would grow it by
+window (`honnin.limits.local`) keeps one entry per hit in its window, so "100000000/hour" would grow it by
 every request, which no deployment sees (there a window holds at most its limit's amount).
 """
 

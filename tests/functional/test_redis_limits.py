@@ -210,3 +210,19 @@ async def test_two_nodes_with_redis_share_a_client_limit(
         assert refused.status_code == 429, refused.text
         await sink.wait_for("p2@example.com")
         assert [len(sink.to(f"p{n}@example.com")) for n in range(1, 5)] == [1, 1, 0, 0]
+
+
+async def test_windows_given_are_the_ones_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even empty (and so of length 0), the windows a caller gives replace the configured store."""
+    url = f"redis://127.0.0.1:{free_port()}/0"  # would fail open, and say so, if it were used
+    throttle = Throttle(
+        throttle_settings(url, tmp_path, limit_client_sends="1/hour"), windows=LocalWindows()
+    )
+    me = Requester(client_id=uuid.uuid4())
+    with caplog.at_level("ERROR", logger="honnin.limits"):
+        await throttle.send(me)
+        with pytest.raises(RateLimited):
+            await throttle.send(me)
+    assert caplog.records == []

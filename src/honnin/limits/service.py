@@ -107,7 +107,7 @@ def make_windows(redis_url: str | None) -> Windows:
 
 class Throttle:
     def __init__(self, settings: Settings, windows: Windows | None = None) -> None:
-        self._windows = windows or make_windows(settings.redis_url)
+        self._windows = windows if windows is not None else make_windows(settings.redis_url)
         self._items = {
             ("send", "client"): settings.rate("client_sends"),
             ("send", "ip"): settings.rate("ip_sends"),
