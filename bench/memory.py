@@ -15,8 +15,9 @@ and the growth from it to the end is judged against 10 %. The last half's growth
 whether RSS is still climbing or has levelled off.
 
 The throttles that would refuse a bench's rate are raised per *second*: the in-memory moving
-window (`honnin.limits.local`) keeps one entry per hit in its window, so "100000000/hour" would grow it by
-every request, which no deployment sees (there a window holds at most its limit's amount).
+window (`honnin.limits.local`) keeps one entry per hit in its window, so "100000000/hour"
+would grow it by every request, which no deployment sees (there a window holds at most its
+limit's amount).
 """
 
 from __future__ import annotations
