@@ -55,10 +55,6 @@ from honnin.private_files import private_file
 
 SQLITE_LOCK_WAIT_SECONDS = 30.0  # how long a statement waits for another process's write lock
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied back into the database file
-# All of a process's SQLite page caches together (SQLite's soft heap limit, process-wide): 2 MiB
-# each by default, a worker's 20 reader connections filled theirs as the file grew, +31 MiB of
-# RSS over a million requests; above the limit SQLite reuses its least recently used pages.
-SQLITE_HEAP_BYTES = 8 * 2**20
 
 log = logging.getLogger("honnin.db")
 
@@ -316,7 +312,6 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # done by `_Checkpointer`
-        cursor.execute(f"PRAGMA soft_heap_limit={SQLITE_HEAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
