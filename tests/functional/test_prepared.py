@@ -172,6 +172,15 @@ _SLEEP = Prepared(select(func.pg_sleep(bindparam("b_seconds"))))
 _BACKEND = Prepared(select(func.pg_backend_pid()))
 
 
+async def _terminate(db: Database, backend: int) -> None:
+    """End a PostgreSQL backend from another connection, and wait until it is gone."""
+    async with db.autocommit_engine.connect() as other:
+        await other.execute(select(func.pg_terminate_backend(backend)))
+        gone = select(func.count()).where(text("pid = :pid")).select_from(text("pg_stat_activity"))
+        while (await other.execute(gone, {"pid": backend})).scalar():
+            await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_cancelled_or_broken_transaction_leaves_the_pool_clean(db: Database) -> None:
     """Cancelled again and again while it rolls back, a transaction still ends before its
@@ -194,15 +203,7 @@ async def test_a_cancelled_or_broken_transaction_leaves_the_pool_clean(db: Datab
     async def lose_the_connection_midway() -> None:
         async with db.transaction() as tx:
             backend = (await tx.run(_BACKEND)).scalar()
-            async with db.autocommit_engine.connect() as other:
-                await other.execute(select(func.pg_terminate_backend(backend)))
-                gone = (
-                    select(func.count())
-                    .where(text("pid = :pid"))
-                    .select_from(text("pg_stat_activity"))
-                )
-                while (await other.execute(gone, {"pid": backend})).scalar():
-                    await asyncio.sleep(0.01)
+            await _terminate(db, backend)
             await tx.run(_INSERT, message("lost@example.com"))
 
     with pytest.raises(DBAPIError) as lost:
@@ -256,15 +257,7 @@ async def test_a_commit_that_fails_on_postgresql_drops_the_connection(db: Databa
         async with db.transaction() as tx:
             await tx.run(_INSERT, message("uncommitted@example.com"))
             backend = (await tx.run(_BACKEND)).scalar()
-            async with db.autocommit_engine.connect() as other:
-                await other.execute(select(func.pg_terminate_backend(backend)))
-                gone = (
-                    select(func.count())
-                    .where(text("pid = :pid"))
-                    .select_from(text("pg_stat_activity"))
-                )
-                while (await other.execute(gone, {"pid": backend})).scalar():
-                    await asyncio.sleep(0.01)
+            await _terminate(db, backend)
 
     with pytest.raises(DBAPIError):
         await lose_the_connection_before_commit()

@@ -156,6 +156,13 @@ class Tx:
                 raise
         return tx
 
+    async def __aenter__(self) -> Tx:
+        return self
+
+    async def __aexit__(self, error: type[BaseException] | None, *_details: object) -> None:
+        """Committed if the block succeeded, rolled back if it raised."""
+        await self.end(commit=error is None)
+
     async def end(self, *, commit: bool) -> None:
         """Commit (or roll back) and give the connection back to the pool. The ending runs to
         its end even if the task is cancelled meanwhile (and the cancellation is raised after):
@@ -420,13 +427,8 @@ class Database:
         # SQLAlchemy sets back an isolation level it changed (on the pool's own hook)
         pooled.dbapi_connection.autocommit = True
         pooled._connection_record.finalize_callback.append(_end_autocommit)
-        tx = Tx(engine=self.write_engine, pooled=pooled)
-        try:
+        async with Tx(engine=self.write_engine, pooled=pooled) as tx:
             yield tx
-        except BaseException:
-            await tx.end(commit=False)
-            raise
-        await tx.end(commit=True)
 
     @property
     def is_sqlite(self) -> bool:
@@ -452,13 +454,8 @@ class Database:
         else:
             engine = self.write_engine if write else self.read_engine
             begin = ("BEGIN IMMEDIATE" if write else "BEGIN") if self.is_sqlite else None
-            tx = await Tx.begin(engine, begin)
-            try:
+            async with await Tx.begin(engine, begin) as tx:
                 yield tx
-            except BaseException:
-                await tx.end(commit=False)
-                raise
-            await tx.end(commit=True)
         for callback in tx._after_commit:
             callback()
 
