@@ -724,6 +724,7 @@ def report(kind: str, via: str, phases: list[Phase]) -> None:
 
 
 async def main() -> None:
+    global CLIENTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"],
                         choices=["sqlite", "postgresql"])  # fmt: skip
@@ -732,9 +733,12 @@ async def main() -> None:
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2],
                         help="honnin's worker processes: each count is a phase")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1, help="alternations per database/via")
+    parser.add_argument("--clients", type=int, default=CLIENTS,
+                        help="people signing in at once (closed loop)")  # fmt: skip
     parser.add_argument("--flamegraphs", type=Path, metavar="DIR",
                         help="py-spy profiles: DIR/flows-<db>-<via>-<n>w.svg")  # fmt: skip
     args = parser.parse_args()
+    CLIENTS = args.clients
     ensure_allauth()
     plan = Plan(args.db, args.via, args.workers, args.seconds, args.rounds, args.flamegraphs)
 

@@ -137,3 +137,35 @@ async def test_a_field_an_action_does_not_take_is_refused(api: httpx.AsyncClient
     assert unknown.status_code == 422
     assert unknown.json()["error"] == "invalid_request"
     assert (await api.get(url)).json()["state"] == "identifier"
+
+
+async def test_an_action_shows_its_code_as_a_fresh_read_would(
+    api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    """An action shows the code it just sent or checked without reading it again
+    (`Context.challenge`): what it shows must be what reading the flow afresh shows."""
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    url, _flow = await start(api, "sign_in")
+    await act(api, url, "submit_identifier", name=EMMA)
+
+    async def shown_as_read(response: httpx.Response) -> dict[str, Any]:
+        body = response.json()
+        shown = body.get("flow", body)
+        assert shown["code"] is not None
+        read = (await api.get(url)).json()
+        assert {**shown, "session_token": None} == read
+        return dict(shown["code"])
+
+    sent = await shown_as_read(await act(api, url, "email_code"))
+    assert sent["attempts_remaining"] == 5
+    first = await sink.wait_for_code(EMMA)
+    wrong = "000000" if first != "000000" else "111111"
+    for left in (4, 3, 2, 1, 0):  # each wrong try counted, then the code burned
+        code = await shown_as_read(await act(api, url, "submit_code", code=wrong))
+        assert (code["attempts_remaining"], code["usable"]) == (left, left > 0)
+    resent = await shown_as_read(await act(api, url, "resend"))  # at once: the code was burned
+    assert (resent["attempts_remaining"], resent["usable"]) == (5, True)
+    done = await act(api, url, "submit_code", code=await sink.wait_for_code(EMMA, count=2))
+    assert done.json()["state"] == "done"
+    approved = await shown_as_read(done)
+    assert approved["usable"] is False

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import String, bindparam, event, func, insert, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import greenlet_spawn
 
+import honnin.db.engine as engine_module
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Database, Prepared, table_of
 
@@ -322,3 +324,39 @@ async def test_a_statement_on_postgresql_commits_by_itself_and_leaves_the_pool_t
     finally:
         await db.dispose()
         await other.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_idle_connection_is_taken_without_a_greenlet(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction takes an idle pooled connection straight from the pool; the greenlet is
+    for waiting and connecting only, and a connection the pool must make again (this one was
+    dropped) is made that way, with the pool's counts left right."""
+    checkouts: list[object] = []
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(fn, "__name__", "") == "raw_connection":
+            checkouts.append(fn)
+        return await greenlet_spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "greenlet_spawn", counting)
+    for write in (True, False):  # each pool's first connection: made in a greenlet
+        async with db.transaction(write=write) as tx:
+            await tx.run(_INSERT if write else _BY_RECIPIENT, message("first@example.com"))
+    made = len(checkouts)
+    assert made == 2
+    for write in (True, False, True, False):
+        async with db.transaction(write=write) as tx:
+            await tx.run(_BY_RECIPIENT, {"b_to": "first@example.com"})
+    assert len(checkouts) == made
+
+    async with db.transaction() as tx:
+        await tx.run(_BY_RECIPIENT, {"b_to": "first@example.com"})
+        await tx._invalidate()  # as when the database broke it
+    async with db.transaction() as tx:  # its pool connects again, in a greenlet
+        found = (await tx.run(_BY_RECIPIENT, {"b_to": "first@example.com"})).all()
+    assert (len(found), len(checkouts)) == (1, made + 1)
+    pool = db.write_engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedout() == 0

@@ -23,6 +23,8 @@ from tests.support.smtp import Sink
 # the indexes a hot statement may search a table by; any other is a plan that grows with
 # rows the statement does not want
 SEARCHABLE = {
+    # wrong guesses, by key: by time alone, a count reads every guess of the last day
+    "failed_attempts": {"ix_failed_attempts_key_digest"},
     "challenges": {"sqlite_autoindex_challenges_1", "ix_challenges_destination_digest"},
     "codes": {
         "sqlite_autoindex_codes_1",
@@ -66,8 +68,12 @@ def plans(database_url: str, statements: list[tuple[str, Any]]) -> dict[str, lis
 def wrong_searches(plan: list[str]) -> list[str]:
     """Steps that read a whole table, or search one through an index not meant for it."""
     wrong = []
+    # a subquery's few rows, made first through an index (a one-row count): reading them is
+    # no search of a table
+    made = {found[1] for step in plan if (found := re.match(r"MATERIALIZE (\w+)", step))}
     for step in plan:
-        if re.match(r"SCAN (?!CONSTANT ROW)", step):
+        scanned = re.match(r"SCAN (?!CONSTANT ROW)(\w+)", step)
+        if scanned and scanned[1] not in made:
             wrong.append(step)
         found = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX (\w+)", step)
         if found and found[2] not in SEARCHABLE.get(found[1], {found[2]}):
@@ -98,5 +104,6 @@ async def test_a_verification_and_a_sign_in_search_by_the_right_indexes(
     assert done.json()["state"] == "done", done.text
 
     explained = plans(database_url, statements)
-    assert any("FROM challenges" in sql for sql in explained)  # the recording saw the paths
+    for table in ("challenges", "failed_attempts"):  # the recording saw the paths
+        assert any(f"FROM {table}" in sql for sql in explained)
     assert {sql: wrong for sql, plan in explained.items() if (wrong := wrong_searches(plan))} == {}

@@ -7,6 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from honnin.errors import RateLimited
+from honnin.limits.service import Requester
+from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
 from tests.support.smtp import Sink
 
@@ -17,6 +20,7 @@ ADDRESS = "emma@example.com"
 def settings_overrides() -> dict[str, Any]:
     return {
         "limit_destination_sends": "3/hour;4/day",
+        "limit_account_sends": "5/hour;6/day",
         "limit_client_sends": "6/hour",
         "limit_client_checks": "8/hour",
     }
@@ -97,3 +101,26 @@ async def test_checks_per_client_are_limited(api: httpx.AsyncClient, sink: Sink)
         assert response.json()["error"] in ("invalid_code", "too_many_attempts")
     response = await api.post(f"/api/v1/verifications/{ids[0]}/check", json={"code": "000000"})
     assert_rate_limited(response, at_most=3600)
+
+
+async def test_an_account_s_sends_are_limited_across_its_addresses(
+    runtime: Runtime, sink: Sink, clock: ShiftableClock
+) -> None:
+    """The destination's quota and the account's are counted in one statement: the account's
+    bites across addresses, and the destination's is the one reported while both are full."""
+    account = await runtime.accounts.create(ADDRESS, "correct horse battery", email_verified=True)
+
+    async def send_to(address: str) -> None:
+        async with runtime.db.transaction() as tx:
+            await runtime.codes.send(
+                tx, purpose="sign_in", channel="email", destination=address, locale="en",
+                requester=Requester(ip="198.51.100.9"), account_id=account.id,
+            )  # fmt: skip
+        clock.advance(seconds=31)  # past the resend cooldown
+
+    for address in ("a0@example.com",) * 3 + ("a1@example.com", "a2@example.com"):
+        await send_to(address)  # a0's three for the hour, the account's five
+    for address, full in (("a0@example.com", "destination"), ("a3@example.com", "account")):
+        with pytest.raises(RateLimited) as refused:
+            await send_to(address)
+        assert (refused.value.scope, refused.value.retry_after > 3000) == (full, True)

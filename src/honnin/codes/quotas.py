@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from limits import RateLimitItem
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 
 from honnin.codes.models import Code
 from honnin.db import Prepared, Tx
@@ -22,14 +22,14 @@ from honnin.limits.service import too_many_sends
 from honnin.limits.windows import seconds_until_free
 
 
-def _counts(scope: Any, items: list[RateLimitItem]) -> Prepared:
-    """Sends within each item's window, in one statement (windows are bound parameters)."""
-    windows = [Code.created_at > bindparam(f"b_start{i}") for i in range(len(items))]
-    return Prepared(
-        select(*(func.count().filter(window) for window in windows)).where(
-            scope.in_(bindparam("b_scope", expanding=True)),
-            Code.created_at > bindparam("b_earliest"),
-        )
+def _counts(name: str, scope: Any, items: list[RateLimitItem]) -> Any:
+    """Sends within each item's window, for one scope (windows are bound parameters)."""
+    windows = [Code.created_at > bindparam(f"b_{name}_start{i}") for i in range(len(items))]
+    return select(
+        *(func.count().filter(window).label(f"{name}{i}") for i, window in enumerate(windows))
+    ).where(
+        scope.in_(bindparam(f"b_{name}", expanding=True)),
+        Code.created_at > bindparam(f"b_{name}_earliest"),
     )
 
 
@@ -46,9 +46,25 @@ class SendQuotas:
             "destination": (Code.destination_digest, destination),
             "account": (Code.account_id, account),
         }
-        self._count = {
-            name: _counts(column, items) for name, (column, items) in self._scopes.items() if items
-        }
+        self._count: dict[tuple[str, ...], Prepared] = {}
+
+    def _statement(self, names: tuple[str, ...]) -> Prepared:
+        """The counts of every scope named, in one statement: each scope's rows found through
+        its own index (a one-row aggregate each, side by side)."""
+        if names not in self._count:
+            counted = [_counts(name, *self._scopes[name]) for name in names]
+            if len(counted) == 1:
+                self._count[names] = Prepared(counted[0])
+            else:
+                side_by_side = [
+                    count.subquery(name) for count, name in zip(counted, names, strict=True)
+                ]
+                joined: Any = side_by_side[0]
+                for other in side_by_side[1:]:
+                    joined = joined.join(other, true())
+                columns = [column for subquery in side_by_side for column in subquery.c]
+                self._count[names] = Prepared(select(*columns).select_from(joined))
+        return self._count[names]
 
     async def check(
         self,
@@ -60,21 +76,26 @@ class SendQuotas:
     ) -> None:
         """`destination_digests`: under every secret key, so a rotation restarts no count.
         `account_id`: None for sends that belong to no account (the verification API)."""
-        await self._check(tx, "destination", destination_digests, now)
+        keys: dict[str, Sequence[object]] = {"destination": destination_digests}
         if account_id is not None:
-            await self._check(tx, "account", [account_id], now)
-
-    async def _check(self, tx: Tx, name: str, keys: Sequence[object], now: datetime) -> None:
-        column, items = self._scopes[name]
-        if not items:
+            keys["account"] = [account_id]
+        scopes = [(name, scope_keys) for name, scope_keys in keys.items() if self._scopes[name][1]]
+        if not scopes:
             return
-        starts = [now - timedelta(seconds=item.get_expiry()) for item in items]
-        params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
-        params.update(b_scope=list(keys), b_earliest=min(starts))
-        counts = (await tx.run(self._count[name], params)).one()
-        for item, count in zip(items, counts, strict=True):
-            if count >= item.amount:
-                retry_after = await seconds_until_free(
-                    tx, at=Code.created_at, scope=column, keys=keys, item=item, count=count, now=now
-                )
-                raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)
+        params: dict[str, object] = {}
+        for name, scope_keys in scopes:
+            starts = [now - timedelta(seconds=item.get_expiry()) for item in self._scopes[name][1]]
+            params.update({f"b_{name}_start{i}": start for i, start in enumerate(starts)})
+            params.update({f"b_{name}": list(scope_keys), f"b_{name}_earliest": min(starts)})
+        names = tuple(name for name, _keys in scopes)
+        counts = list((await tx.run(self._statement(names), params)).one())
+        for name, scope_keys in scopes:  # the destination's first, as a person reads them
+            column, items = self._scopes[name]
+            scope_counts, counts = counts[: len(items)], counts[len(items) :]
+            for item, count in zip(items, scope_counts, strict=True):
+                if count >= item.amount:
+                    retry_after = await seconds_until_free(
+                        tx, at=Code.created_at, scope=column, keys=scope_keys, item=item,
+                        count=count, now=now,
+                    )  # fmt: skip
+                    raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)

@@ -233,6 +233,12 @@ class CheckResult:
         return self.outcome is CheckOutcome.APPROVED
 
     @property
+    def current(self) -> ChallengeState | None:
+        """The challenge as the check left it, to show without reading it again; None when a
+        check that lost a race found it changed (it must be read again to be shown)."""
+        return None if self.outcome is CheckOutcome.NOT_PENDING else self.challenge
+
+    @property
     def error(self) -> HonninError | None:
         match self.outcome:
             case CheckOutcome.APPROVED:
@@ -623,6 +629,7 @@ class CodeService:
             result = await self._approve(tx, challenge, latest.id, messages, now)
             return replace(result, delivery=delivery)
         remaining = await self._count_wrong_try(tx, latest.id)
+        challenge = replace(challenge, wrong_tries=self.policy.max_attempts - remaining)
         outcome = CheckOutcome.INVALID
         if any(matches):
             outcome = CheckOutcome.SUPERSEDED

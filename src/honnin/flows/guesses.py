@@ -47,7 +47,7 @@ from sqlalchemy import bindparam, or_, select
 from honnin.db import Prepared, Tx
 from honnin.errors import RateLimited
 from honnin.flows.service import Binding, FlowService
-from honnin.limits.failures import FailureLimits
+from honnin.limits.failures import FailureLimits, reserve_together
 from honnin.sessions.models import Session
 
 NOBODY = uuid.UUID(int=0)  # no account has it: the lookup for a name without one finds nothing
@@ -109,17 +109,15 @@ class Guesses:
         elif kind is Guess.CODE:
             assert flow_id is not None
             in_flow = keyring.digests("sign-in-flow-codes", name, str(flow_id))
-            first = await limits.reserve(tx, in_flow, now)
             names = keyring.digests("sign-in-name-codes", name)
-            return first, await self.name_codes.reserve(tx, names, now)
+            return await reserve_together(tx, [(limits, in_flow), (self.name_codes, names)], now)
         else:
             key = self.flows.name_key(name)
         return (await limits.reserve(tx, key, now),)
 
     async def release(self, tx: Tx, attempt: Attempt) -> None:
         """The guess was right (or not judged at all): it is no failure."""
-        for row in attempt:
-            await self.flows.failures.release(tx, row)
+        await self.flows.failures.release(tx, *attempt)
 
     async def own_send_quota(
         self,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from honnin.accounts.service import AccountRecord, AccountService
 from honnin.clock import Clock
-from honnin.codes.service import CodeService
+from honnin.codes.service import ChallengeState, CodeService
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, new_id, table_of
 from honnin.errors import HonninError
@@ -87,6 +87,9 @@ class Context:
     now: datetime
     session_token: str | None = None
     device_token: str | None = None
+    # the flow's challenge as the action left it (sent, checked), so that the view need not
+    # read it again; None: read it
+    challenge: ChallengeState | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -230,7 +233,7 @@ class FlowService:
                 error = await handler.act(ctx, action, fields, prepared)
                 flow.updated_at = ctx.now
                 await tx.run(_SAVE, {f"b_{k}": v for k, v in vars(flow).items()})
-                view = await self._view(tx, flow)
+                view = await self._view(tx, flow, ctx.challenge)
         except IntegrityError:  # a race on a unique name, lost at commit
             raise handler.conflict() from None
         return ActionResult(view, error, ctx.session_token, ctx.device_token)
@@ -304,7 +307,10 @@ class FlowService:
             return False
         return self.sessions.device_matches(flow.device_digest, binding.device_token)
 
-    async def _view(self, tx: Tx, flow: FlowRecord) -> FlowView:
+    async def _view(
+        self, tx: Tx, flow: FlowRecord, known: ChallengeState | None = None
+    ) -> FlowView:
+        """What the flow shows; `known`: its challenge as just written, if the action has it."""
         data = flow.data
         view = FlowView(
             id=flow.id,
@@ -323,7 +329,11 @@ class FlowService:
             view = replace(view, options=options, chosen=chosen)
         challenge_id = data.get("challenge_id")
         if challenge_id:
-            challenge = await self.codes.peek(tx, uuid.UUID(challenge_id))
+            challenge = (
+                known
+                if known is not None and str(known.id) == challenge_id
+                else await self.codes.peek(tx, uuid.UUID(challenge_id))
+            )
             if challenge is not None:
                 code = CodeStep(
                     purpose=challenge.purpose,

@@ -167,6 +167,7 @@ class SignIn(Steps):
             ),
         )
         ctx.update("code", challenge_id=str(sent.challenge.id))
+        ctx.challenge = sent.challenge
 
     async def _submit_code(
         self, ctx: Context, fields: Mapping[str, str], _: Any
@@ -175,6 +176,7 @@ class SignIn(Steps):
         challenge = await self._challenge(ctx)
         attempt = await self._reserve(ctx, Guess.CODE, challenge.account_id)
         result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
+        ctx.challenge = result.current
         if not result.wrong_try:
             await self.guesses.release(ctx.tx, attempt)
         if not result.approved:
@@ -196,7 +198,7 @@ class SignIn(Steps):
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         challenge = await self._challenge(ctx)
-        await self.flows.codes.resend(
+        sent = await self.flows.codes.resend(
             ctx.tx,
             challenge,
             requester=ctx.binding.requester,
@@ -207,6 +209,7 @@ class SignIn(Steps):
                 ctx.tx, challenge.account_id, ctx.binding, challenge.channel, challenge.destination
             ),
         )
+        ctx.challenge = sent.challenge
 
     async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         ctx.update("verify_confirm", option=self._option(ctx, fields)["id"], challenge_id=None)
@@ -254,6 +257,7 @@ class SignIn(Steps):
             ),
         )
         ctx.update("verify_code", challenge_id=str(sent.challenge.id))
+        ctx.challenge = sent.challenge
         return None
 
     async def _other_options(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:

@@ -102,7 +102,7 @@ class SignUp(Steps):
             )
             ctx.update(challenge_id=str(sent.challenge.id), reveal_delivery=True)
         else:
-            await self.flows.codes.resend(
+            sent = await self.flows.codes.resend(
                 ctx.tx,
                 challenge,
                 requester=ctx.binding.requester,
@@ -110,6 +110,7 @@ class SignUp(Steps):
                 template=template,
                 template_params=params,
             )
+        ctx.challenge = sent.challenge
 
     async def _submit_code(self, ctx: Context, fields: Mapping[str, str]) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
@@ -125,6 +126,7 @@ class SignUp(Steps):
         result = await self.flows.codes.check(
             ctx.tx, await self._challenge(ctx), field(fields, "code")
         )
+        ctx.challenge = result.current
         if not result.wrong_try:  # a wrong code, the one that burned it too
             await self.guesses.release(ctx.tx, attempt)
         if not result.approved:

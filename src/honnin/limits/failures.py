@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from limits import RateLimitItem
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -23,49 +24,92 @@ from honnin.limits.windows import seconds_until_free
 _failures = table_of(FailedAttempt)
 _f = _failures.c
 # run straight on the driver (honnin.db.prepared)
-_RECORD = Prepared(insert(_failures).returning(_f.id))
-_RELEASE = Prepared(delete(_failures).where(_f.id == bindparam("b_id")))
+_RELEASE = Prepared(delete(_failures).where(_f.id.in_(bindparam("b_ids", expanding=True))))
+_RECORD: dict[int, Prepared] = {}  # by the number of keys counted at once
+_COUNT: dict[tuple[int, ...], Prepared] = {}  # by the number of windows of each key
+
+
+def _record(keys: int) -> Prepared:
+    """One row per key, in one statement."""
+    if keys not in _RECORD:
+        rows: list[dict[str, Any]] = [
+            {"key_digest": bindparam(f"b_key{j}"), "at": bindparam("b_at")} for j in range(keys)
+        ]
+        _RECORD[keys] = Prepared(insert(_failures).values(rows).returning(_f.id))
+    return _RECORD[keys]
+
+
+def _count(shape: tuple[int, ...]) -> Prepared:
+    """The failures of each key (`b_keys{j}`: its digests) in each of its windows (since
+    `b_start{j}_{i}`), in one statement."""
+    if shape not in _COUNT:
+        counts = [
+            func.count().filter(
+                _f.key_digest.in_(bindparam(f"b_keys{j}", expanding=True)),
+                _f.at > bindparam(f"b_start{j}_{i}"),
+            )
+            for j, windows in enumerate(shape)
+            for i in range(windows)
+        ]
+        _COUNT[shape] = Prepared(
+            select(*counts).where(
+                _f.key_digest.in_(bindparam("b_keys", expanding=True)),
+                _f.at > bindparam("b_earliest"),
+            )
+        )
+    return _COUNT[shape]
 
 
 class FailureLimits:
     def __init__(self, items: list[RateLimitItem]) -> None:
         self.items = items
-        windows = [_f.at > bindparam(f"b_start{i}") for i in range(len(items))]
-        self._count = Prepared(
-            select(*(func.count().filter(w) for w in windows)).where(
-                _f.key_digest.in_(bindparam("b_keys", expanding=True)),
-                _f.at > bindparam("b_earliest"),
-            )
-        )
-
-    async def check(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> None:
-        """`RateLimited` while the key has had too many failures in any window.
-
-        `keys`: the key's digest under every secret (the current first), so that a rotation of
-        the secret does not start the count again."""
-        if not self.items:
-            return
-        starts = [now - timedelta(seconds=item.get_expiry()) for item in self.items]
-        params: dict[str, object] = {f"b_start{i}": start for i, start in enumerate(starts)}
-        params.update(b_keys=list(keys), b_earliest=min(starts))
-        counts = (await tx.run(self._count, params)).one()
-        for item, count in zip(self.items, counts, strict=True):
-            if count >= item.amount:
-                retry_after = await seconds_until_free(
-                    tx, at=_f.at, scope=_f.key_digest, keys=keys, item=item, count=count, now=now
-                )
-                raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
 
     async def reserve(self, tx: Tx, keys: Sequence[bytes], now: datetime) -> int:
         """Count an attempt before it is judged, under the key's lock: `RateLimited` if the key
         is over its limit, else the id of the attempt, to `release` if it turns out right.
 
-        Counting first is what makes the limit hold when guesses arrive all at once."""
-        await lock_key(tx, keys[0])
-        await self.check(tx, keys, now)
-        row = (await tx.run(_RECORD, {"key_digest": keys[0], "at": now})).one()
-        return int(row.id)
+        `keys`: the key's digest under every secret (the current first), so that a rotation of
+        the secret does not start the count again. Counting first is what makes the limit hold
+        when guesses arrive all at once."""
+        (attempt,) = await reserve_together(tx, [(self, keys)], now)
+        return attempt
 
-    async def release(self, tx: Tx, attempt: int) -> None:
-        """The attempt was right (or not a guess at all): it is no failure."""
-        await tx.run(_RELEASE, {"b_id": attempt})
+    async def release(self, tx: Tx, *attempts: int) -> None:
+        """The attempts were right (or not guesses at all): they are no failures."""
+        if attempts:
+            await tx.run(_RELEASE, {"b_ids": list(attempts)})
+
+
+async def reserve_together(
+    tx: Tx, counted: Sequence[tuple[FailureLimits, Sequence[bytes]]], now: datetime
+) -> tuple[int, ...]:
+    """`FailureLimits.reserve` for one attempt counted under several keys, each with its own
+    limits, in two statements whatever their number: `RateLimited` (nothing counted) if any key
+    is over a limit, else the attempt's row under each key."""
+    for _limits, keys in counted:
+        await lock_key(tx, keys[0])
+    starts = [
+        [now - timedelta(seconds=item.get_expiry()) for item in limits.items]
+        for limits, _keys in counted
+    ]
+    if any(starts):
+        params: dict[str, object] = {
+            f"b_start{j}_{i}": start for j, key_starts in enumerate(starts)
+            for i, start in enumerate(key_starts)
+        }  # fmt: skip
+        params.update({f"b_keys{j}": list(keys) for j, (_limits, keys) in enumerate(counted)})
+        params["b_keys"] = [key for _limits, keys in counted for key in keys]
+        params["b_earliest"] = min(start for key_starts in starts for start in key_starts)
+        counts = list((await tx.run(_count(tuple(map(len, starts))), params)).one())
+        for limits, keys in counted:
+            key_counts, counts = counts[: len(limits.items)], counts[len(limits.items) :]
+            for item, count in zip(limits.items, key_counts, strict=True):
+                if count >= item.amount:
+                    retry_after = await seconds_until_free(
+                        tx, at=_f.at, scope=_f.key_digest, keys=keys, item=item, count=count,
+                        now=now,
+                    )  # fmt: skip
+                    raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
+    record = {f"b_key{j}": keys[0] for j, (_limits, keys) in enumerate(counted)}
+    rows = await tx.run(_record(len(counted)), {**record, "b_at": now})
+    return tuple(row.id for row in rows)
