@@ -56,6 +56,9 @@ from honnin.private_files import private_file
 
 SQLITE_LOCK_WAIT_SECONDS = 30.0  # how long a statement waits for another process's write lock
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied back into the database file
+# A WAL this many frames long (pages: 40 MiB at 4 KiB) is started over (`_Checkpointer`)
+WAL_RESTART_FRAMES = 10_000
+RESTART_WAIT_SECONDS = 0.1  # how long a restart may wait for the writer and the readers
 
 log = logging.getLogger("honnin.db")
 
@@ -358,22 +361,41 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
 
 class _Checkpointer:
     """Checkpoints a SQLite database's WAL from a thread of its own, every `interval` seconds
-    (SQLite releases the GIL while it copies and syncs)."""
+    (SQLite releases the GIL while it copies and syncs).
 
-    def __init__(self, filename: str, *, uri: bool, interval: float) -> None:
+    A PASSIVE checkpoint copies the log into the file but never starts it over: only a writer
+    does that, and only if at that moment every frame is copied and no reader still reads from
+    the log. Under steady load (many processes, a pool of readers each) that moment never came:
+    the log grew by every write (5.5 GB over 250,000 requests of bench/memory.py), and with it
+    the wal-index (-shm), which every process maps: 32 KiB per 4096 frames, all of it in each
+    worker's RSS (+28 MiB a worker over a million requests). So once the log is
+    `restart_frames` long, a RESTART checkpoint holds the write lock until the readers have
+    left the log (up to RESTART_WAIT_SECONDS; writers retry meanwhile, `inline_sqlite`), and
+    the next write starts it over. This thread may wait; the event loop never does."""
+
+    def __init__(
+        self, filename: str, *, uri: bool, interval: float, restart_frames: int = WAL_RESTART_FRAMES
+    ) -> None:
         self._filename, self._uri, self._interval = filename, uri, interval
+        self._restart_frames = restart_frames
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        # the busy timeout serves RESTART alone: a PASSIVE checkpoint never waits
         connection = sqlite3.connect(
-            self._filename, uri=self._uri, timeout=0, isolation_level=None, check_same_thread=False
-        )
+            self._filename, uri=self._uri, timeout=RESTART_WAIT_SECONDS, isolation_level=None,
+            check_same_thread=False,
+        )  # fmt: skip
         try:
             while not self._stop.wait(self._interval):
                 try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _busy, frames, _copied = connection.execute(
+                        "PRAGMA wal_checkpoint(PASSIVE)"
+                    ).fetchone()
+                    if frames >= self._restart_frames:
+                        connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
                 except sqlite3.Error as error:  # busy, read-only: the next round tries again
                     log.debug("WAL checkpoint skipped: %s", error)
         finally:
