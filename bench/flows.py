@@ -90,7 +90,7 @@ ALLAUTH_CODE = re.compile(rb"(?m)^([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\r?$")  # e.g.
 DOMAIN = "bench.example.com"
 PG_DATABASE = "honnin_bench_flows"
 ALLAUTH_SCHEMA = "allauth"
-FIRST_GUESS_FLOWS_PER_SECOND = 100  # to make accounts for a target's first phase
+FIRST_GUESS_FLOWS_PER_SECOND = 300  # to make accounts for a target's first phase
 
 
 # --- one flow's outcome -----------------------------------------------------------------------

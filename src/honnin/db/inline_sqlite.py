@@ -25,8 +25,12 @@ from collections.abc import Callable, Iterable, Sequence
 from time import monotonic
 from typing import Any
 
-_FIRST_WAIT = 0.0005
-_LONGEST_WAIT = 0.05
+# Another process holds the write lock for one transaction, about a millisecond here, so a
+# waiting statement tries again soon: waits that doubled up to 50 ms left the lock free while
+# a worker still slept (two workers on one file: 217 → 242 sign-ins by code a second with
+# this cap, bench/flows.py); a try costs some 15 µs.
+_FIRST_WAIT = 0.00025
+_LONGEST_WAIT = 0.001
 
 
 # Worth waiting for: another connection holds a lock (busy, locked), or is recovering the WAL
