@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(300.0, gt=0)  # each command
     smtp_data_timeout_seconds: float = Field(180.0, gt=0)
     smtp_final_reply_timeout_seconds: float = Field(600.0, gt=0)
-    smtp_connections: int = Field(8, ge=1, le=64)
+    smtp_connections: int = Field(16, ge=1, le=64)
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_file: Path | None = None
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     )
 
     courier_enabled: bool = Field(True, description="Run a courier inside each app process.")
-    courier_concurrency: int = Field(8, ge=1, le=64)
+    courier_concurrency: int = Field(32, ge=1, le=256)
     courier_poll_seconds: float = Field(2.0, gt=0)
     # renewed every third of it while a message is being sent, so it need not outlast a send
     courier_claim_seconds: float = Field(120.0, ge=1)

@@ -195,7 +195,7 @@ _RECORD_IN_ONE = {
 
 @dataclass(frozen=True)
 class CourierConfig:
-    concurrency: int = 8
+    concurrency: int = 32
     poll_interval: float = 2.0
     claim_ttl: float = 120.0
     retry_base: float = 5.0

@@ -89,7 +89,7 @@ class SmtpChannel:
         require_starttls: bool = False,
         ca_file: Path | None = None,
         timeouts: SmtpTimeouts | None = None,
-        connections: int = 8,
+        connections: int = 16,
     ) -> None:
         self.target = target
         self.require_starttls = require_starttls
