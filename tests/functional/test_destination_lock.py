@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, text, update
 
 from honnin.codes.models import Challenge
+from honnin.db.locks import lock_keys
 from honnin.limits.service import Requester
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
@@ -50,3 +51,33 @@ async def test_a_send_into_a_challenge_made_before_a_rotation_takes_one_lock(
         assert again.challenge.id == sent.challenge.id  # a resend into the pending challenge
         assert again.challenge.destination_digest == old
         assert tx.locked == {current}  # before: {current, old}
+
+
+async def test_keys_are_locked_together_in_one_statement(
+    runtime: Runtime, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no locks: every write transaction there runs alone")
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    engine = runtime.db.write_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with runtime.db.transaction() as tx:
+            await lock_keys(tx, [b"b" * 32, b"a" * 32])
+            await lock_keys(tx, [b"a" * 32])  # held already: nothing sent
+            held = (
+                await tx.conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND pid = pg_backend_pid() AND granted"
+                    )
+                )
+            ).scalar()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert held == 2
+    assert len([sql for sql in sent if "pg_advisory_xact_lock" in sql]) == 1

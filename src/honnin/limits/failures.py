@@ -15,7 +15,7 @@ from limits import RateLimitItem
 from sqlalchemy import bindparam, delete, func, insert, select
 
 from honnin.db import Prepared, Tx, table_of
-from honnin.db.locks import lock_key
+from honnin.db.locks import lock_keys
 from honnin.errors import RateLimited
 from honnin.limits.models import FailedAttempt
 from honnin.limits.service import too_many_attempts
@@ -86,8 +86,7 @@ async def reserve_together(
     """`FailureLimits.reserve` for one attempt counted under several keys, each with its own
     limits, in two statements whatever their number: `RateLimited` (nothing counted) if any key
     is over a limit, else the attempt's row under each key."""
-    for _limits, keys in counted:
-        await lock_key(tx, keys[0])
+    await lock_keys(tx, [keys[0] for _limits, keys in counted])
     starts = [
         [now - timedelta(seconds=item.get_expiry()) for item in limits.items]
         for limits, _keys in counted
