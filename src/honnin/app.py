@@ -86,7 +86,8 @@ def _include(app: FastAPI, router: APIRouter) -> None:
     router as a branch that FastAPI (0.165) walks on every request, matching every route of
     each branch before it again: a tenth of a small API request's CPU. Ours are complete
     already (each carries its prefix, tags and `include_in_schema`), and the OpenAPI document
-    is the same (tests/functional/test_api_reference.py)."""
+    is the same (tests/functional/test_api_reference.py). What FastAPI would add at inclusion
+    time is not added: app-wide `dependencies`, `dependency_overrides` (none is used)."""
     app.router.routes.extend(router.routes)
 
 

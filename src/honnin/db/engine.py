@@ -22,7 +22,8 @@ Copying the WAL back into the database file (a checkpoint, with the one fsync le
 by a committing connection, as SQLite does by default every 1000 pages: that stalled the event
 loop for 10–100 ms on this class of machine (bench figures in DESIGN.md's terms: p99 of a
 commit 12 ms, the worst 95 ms). A thread of each process does it instead (`_Checkpointer`),
-PASSIVE, so that it never waits for nor blocks a reader or a writer.
+PASSIVE, so that it never waits for nor blocks a reader or a writer — except, once the WAL is
+long, a RESTART that holds the write lock for a moment so that the WAL can start over.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied back into the database f
 # A WAL this many frames long (pages: 40 MiB at 4 KiB) is started over (`_Checkpointer`)
 WAL_RESTART_FRAMES = 10_000
 RESTART_WAIT_SECONDS = 0.1  # how long a restart may wait for the writer and the readers
+RESTART_TRIES = 5  # restarts tried in one round while writers keep the lock busy
+RESTART_PAUSE_SECONDS = 0.02  # between those tries
 
 log = logging.getLogger("honnin.db")
 
@@ -371,7 +374,10 @@ class _Checkpointer:
     worker's RSS (+28 MiB a worker over a million requests). So once the log is
     `restart_frames` long, a RESTART checkpoint holds the write lock until the readers have
     left the log (up to RESTART_WAIT_SECONDS; writers retry meanwhile, `inline_sqlite`), and
-    the next write starts it over. This thread may wait; the event loop never does."""
+    the next write starts it over. This thread may wait; the event loop never does. Writers
+    that follow one another closely can keep a RESTART from ever taking the lock (it then does
+    what PASSIVE does, and says busy): it is tried again a few times in the round, and a WAL
+    still not started over is logged."""
 
     def __init__(
         self, filename: str, *, uri: bool, interval: float, restart_frames: int = WAL_RESTART_FRAMES
@@ -395,11 +401,18 @@ class _Checkpointer:
                         "PRAGMA wal_checkpoint(PASSIVE)"
                     ).fetchone()
                     if frames >= self._restart_frames:
-                        connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                        self._restart(connection, frames)
                 except sqlite3.Error as error:  # busy, read-only: the next round tries again
                     log.debug("WAL checkpoint skipped: %s", error)
         finally:
             connection.close()
+
+    def _restart(self, connection: sqlite3.Connection, frames: int) -> None:
+        for _try in range(RESTART_TRIES):
+            busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if not busy or self._stop.wait(RESTART_PAUSE_SECONDS):
+                return
+        log.info("WAL of %d frames not started over yet: writers kept its lock busy", frames)
 
     def stop(self) -> None:
         self._stop.set()

@@ -84,8 +84,9 @@ async def reserve_together(
     tx: Tx, counted: Sequence[tuple[FailureLimits, Sequence[bytes]]], now: datetime
 ) -> tuple[int, ...]:
     """`FailureLimits.reserve` for one attempt counted under several keys, each with its own
-    limits, in two statements whatever their number: `RateLimited` (nothing counted) if any key
-    is over a limit, else the attempt's row under each key."""
+    limits, in one count and one insert whatever their number (on PostgreSQL after one
+    statement that locks the keys): `RateLimited` (nothing counted) if any key is over a limit,
+    else the attempt's rows, one per key, in no particular order (they are released together)."""
     await lock_keys(tx, [keys[0] for _limits, keys in counted])
     starts = [
         [now - timedelta(seconds=item.get_expiry()) for item in limits.items]
