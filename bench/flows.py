@@ -1,7 +1,7 @@
 """Sign-in by emailed code: honnin against django-allauth, on the same machine, in one run.
 
     .venv/bin/python bench/flows.py [--db sqlite postgresql] [--via api pages] [--seconds 10]
-                                    [--workers 1 2] [--rounds 1]
+                                    [--workers 1 2] [--rounds 1] [--clients 8]
 
 A flow is one person signing in with a code sent by email, each flow for an account of its own
 (many are created before the timed phases); the code is read out of the mail that an SMTP sink
@@ -15,8 +15,8 @@ in this process receives.
   keep the cookies; honnin's /signin … /account against allauth's /accounts/login/code/ …
   /accounts/email/.
 
-8 clients in a closed loop. honnin runs `honnin serve` with each `--workers` count in turn;
-allauth a minimal Django project (bench/allauth/, its own virtual environment, made by
+8 clients (`--clients`) in a closed loop. honnin runs `honnin serve` with each `--workers` count
+in turn; allauth a minimal Django project (bench/allauth/, its own virtual environment, made by
 bench/allauth/setup when missing) under gunicorn with 2 sync workers. Runs alternate: for each
 database and way in, honnin with each worker count, then allauth, `--rounds` times. SQLite for
 both (honnin's file and allauth's, WAL), or PostgreSQL (one database, `honnin_bench_flows`:
