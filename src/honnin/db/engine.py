@@ -60,7 +60,7 @@ CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied back into the database f
 # A WAL this many frames long (pages: 40 MiB at 4 KiB) is started over (`_Checkpointer`)
 WAL_RESTART_FRAMES = 10_000
 RESTART_WAIT_SECONDS = 0.1  # how long a restart may wait for the writer and the readers
-RESTART_TRIES = 5  # restarts tried in one round while writers keep the lock busy
+RESTART_TRIES = 3  # restarts tried in one round while writers keep the lock busy
 RESTART_PAUSE_SECONDS = 0.02  # between those tries
 
 log = logging.getLogger("honnin.db")
