@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -124,3 +125,25 @@ async def test_an_account_s_sends_are_limited_across_its_addresses(
         with pytest.raises(RateLimited) as refused:
             await send_to(address)
         assert (refused.value.scope, refused.value.retry_after > 3000) == (full, True)
+
+
+async def test_an_account_s_quota_holds_when_its_addresses_are_sent_to_at_once(
+    runtime: Runtime, sink: Sink
+) -> None:
+    """Sends to different addresses of one account take no common destination lock: the
+    account's own lock keeps them from all counting the quota before any of them is written."""
+    account = await runtime.accounts.create(ADDRESS, "correct horse battery", email_verified=True)
+
+    async def send_to(address: str) -> str:
+        try:
+            async with runtime.db.transaction() as tx:
+                await runtime.codes.send(
+                    tx, purpose="sign_in", channel="email", destination=address, locale="en",
+                    requester=Requester(ip="198.51.100.10"), account_id=account.id,
+                )  # fmt: skip
+        except RateLimited as refused:
+            return refused.scope
+        return "sent"
+
+    outcomes = await asyncio.gather(*(send_to(f"b{n}@example.com") for n in range(10)))
+    assert sorted(outcomes) == ["account"] * 5 + ["sent"] * 5

@@ -549,6 +549,12 @@ class CodeService:
             digests, account_id = tuple(quota_key), NOBODY
         if decoy:  # a name without an account costs what one with an account does
             account_id = NOBODY
+        if account_id is not None:
+            # the account's quota is read under the account's lock too: sends to its other
+            # addresses hold other destination locks. One without an account's quota (a decoy,
+            # a browser's own quota) takes a lock of its own all the same: the same work
+            owner = f"account:{account_id}" if account_id != NOBODY else f"alone:{digests[0].hex()}"
+            await lock_key(tx, self.keyring.digest("send-quota", owner))
         await self.quotas.check(tx, destination_digests=digests, account_id=account_id, now=now)
         await self.throttle.send(requester)
 
