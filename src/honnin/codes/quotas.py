@@ -1,8 +1,8 @@
 """Send quotas per destination and per account, counted from the codes actually sent.
 
-They are read in the transaction that would send, under the destination's lock and the
-account's (`CodeService._may_send`), so they hold exactly across every process and node. Each refusal says when a slot frees up: when the
-oldest send that keeps the window full ages out of it.
+They are read in the transaction that would send, under the destination's lock and the account's
+(`CodeService._may_send`), so they hold exactly across every process and node. Each refusal says
+when a slot frees up: when the oldest send that keeps the window full ages out of it.
 """
 
 from __future__ import annotations
