@@ -21,6 +21,14 @@ EMMA = "emma@example.com"
 TARO = "taro@example.jp"
 
 
+async def focus_lands(page: Page, what: str, expected: str) -> None:
+    """`what` of the focused element becomes `expected`: `autofocus` takes effect at the
+    browser's next rendering step, not when the page's element appears."""
+    await page.wait_for_function(
+        f"expected => document.activeElement?.{what} === expected", arg=expected, timeout=5000
+    )
+
+
 async def fill_and_submit(page: Page, label: str, value: str, button: str) -> None:
     await page.get_by_label(label, exact=True).fill(value)
     await page.get_by_role("button", name=button, exact=True).click()
@@ -314,7 +322,7 @@ async def test_flow_pages_errors_way_back_account_and_codes(
     await page.get_by_label(t("Password"), exact=True).fill("short")
     await page.get_by_role("button", name=t("Next")).click()
     await page.locator("p.field-error").wait_for()
-    assert await page.evaluate("document.activeElement.id") == "password"
+    await focus_lands(page, "id", "password")
     assert await page.get_attribute("#password", "aria-invalid") == "true"
     await screenshot(page, "flow-details-error")
     assert await accessibility_violations(page) == []
@@ -351,7 +359,7 @@ async def test_flow_pages_errors_way_back_account_and_codes(
     await page.get_by_role("button", name=t("Send a code"), exact=True).click()
     await fill_and_submit(page, t("Email address"), "emma@example.org", t("Send code"))
     await page.locator("p.field-error").wait_for()
-    assert await page.evaluate("document.activeElement.id") == "address"
+    await focus_lands(page, "id", "address")
     assert await page.locator("p.identity").inner_text() == EMMA
     await screenshot(page, "flow-verify-confirm-error")
     assert await accessibility_violations(page) == []
@@ -369,7 +377,7 @@ async def test_flow_pages_errors_way_back_account_and_codes(
     assert await page.locator("#code").count() == 0
     send_new = page.get_by_role("button", name=t("Send a new code"))
     assert await send_new.is_enabled()
-    assert await page.evaluate("document.activeElement.textContent") == t("Send a new code")
+    await focus_lands(page, "textContent", t("Send a new code"))
     assert zone_label not in await page.locator("main").inner_text()  # no expiry shown
     await screenshot(page, "flow-code-burned")
     assert await accessibility_violations(page) == []
