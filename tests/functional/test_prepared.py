@@ -343,7 +343,10 @@ async def test_an_idle_connection_is_taken_without_a_greenlet(
     monkeypatch.setattr(engine_module, "greenlet_spawn", counting)
     for write in (True, False):  # each pool's first connection: made in a greenlet
         async with db.transaction(write=write) as tx:
-            await tx.run(_INSERT if write else _BY_RECIPIENT, message("first@example.com"))
+            if write:
+                await tx.run(_INSERT, message("first@example.com"))
+            else:
+                await tx.run(_BY_RECIPIENT, {"b_to": "first@example.com"})
     made = len(checkouts)
     assert made == 2
     for write in (True, False, True, False):

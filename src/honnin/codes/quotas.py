@@ -19,7 +19,7 @@ from honnin.codes.models import Code
 from honnin.db import Prepared, Tx
 from honnin.errors import RateLimited
 from honnin.limits.service import too_many_sends
-from honnin.limits.windows import seconds_until_free
+from honnin.limits.windows import first_full, seconds_until_free
 
 
 def _counts(name: str, scope: Any, items: list[RateLimitItem]) -> Any:
@@ -88,14 +88,14 @@ class SendQuotas:
             params.update({f"b_{name}_start{i}": start for i, start in enumerate(starts)})
             params.update({f"b_{name}": list(scope_keys), f"b_{name}_earliest": min(starts)})
         names = tuple(name for name, _keys in scopes)
-        counts = list((await tx.run(self._statement(names), params)).one())
-        for name, scope_keys in scopes:  # the destination's first, as a person reads them
-            column, items = self._scopes[name]
-            scope_counts, counts = counts[: len(items)], counts[len(items) :]
-            for item, count in zip(items, scope_counts, strict=True):
-                if count >= item.amount:
-                    retry_after = await seconds_until_free(
-                        tx, at=Code.created_at, scope=column, keys=scope_keys, item=item,
-                        count=count, now=now,
-                    )  # fmt: skip
-                    raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)
+        counts = (await tx.run(self._statement(names), params)).one()
+        # the destination's first, as a person reads them
+        full = first_full([self._scopes[name][1] for name in names], counts)
+        if full is not None:
+            index, item, count = full
+            name, scope_keys = scopes[index]
+            retry_after = await seconds_until_free(
+                tx, at=Code.created_at, scope=self._scopes[name][0], keys=scope_keys, item=item,
+                count=count, now=now,
+            )  # fmt: skip
+            raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)

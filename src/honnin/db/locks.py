@@ -30,8 +30,10 @@ async def lock_key(tx: Tx, key: bytes) -> None:
 async def lock_keys(tx: Tx, keys: Sequence[bytes]) -> None:
     """Lock every key (one round trip), in one order whatever the caller's: two transactions
     that lock the same keys never wait for each other in a circle."""
+    if tx.engine.dialect.name != "postgresql":
+        return
     wanted = sorted(set(keys) - tx.locked)
-    if not wanted or tx.engine.dialect.name != "postgresql":
+    if not wanted:
         return
     tx.locked.update(wanted)
     params = {f"key{i}": int.from_bytes(k[:8], "big", signed=True) for i, k in enumerate(wanted)}

@@ -19,7 +19,7 @@ from honnin.db.locks import lock_keys
 from honnin.errors import RateLimited
 from honnin.limits.models import FailedAttempt
 from honnin.limits.service import too_many_attempts
-from honnin.limits.windows import seconds_until_free
+from honnin.limits.windows import first_full, seconds_until_free
 
 _failures = table_of(FailedAttempt)
 _f = _failures.c
@@ -100,16 +100,15 @@ async def reserve_together(
         params.update({f"b_keys{j}": list(keys) for j, (_limits, keys) in enumerate(counted)})
         params["b_keys"] = [key for _limits, keys in counted for key in keys]
         params["b_earliest"] = min(start for key_starts in starts for start in key_starts)
-        counts = list((await tx.run(_count(tuple(map(len, starts))), params)).one())
-        for limits, keys in counted:
-            key_counts, counts = counts[: len(limits.items)], counts[len(limits.items) :]
-            for item, count in zip(limits.items, key_counts, strict=True):
-                if count >= item.amount:
-                    retry_after = await seconds_until_free(
-                        tx, at=_f.at, scope=_f.key_digest, keys=keys, item=item, count=count,
-                        now=now,
-                    )  # fmt: skip
-                    raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
+        counts = (await tx.run(_count(tuple(map(len, starts))), params)).one()
+        full = first_full([limits.items for limits, _keys in counted], counts)
+        if full is not None:
+            key, item, count = full
+            retry_after = await seconds_until_free(
+                tx, at=_f.at, scope=_f.key_digest, keys=counted[key][1], item=item, count=count,
+                now=now,
+            )  # fmt: skip
+            raise RateLimited(too_many_attempts(retry_after), retry_after, scope="name")
     record = {f"b_key{j}": keys[0] for j, (_limits, keys) in enumerate(counted)}
     rows = await tx.run(_record(len(counted)), {**record, "b_at": now})
     return tuple(row.id for row in rows)

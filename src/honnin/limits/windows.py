@@ -1,5 +1,6 @@
-"""When a full sliding window frees a slot: the one computation behind every "try again in"
-of the limits counted in the database (sends per destination and account, wrong guesses)."""
+"""The sliding windows of the limits counted in the database (sends per destination and account,
+wrong guesses): which window is full, and when it frees a slot — the one computation behind
+every "try again in"."""
 
 from __future__ import annotations
 
@@ -13,6 +14,20 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import QueryableAttribute
 
 from honnin.db import Tx
+
+
+def first_full(
+    groups: Sequence[Sequence[RateLimitItem]], counts: Sequence[int]
+) -> tuple[int, RateLimitItem, int] | None:
+    """The first full window: its group's index, its item and its count. `counts` holds each
+    group's windows in turn, as one statement counts them for several keys or scopes."""
+    position = 0
+    for group, items in enumerate(groups):
+        for item in items:
+            if counts[position] >= item.amount:
+                return group, item, counts[position]
+            position += 1
+    return None
 
 
 async def seconds_until_free(
