@@ -24,8 +24,10 @@ honnin in `public`, allauth in the schema `allauth`).
 
 For each it prints flows/s, the server's CPU per flow including the database's (PostgreSQL's
 backends are processes of their own; SQLite's work is the server's), p50/p99 of each step and
-the failures, then honnin's ratios to allauth. The load generator and the sink share the
-machine's cores with the servers, and their CPU per flow is printed too.
+the failures, then honnin's ratios to allauth (with several rounds: also each round's against
+that round's allauth, and their median, since the machine's speed drifts between rounds). The
+load generator and the sink share the machine's cores with the servers, and their CPU per flow
+is printed too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import functools
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -721,6 +724,29 @@ def report(kind: str, via: str, phases: list[Phase]) -> None:
                 f"{row.cpu_ms / allauth.cpu_ms:.2f}× the server CPU per flow "
                 f"(goal: ≥ 3×, ≤ 0.33×)"
             )
+    rounds = by_round(phases)
+    if len(rounds) > 1:
+        print("  each round against that round's allauth (the machine's speed drifts):")
+        for label in (row.label for row in rows if row.product == "honnin"):
+            pairs = [ratios(r[label], r[allauth.label]) for r in rounds]
+            listed = ", ".join(f"{rate:.2f}×/{cpu:.2f}×" for rate, cpu in pairs)
+            median = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+            print(f"    {label}: {listed}; median {median[0]:.2f}×/{median[1]:.2f}×")
+
+
+def by_round(phases: list[Phase]) -> list[dict[str, Phase]]:
+    """The phases of each round (a round runs every target once, in the same order)."""
+    rounds: list[dict[str, Phase]] = []
+    for phase in phases:
+        if not rounds or phase.label in rounds[-1]:
+            rounds.append({})
+        rounds[-1][phase.label] = phase
+    return rounds
+
+
+def ratios(honnin: Phase, allauth: Phase) -> tuple[float, float]:
+    """honnin's flows/s and server CPU per flow, as multiples of allauth's."""
+    return honnin.rate / max(allauth.rate, 1e-9), honnin.cpu_ms / max(allauth.cpu_ms, 1e-9)
 
 
 async def main() -> None:
