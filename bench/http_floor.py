@@ -57,7 +57,8 @@ async def call(
     body: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """One request straight into the ASGI app: its status and JSON body."""
+    """One request straight into the ASGI app: its status and JSON body. Not httpx's
+    `ASGITransport`, as the tests use: its own work would be in every figure."""
     raw = json.dumps(body).encode() if body is not None else b""
     sent: list[tuple[bytes, bytes]] = [
         (b"host", b"localhost"),
@@ -98,27 +99,6 @@ async def call(
 # --- honnin ------------------------------------------------------------------------------------
 
 
-class Lifespan:
-    """The app's lifespan, run by hand (its runtime, courier and checkpointer start here)."""
-
-    def __init__(self, app: Asgi) -> None:
-        self.app = app
-        self.inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        self.outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-
-    async def __aenter__(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
-        await self.inbox.put({"type": "lifespan.startup"})
-        started = await self.outbox.get()
-        assert started["type"] == "lifespan.startup.complete", started
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        await self.outbox.get()
-        await self.task
-
-
 async def honnin_flows(flows: int) -> tuple[dict[str, float], float]:
     """CPU per request of each step, and per flow in all, of honnin's sign-in by code."""
     sink = Sink().start()
@@ -132,7 +112,7 @@ async def honnin_flows(flows: int) -> tuple[dict[str, float], float]:
             from honnin.app import create_app  # after the environment is set
 
             app = create_app()
-            async with Lifespan(app):
+            async with app.router.lifespan_context(app):  # as the tests' `app` fixture
                 await _flows(app, sink, key, range(warmup), defaultdict(list))
                 steps: dict[str, list[float]] = defaultdict(list)
                 before = time.thread_time()
