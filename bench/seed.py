@@ -584,7 +584,7 @@ async def seed(
     from honnin.clients.service import ClientService
     from honnin.clock import SystemClock
     from honnin.db import Database
-    from honnin.proofs.emails import normalize_email
+    from honnin.destinations.emails import normalize_email
 
     for i in (0, accounts - 1, accounts // 2):
         for address in (SEEDED.address(i), SEEDED.backup(i)):

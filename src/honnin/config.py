@@ -26,6 +26,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from honnin.destinations.kinds import Destinations, PhoneKind
+from honnin.destinations.phones import PhoneRules, unknown_regions
 from honnin.errors import ConfigurationError
 from honnin.i18n import Locale, _
 from honnin.private_files import private_dir
@@ -97,6 +99,11 @@ def _networks(value: str) -> list[str]:
     return networks
 
 
+def _codes(value: str) -> list[str]:
+    """`JP, us` → `["JP", "US"]`: a comma-separated list of ISO 3166 codes."""
+    return [item.strip().upper() for item in value.split(",") if item.strip()]
+
+
 def _database_url(value: str) -> str:
     """Accept the URL forms people write (`postgresql://…`, `sqlite:///…`) with async drivers."""
     if not value:
@@ -151,6 +158,15 @@ class Settings(BaseSettings):
         None,
         description="Comma-separated IPs/CIDRs whose X-Forwarded-For is believed; unset: "
         "none, or loopback in dev mode.",
+    )
+
+    phone_default_region: str = Field(
+        "JP", description="How a number typed without a country code is read (ISO 3166)."
+    )
+    phone_allowed_countries: str = Field(
+        "",
+        description="Comma-separated ISO 3166 codes of the countries numbers may be in; "
+        "empty: all.",
     )
 
     code_length: int = Field(6, ge=6, le=8)
@@ -233,6 +249,25 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("phone_default_region")
+    @classmethod
+    def _region_known(cls, value: str) -> str:
+        value = value.strip().upper()
+        if unknown_regions([value]):
+            raise ValueError(f"{value!r} is not a country code libphonenumber knows, e.g. JP, US")
+        return value
+
+    @field_validator("phone_allowed_countries")
+    @classmethod
+    def _countries_known(cls, value: str) -> str:
+        unknown = unknown_regions(_codes(value))
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not country codes libphonenumber knows; list ISO 3166 "
+                "codes separated by commas, e.g. JP,US"
+            )
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _trusted_proxies_parse(cls, value: str | None) -> str | None:
@@ -292,6 +327,14 @@ class Settings(BaseSettings):
     @property
     def mail_from_address(self) -> str:
         return parseaddr(self.mail_from)[1]
+
+    @property
+    def destinations(self) -> Destinations:
+        """The kinds of destination, read as these settings say (the phones' region, countries)."""
+        rules = PhoneRules(
+            self.phone_default_region, frozenset(_codes(self.phone_allowed_countries))
+        )
+        return Destinations(phone=PhoneKind(rules))
 
     def rate(self, name: str) -> list[RateLimitItem]:
         """The parsed rate limits of a `limit_*` setting."""

@@ -63,7 +63,12 @@ class LazyText:
             text = catalog.ngettext(self.msgid, self.plural, self.count) or (
                 self.msgid if self.count == 1 else self.plural
             )
-        return text.format(**self.params) if self.params else text
+        if not self.params:
+            return text
+        # a parameter that is itself text to translate (a country's name) reads in `locale` too
+        return text.format(
+            **{k: v.render(locale) if hasattr(v, "render") else v for k, v in self.params.items()}
+        )
 
 
 def _(msgid: str, **params: Any) -> LazyText:

@@ -1,6 +1,7 @@
 """Masked hints: enough to recognise a destination, never enough to learn it or its length.
 
-Used by every layer that shows a destination (security info, codes, the courier's timeline).
+Used by every layer that shows a destination (security info, codes, the courier's timeline),
+through `honnin.destinations.kinds.mask`, which picks the mask for the kind.
 """
 
 from __future__ import annotations
@@ -29,8 +30,3 @@ def mask_phone(e164: str) -> str:
     """`+819012345699` → `******99`: the last two digits only."""
     digits = [c for c in e164 if c.isdigit()]
     return "******" + "".join(digits[-2:])
-
-
-def mask_destination(channel: str, destination: str) -> str:
-    """The hint for a destination of any channel (an address has an @, a number has not)."""
-    return mask_email(destination) if "@" in destination else mask_phone(destination)

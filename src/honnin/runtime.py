@@ -81,11 +81,14 @@ class Runtime:
             SendQuotas(settings.rate("destination_sends"), settings.rate("account_sends")),
             self.outbox,
         )
-        self.accounts = AccountService(self.db, self.clock)
+        self.destinations = settings.destinations
+        self.accounts = AccountService(self.db, self.clock, self.destinations)
         self.clients = ClientService(self.db, self.clock)
         self.messages = MessageService(self.db)
-        self.proofs = ProofService(self.db, self.clock, self.codes, self.accounts.hint)
-        self.verifications = VerificationService(self.db, self.clock, self.codes)
+        self.proofs = ProofService(
+            self.db, self.clock, self.codes, self.accounts.hint, self.destinations
+        )
+        self.verifications = VerificationService(self.db, self.clock, self.codes, self.destinations)
         self.sessions = SessionService(
             self.db,
             self.clock,
@@ -103,6 +106,7 @@ class Runtime:
             failures=FailureLimits(settings.rate("name_failures")),
             throttle=self.codes.throttle,
             ttl=timedelta(seconds=settings.flow_ttl_seconds),
+            destinations=self.destinations,
         )
         self.flows.register(SignIn(self.flows))
         self.flows.register(SignUp(self.flows))

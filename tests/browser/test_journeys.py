@@ -47,7 +47,7 @@ async def sign_up(page: Page, base: str, sink: Sink, email: str, count: int = 1)
 
 async def add_second_email(runtime: Runtime, sink: Sink, address: str) -> None:
     account = await runtime.accounts.show(EMMA)
-    proof = await runtime.proofs.add_email(account.id, address)
+    proof = await runtime.proofs.add(account.id, "email", address)
     me = Requester(ip="127.0.0.1")
     sent = await runtime.proofs.send_code(account.id, proof.id, requester=me, locale="en")
     code = await sink.wait_for_code(address)

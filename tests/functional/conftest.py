@@ -114,7 +114,7 @@ async def emma(runtime: Runtime) -> Any:
 @pytest.fixture
 async def emma_two_step(runtime: Runtime, emma: Any, sink: Sink) -> Any:
     """Emma, with two-step verification on and a second verified address."""
-    proof = await runtime.proofs.add_email(emma.id, BACKUP)
+    proof = await runtime.proofs.add(emma.id, "email", BACKUP)
     me = Requester(ip="198.51.100.1")
     sent = await runtime.proofs.send_code(emma.id, proof.id, requester=me, locale="en")
     code = await sink.wait_for_code(BACKUP)

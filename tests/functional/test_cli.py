@@ -283,14 +283,14 @@ async def test_show_the_two_step_state_the_security_info_and_the_sessions(
     gone = await api.delete("/api/v1/sessions/current", headers={"X-Session-Token": tokens[0]})
     assert gone.status_code == 204
     clock.advance(minutes=1)  # t[4]: a second address is added, and verified at t[5]
-    proof = await runtime.proofs.add_email(emma.id, BACKUP)
+    proof = await runtime.proofs.add(emma.id, "email", BACKUP)
     clock.advance(minutes=1)
     me = Requester(ip="198.51.100.1")
     sent = await runtime.proofs.send_code(emma.id, proof.id, requester=me, locale="en")
     emailed = await sink.wait_for_code(BACKUP)
     await runtime.proofs.confirm(emma.id, sent.challenge_id, emailed, requester=me)
     clock.advance(minutes=1)  # t[6]: a third address, never verified
-    await runtime.proofs.add_email(emma.id, "emma.old@example.net")
+    await runtime.proofs.add(emma.id, "email", "emma.old@example.net")
     assert (await in_thread(cli, "accounts", "two-step", EMMA, "on"))[0] == 0
 
     code, out = await in_thread(cli, "accounts", "show", EMMA, "--json")
@@ -421,7 +421,7 @@ async def test_the_overview_is_one_moment_of_the_account(
 
     async def meanwhile() -> None:
         await runtime.accounts.set_two_step(EMMA, True)
-        await runtime.proofs.add_email(emma.id, BACKUP)
+        await runtime.proofs.add(emma.id, "email", BACKUP)
 
     changed: list[bool] = []
 

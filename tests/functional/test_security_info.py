@@ -39,10 +39,10 @@ async def test_a_second_address_and_a_resend(
     runtime: Runtime, sink: Sink, clock: ShiftableClock
 ) -> None:
     account = await runtime.accounts.create("emma@example.com", PASSWORD)
-    work = await runtime.proofs.add_email(account.id, "Emma@Work.example")
+    work = await runtime.proofs.add(account.id, "email", "Emma@Work.example")
     assert work.hint == "em*****@work.example"
     with pytest.raises(Conflict):
-        await runtime.proofs.add_email(account.id, "emma@work.example")
+        await runtime.proofs.add(account.id, "email", "emma@work.example")
 
     first = await runtime.proofs.send_code(account.id, work.id, requester=ME, locale="ja")
     old = (await sink.wait_for("emma@work.example")).code
@@ -63,7 +63,7 @@ async def test_a_verified_address_can_become_another_sign_in_name(
 ) -> None:
     account = await runtime.accounts.create("emma@example.com", PASSWORD)
     other = await runtime.accounts.create("taro@example.jp", PASSWORD)
-    work = await runtime.proofs.add_email(account.id, "emma@work.example")
+    work = await runtime.proofs.add(account.id, "email", "emma@work.example")
     with pytest.raises(InvalidInput, match="Verify"):
         await runtime.accounts.add_sign_in_name(account.id, "emma@work.example")
 

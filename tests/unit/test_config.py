@@ -95,3 +95,23 @@ def test_a_list_of_rates_is_comma_separated_and_semicolons_still_work() -> None:
     semicolons = Settings(limit_destination_sends="3/hour;4/day")
     assert [str(r) for r in commas.rate("destination_sends")] == ["3 per 1 hour", "4 per 1 day"]
     assert semicolons.rate("destination_sends") == commas.rate("destination_sends")
+
+
+def test_phone_settings_are_iso_codes_that_libphonenumber_knows() -> None:
+    settings = Settings(phone_default_region="us", phone_allowed_countries="jp, US")
+    assert settings.phone_default_region == "US"
+    rules = settings.destinations.phone.rules
+    assert rules.allowed_countries == frozenset({"JP", "US"})
+    assert Settings().destinations.phone.rules.default_region == "JP"
+    assert Settings().destinations.phone.rules.allowed_countries == frozenset()
+    with pytest.raises(ValidationError, match="'XX' is not a country code"):
+        Settings(phone_default_region="XX")
+    with pytest.raises(ValidationError, match="ZZ: not country codes"):
+        Settings(phone_allowed_countries="JP,ZZ")
+
+
+def test_allowed_countries_come_from_the_environment_as_a_comma_separated_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HONNIN_PHONE_ALLOWED_COUNTRIES", "JP,US")
+    assert Settings().destinations.phone.rules.allowed_countries == frozenset({"JP", "US"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from honnin.courier.addresses import ascii_address, needs_smtputf8
-from honnin.proofs.emails import InvalidEmail, normalize_email
+from honnin.destinations.emails import InvalidEmail, normalize_email
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from honnin.masks import mask_destination, mask_email, mask_phone
+from honnin.destinations.kinds import mask_for_channel
+from honnin.masks import mask_email, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -65,5 +66,8 @@ def test_phone_hints_show_the_last_two_digits(number: str, hint: str) -> None:
 
 
 def test_destinations_are_masked_by_channel() -> None:
-    assert mask_destination("email", "emma@example.com") == "em*****@example.com"
-    assert mask_destination("sms", "+819012345699") == "******99"
+    assert mask_for_channel("email", "emma@example.com") == "em*****@example.com"
+    assert mask_for_channel("sms", "+819012345699") == "******99"
+    assert mask_for_channel("call", "+819012345699") == "******99"
+    # a local part may hold digits and no @ decides it: the channel does
+    assert mask_for_channel("email", "0901234567@example.jp") == "09*****@example.jp"

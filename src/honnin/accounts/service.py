@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,11 +15,10 @@ from honnin.accounts.models import Account, SignInName
 from honnin.accounts.passwords import check_strength, hash_password
 from honnin.clock import Clock
 from honnin.db import Database, Prepared, Tx, table_of
+from honnin.destinations.kinds import EMAIL, Destinations, kind_of_name, mask
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
-from honnin.masks import mask_destination, mask_email
 from honnin.proofs import service as proofs
-from honnin.proofs.emails import normalize_email
 from honnin.proofs.service import ProofView
 
 
@@ -58,20 +58,23 @@ _ACCOUNT_NAMED = Prepared(
 )
 
 
-def _taken(address: str) -> Conflict:
-    return Conflict(_("{address} is already a sign-in name of an account.", address=address))
+def _taken(name: str) -> Conflict:
+    return Conflict(_("{address} is already a sign-in name of an account.", address=name))
 
 
 class AccountService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, destinations: Destinations | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.destinations = destinations or Destinations()
 
     async def create(
         self, email: str, password: str, *, locale: str = "en", email_verified: bool = False
     ) -> AccountView:
         """A new account whose first sign-in name and first security info is `email`."""
-        address = normalize_email(email)
+        address = self.destinations.email.normalize(email)
         check_strength(password, [address])
         password_hash = await hash_password(password)
         try:
@@ -99,36 +102,35 @@ class AccountService:
             raise _taken(address)
         now = self.clock.now()
         account = Account(created_at=now, password_hash=password_hash, locale=locale)
-        account.sign_in_names.append(SignInName(kind="email", value=address, created_at=now))
+        account.sign_in_names.append(SignInName(kind=EMAIL, value=address, created_at=now))
         tx.session.add(account)
         await tx.session.flush()
-        await proofs.add_email(tx, account.id, address, now, verified=email_verified)
+        await proofs.add_proof(tx, account.id, EMAIL, address, now, verified=email_verified)
         return account
 
-    async def add_sign_in_name(self, account_id: uuid.UUID, email: str) -> AccountView:
-        """Another name (alias) to sign in with; it must be verified security info first."""
-        address = normalize_email(email)
+    async def add_sign_in_name(self, account_id: uuid.UUID, name: str) -> AccountView:
+        """Another name (alias) to sign in with — an email address or a phone number; it must
+        be verified security info first."""
+        kind, value = self.destinations.sign_in_name(name)
+        shown = self.destinations.kind(kind).display(value)
         try:
             async with self.db.transaction() as tx:
-                if await proofs.verified_proof(tx, account_id, "email", address) is None:
+                if await proofs.verified_proof(tx, account_id, kind, value) is None:
                     raise InvalidInput(
                         _(
                             "Verify {address} with a code first: a sign-in name must be "
                             "verified security info.",
-                            address=address,
+                            address=shown,
                         )
                     )
                 tx.session.add(
                     SignInName(
-                        account_id=account_id,
-                        kind="email",
-                        value=address,
-                        created_at=self.clock.now(),
+                        account_id=account_id, kind=kind, value=value, created_at=self.clock.now()
                     )
                 )
         except IntegrityError:
-            raise _taken(address) from None
-        return await self.show(address)
+            raise _taken(shown) from None
+        return await self.show(value)
 
     async def record(self, tx: Tx, account_id: uuid.UUID) -> AccountRecord | None:
         row = (await tx.run(_ACCOUNT, {"b_id": account_id})).one_or_none()
@@ -141,7 +143,7 @@ class AccountService:
 
     async def set_two_step(self, name: str, enabled: bool) -> AccountView:
         async with self.db.transaction() as tx:
-            account = await self.record_named(tx, normalize_email(name))
+            account = await self.record_named(tx, self.destinations.sign_in_name(name)[1])
             if account is None:
                 raise NotFound(_("No account has the sign-in name {name}.", name=name))
             if enabled and not await proofs.has_verified(tx, account.id):
@@ -156,13 +158,15 @@ class AccountService:
 
     async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
         """How messages name an account: its first sign-in name, masked."""
-        first = await tx.session.scalar(
-            select(SignInName.value)
-            .where(SignInName.account_id == account_id)
-            .order_by(SignInName.created_at)
-            .limit(1)
-        )
-        return mask_destination("email", first) if first else None
+        first = (
+            await tx.session.execute(
+                select(SignInName.kind, SignInName.value)
+                .where(SignInName.account_id == account_id)
+                .order_by(SignInName.created_at)
+                .limit(1)
+            )
+        ).one_or_none()
+        return mask(first.kind, first.value) if first else None
 
     async def show(self, name: str, *, masked: bool = True) -> AccountView:
         """An account found by any of its sign-in names (operators' view: masked hints)."""
@@ -172,8 +176,8 @@ class AccountService:
     async def view_by_name(self, tx: Tx, name: str, *, masked: bool = True) -> AccountView:
         """`show` in `tx`, for a reader that reads more of the account in the same transaction."""
         key = name.strip()
-        if "@" in key:
-            key = normalize_email(key)
+        with suppress(InvalidInput):  # else as typed: no valid name (an operator's search)
+            key = self.destinations.kind(kind_of_name(key)).normalize(key)
         account = await tx.session.scalar(
             select(Account)
             .join(SignInName)
@@ -203,7 +207,7 @@ class AccountService:
             locale=account.locale,
             two_step=account.two_step,
             sign_in_names=[
-                mask_email(n.value) if masked else n.value for n in account.sign_in_names
+                mask(n.kind, n.value) if masked else n.value for n in account.sign_in_names
             ],
             proofs=await proofs.list_proofs(tx, account.id, masked=masked),
         )

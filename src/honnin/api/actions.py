@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from honnin.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from honnin.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
-from honnin.proofs.emails import MAX_LENGTH as EMAIL_MAX
+from honnin.destinations.emails import MAX_LENGTH as EMAIL_MAX
 
 
 def _any_case(word: str) -> str:

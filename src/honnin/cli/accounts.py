@@ -10,6 +10,7 @@ from rich.table import Table
 from honnin.accounts.service import AccountService
 from honnin.cli.common import console, fail, one_of, print_json, with_database
 from honnin.clock import SystemClock
+from honnin.config import load_settings
 from honnin.i18n import LOCALES
 from honnin.sessions.service import LiveSession
 from honnin.support.overview import AccountOverview, account_overview
@@ -45,7 +46,7 @@ def create(
     """Create an account whose first sign-in name and security info is EMAIL."""
     password = _read_password(password_stdin)
     account = with_database(
-        lambda db: AccountService(db, SystemClock()).create(
+        lambda db: AccountService(db, SystemClock(), load_settings().destinations).create(
             email, password, locale=locale, email_verified=verified
         )
     )
@@ -120,7 +121,11 @@ def show(
 ) -> None:
     """Show the account that has the sign-in name NAME: its two-step state, the status of its
     security info (masked) and its active sessions."""
-    overview = with_database(lambda db: account_overview(db, SystemClock(), name))
+    overview = with_database(
+        lambda db: account_overview(
+            db, SystemClock(), name, destinations=load_settings().destinations
+        )
+    )
     if as_json:
         print_json(_as_json(overview))
         return
@@ -166,7 +171,8 @@ def two_step(
     ),
 ) -> None:
     """Turn two-step verification on or off for the account with the sign-in name NAME."""
+    destinations = load_settings().destinations
     account = with_database(
-        lambda db: AccountService(db, SystemClock()).set_two_step(name, state == "on")
+        lambda db: AccountService(db, SystemClock(), destinations).set_two_step(name, state == "on")
     )
     console.print(f"two-step verification is {state} for {', '.join(account.sign_in_names)}")

@@ -50,10 +50,10 @@ from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same_any
 from honnin.db import Prepared, Tx, Unindexed, new_id, table_of
 from honnin.db.locks import lock_key
+from honnin.destinations.kinds import mask_for_channel
 from honnin.errors import HonninError, RateLimited
 from honnin.i18n import LazyText, _, ngettext
 from honnin.limits.service import Requester, Throttle
-from honnin.masks import mask_destination
 
 _challenges = table_of(Challenge)
 _codes = table_of(Code)
@@ -191,7 +191,7 @@ class ChallengeState:
 
     @property
     def destination_hint(self) -> str:
-        return mask_destination(self.channel, self.destination)
+        return mask_for_channel(self.channel, self.destination)
 
 
 class CheckOutcome(StrEnum):

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Database
+from honnin.destinations.kinds import mask_for_channel
 from honnin.errors import NotFound
 from honnin.i18n import _
-from honnin.masks import mask_destination
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _view(row: Message, events: list[EventView]) -> MessageView:
     return MessageView(
         id=row.id,
         channel=row.channel,
-        recipient_hint=mask_destination(row.channel, row.recipient),
+        recipient_hint=mask_for_channel(row.channel, row.recipient),
         template=row.template,
         locale=row.locale,
         status=row.status,

@@ -22,6 +22,7 @@ from honnin.clock import Clock
 from honnin.codes.service import ChallengeState, CodeService
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, new_id, table_of
+from honnin.destinations.kinds import EMAIL, Destinations, mask, mask_for_channel
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow, FlowRecord
@@ -29,7 +30,6 @@ from honnin.flows.views import CodeStep, FlowView, OptionView
 from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
-from honnin.masks import mask_destination
 from honnin.sessions.service import SessionService
 
 _flows = table_of(Flow)
@@ -154,6 +154,7 @@ class FlowService:
         failures: FailureLimits,
         throttle: Throttle,
         ttl: timedelta,
+        destinations: Destinations | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -164,6 +165,7 @@ class FlowService:
         self.failures = failures
         self.throttle = throttle
         self.ttl = ttl
+        self.destinations = destinations or Destinations()
         self.kinds: dict[str, Kind] = {}
 
     def register(self, kind: Kind) -> None:
@@ -320,7 +322,9 @@ class FlowService:
             expires_at=flow.expires_at,
             actions=self.kinds[flow.kind].actions(flow.state),
             name=data.get("name"),
-            name_hint=mask_destination("email", data["name"]) if data.get("name") else None,
+            name_hint=mask(data.get("name_kind", EMAIL), data["name"])
+            if data.get("name")
+            else None,
             session_id=flow.session_id,
         )
         if "options" in data:
@@ -337,7 +341,7 @@ class FlowService:
             if challenge is not None:
                 code = CodeStep(
                     purpose=challenge.purpose,
-                    destination_hint=mask_destination(challenge.channel, challenge.destination),
+                    destination_hint=mask_for_channel(challenge.channel, challenge.destination),
                     expires_at=challenge.expires_at,
                     resend_available_at=self.codes.resend_available_at(challenge),
                     attempts_remaining=self.codes.attempts_remaining(challenge),

@@ -24,14 +24,12 @@ from honnin.accounts.models import Account
 from honnin.accounts.passwords import check_password, verify_nothing
 from honnin.accounts.service import AccountRecord
 from honnin.codes.service import ChallengeState
-from honnin.crypto import same
+from honnin.destinations.kinds import EMAIL, mask
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
-from honnin.masks import mask_destination
-from honnin.proofs.emails import normalize_email
 from honnin.proofs.service import verified_proofs
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
@@ -57,6 +55,11 @@ class PasswordCheck:
     attempt: Attempt  # counted before the hash was computed; released if right
     password_hash: str | None = None  # the hash that was checked (outside the transaction)
     new_hash: str | None = None  # right, but hashed with older parameters: today's hash of it
+
+
+def _name_hint(ctx: Context) -> str:
+    """The sign-in name, masked: how messages of this sign-in name the account."""
+    return mask(ctx.data.get("name_kind", EMAIL), ctx.data["name"])
 
 
 def field(fields: Mapping[str, str], name: str) -> str:
@@ -128,7 +131,8 @@ class SignIn(Steps):
         return errors.changed_meanwhile()
 
     async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
-        ctx.update("password", name=normalize_email(field(fields, "name")))
+        kind, name = self.flows.destinations.sign_in_name(field(fields, "name"))
+        ctx.update("password", name=name, name_kind=kind)
 
     async def _submit_password(
         self, ctx: Context, fields: Mapping[str, str], check: PasswordCheck
@@ -149,6 +153,8 @@ class SignIn(Steps):
 
     async def _email_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         name = ctx.data["name"]
+        if ctx.data.get("name_kind", EMAIL) != EMAIL:
+            raise errors.not_now("email_code")
         account = await self.flows.account_by_name(ctx.tx, name)
         account_id = account.id if account else None
         sent = await self.flows.codes.send(
@@ -161,7 +167,7 @@ class SignIn(Steps):
             account_id=account_id,
             flow_id=ctx.flow.id,
             template="code" if account else None,  # no account: a decoy, sent to the void
-            template_params={"account_hint": mask_destination("email", name)},
+            template_params={"account_hint": mask(EMAIL, name)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, account_id, ctx.binding, "email", name
             ),
@@ -204,7 +210,7 @@ class SignIn(Steps):
             requester=ctx.binding.requester,
             locale=ctx.flow.locale,
             template="code" if challenge.account_id else None,
-            template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+            template_params={"account_hint": _name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, challenge.account_id, ctx.binding, challenge.channel, challenge.destination
             ),
@@ -238,8 +244,7 @@ class SignIn(Steps):
         await self.flows.throttle.attempt(ctx.binding.requester)
         attempt = await self._reserve(ctx, Guess.SECRET, ctx.flow.account_id)
         proof_value = await self._proof_value(ctx, ctx.data["option"])
-        typed = normalize_email(field(fields, "address"))
-        if not same(typed.encode(), proof_value.encode()):
+        if not self.flows.destinations.email.confirms(field(fields, "address"), proof_value):
             return errors.wrong_address()
         await self.guesses.release(ctx.tx, attempt)
         sent = await self.flows.codes.send(
@@ -251,7 +256,7 @@ class SignIn(Steps):
             requester=ctx.binding.requester,
             account_id=ctx.flow.account_id,
             flow_id=ctx.flow.id,
-            template_params={"account_hint": mask_destination("email", ctx.data["name"])},
+            template_params={"account_hint": _name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, ctx.flow.account_id, ctx.binding, "email", proof_value
             ),
@@ -308,10 +313,7 @@ class SignIn(Steps):
         if not proofs:  # fail closed: two-step verification is on, so a password is not enough
             return errors.no_second_factor()
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
-        options = [
-            {"id": str(p.id), "kind": p.kind, "hint": mask_destination(p.kind, p.value)}
-            for p in proofs
-        ]
+        options = [{"id": str(p.id), "kind": p.kind, "hint": mask(p.kind, p.value)} for p in proofs]
         ctx.update("verify_options", options=options, reveal_delivery=True)
         return None
 

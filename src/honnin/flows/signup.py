@@ -16,14 +16,13 @@ from typing import Any
 
 from honnin.accounts.passwords import check_strength, hash_password
 from honnin.codes.service import ChallengeState
+from honnin.destinations.kinds import EMAIL, mask
 from honnin.errors import Conflict, HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import field
-from honnin.masks import mask_destination
-from honnin.proofs.emails import normalize_email
 
 PURPOSE = "sign_up"
 ACTIONS = {
@@ -54,7 +53,7 @@ class SignUp(Steps):
     ) -> Any:
         if action != "submit_details":
             return None
-        address = normalize_email(field(fields, "email"))
+        address = self.flows.destinations.email.normalize(field(fields, "email"))
         password = fields.get("password") or ""
         check_strength(password, [address])
         return Details(address, await hash_password(password))
@@ -87,7 +86,7 @@ class SignUp(Steps):
     ) -> None:
         taken = await self.flows.account_by_name(ctx.tx, address) is not None
         template = "account_exists" if taken else "code"
-        params = {"account_hint": mask_destination("email", address)}
+        params = {"account_hint": mask(EMAIL, address)}
         if challenge is None:
             sent = await self.flows.codes.send(
                 ctx.tx,

@@ -7,6 +7,9 @@ from honnin.errors import HonninError
 STATUS_BY_ERROR = {
     "invalid_request": 422,
     "invalid_email": 422,
+    "invalid_phone": 422,
+    "phone_not_accepted": 422,
+    "phone_cannot_text": 422,
     "weak_password": 422,
     "invalid_code": 400,
     "code_expired": 400,

@@ -1,7 +1,8 @@
 """An account's security info: listing it, adding to it, and verifying it with a code.
 
-An address counts as security info only once a code sent to it has come back
-(`verified_at`); the code engine does the sending, limiting and checking.
+An email address or a phone number counts as security info only once a code sent to it has
+come back (`verified_at`); the code engine does the sending, limiting and checking, and
+`honnin.destinations.kinds` reads, masks and reaches each kind.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,11 +20,10 @@ from honnin.clock import Clock
 from honnin.codes.models import Challenge
 from honnin.codes.service import CodeService
 from honnin.db import Database, Tx
+from honnin.destinations.kinds import CHANNEL_KINDS, Destinations, mask
 from honnin.errors import Conflict, NotFound
 from honnin.i18n import _
 from honnin.limits.service import Requester
-from honnin.masks import mask_destination
-from honnin.proofs.emails import normalize_email
 from honnin.proofs.models import Proof
 
 
@@ -31,7 +31,7 @@ from honnin.proofs.models import Proof
 class ProofView:
     id: uuid.UUID
     kind: str
-    hint: str  # masked; the address itself only for its holder's fresh session
+    hint: str  # masked; the value itself only for its holder's fresh session
     created_at: datetime
     verified_at: datetime | None  # when a code sent to it first came back
 
@@ -42,7 +42,7 @@ class ProofView:
 
 async def list_proofs(tx: Tx, account_id: uuid.UUID, *, masked: bool = True) -> list[ProofView]:
     """The account's security info, oldest first; `masked=False` only for its holder's fresh
-    session (then `hint` is the address itself)."""
+    session (then `hint` is the value itself)."""
     rows = await tx.session.scalars(
         select(Proof).where(Proof.account_id == account_id).order_by(Proof.created_at)
     )
@@ -76,12 +76,8 @@ async def has_verified(tx: Tx, account_id: uuid.UUID) -> bool:
 
 
 def _view(proof: Proof, *, masked: bool = True) -> ProofView:
-    hint = mask_destination(proof.kind, proof.value) if masked else proof.value
+    hint = mask(proof.kind, proof.value) if masked else proof.value
     return ProofView(proof.id, proof.kind, hint, proof.created_at, proof.verified_at)
-
-
-# the kind of security info a code sent on a channel proves
-_KIND_OF_CHANNEL = {"email": "email", "sms": "phone", "voice": "phone"}
 
 
 async def last_used(tx: Tx, account_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
@@ -99,20 +95,21 @@ async def last_used(tx: Tx, account_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
     )
     newest: dict[uuid.UUID, datetime] = {}
     for proof_id, kind, channel, at in rows:
-        if at is None or _KIND_OF_CHANNEL.get(channel) != kind:
+        if at is None or CHANNEL_KINDS.get(channel) != kind:
             continue
         if proof_id not in newest or at > newest[proof_id]:
             newest[proof_id] = at  # a phone's newest of its SMS and its calls
     return newest
 
 
-async def add_email(
-    tx: Tx, account_id: uuid.UUID, address: str, now: datetime, *, verified: bool
+async def add_proof(
+    tx: Tx, account_id: uuid.UUID, kind: str, value: str, now: datetime, *, verified: bool
 ) -> Proof:
+    """Write a proof of `kind` whose `value` is already normalised."""
     proof = Proof(
         account_id=account_id,
-        kind="email",
-        value=address,
+        kind=kind,
+        value=value,
         created_at=now,
         verified_at=now if verified else None,
     )
@@ -134,41 +131,66 @@ class ProofService:
     """Security info sits below accounts: it knows an account only by its id. How messages
     name the account (`account_hint`, the masked first sign-in name) comes from above."""
 
-    PURPOSE = "verify_email"
+    PURPOSES: ClassVar[dict[str, str]] = {"email": "verify_email", "phone": "verify_phone"}
 
     def __init__(
-        self, db: Database, clock: Clock, codes: CodeService, account_hint: AccountHint
+        self,
+        db: Database,
+        clock: Clock,
+        codes: CodeService,
+        account_hint: AccountHint,
+        destinations: Destinations,
     ) -> None:
         self.db = db
         self.clock = clock
         self.codes = codes
         self.account_hint = account_hint
+        self.destinations = destinations
 
-    async def add_email(self, account_id: uuid.UUID, email: str) -> ProofView:
-        """Add an address to the account's security info, unverified until a code comes back."""
-        address = normalize_email(email)
+    async def add(self, account_id: uuid.UUID, kind: str, raw: str) -> ProofView:
+        """Add an email address or a phone number (`kind`) to the account's security info,
+        unverified until a code sent to it comes back."""
+        value = self.destinations.kind(kind).normalize(raw)
         try:
             async with self.db.transaction() as tx:
-                proof = await add_email(tx, account_id, address, self.clock.now(), verified=False)
+                proof = await add_proof(
+                    tx, account_id, kind, value, self.clock.now(), verified=False
+                )
                 await tx.session.flush()
                 return _view(proof)
         except IntegrityError:
             raise Conflict(
-                _("{address} is already part of this account's security info.", address=address)
+                _(
+                    "{address} is already part of this account's security info.",
+                    address=self.destinations.kind(kind).display(value),
+                )
             ) from None
 
     async def send_code(
-        self, account_id: uuid.UUID, proof_id: uuid.UUID, *, requester: Requester, locale: str
+        self,
+        account_id: uuid.UUID,
+        proof_id: uuid.UUID,
+        *,
+        requester: Requester,
+        locale: str,
+        channel: str | None = None,
     ) -> CodeSent:
-        """Email a code to an unverified address (again, if one is pending: a resend)."""
+        """Send a code to unverified security info (again, if one is pending: a resend), on
+        `channel` (default: the first that reaches it: email, or a text to a mobile number)."""
         async with self.db.transaction() as tx:
             proof = await self._proof(tx, account_id, proof_id)
             if proof.verified_at is not None:
-                raise Conflict(_("This address is already verified."))
+                shown = self.destinations.kind(proof.kind).display(proof.value)
+                raise Conflict(_("{address} is already verified.", address=shown))
+            reachable = self.destinations.kind(proof.kind).channels(proof.value)
+            if channel is None:
+                channel = reachable[0]
+            elif channel not in reachable:
+                self.destinations.for_channel(channel, proof.value)  # raises, saying why
             sent = await self.codes.send(
                 tx,
-                purpose=self.PURPOSE,
-                channel="email",
+                purpose=self.PURPOSES[proof.kind],
+                channel=channel,
                 destination=proof.value,
                 locale=locale,
                 account_id=account_id,
@@ -180,14 +202,14 @@ class ProofService:
     async def confirm(
         self, account_id: uuid.UUID, challenge_id: uuid.UUID, code: str, *, requester: Requester
     ) -> ProofView:
-        """Check the code; if right, the address is verified in the same transaction."""
+        """Check the code; if right, the proof is verified in the same transaction."""
         await self.codes.throttle.attempt(requester)
         async with self.db.transaction() as tx:
             challenge = await self.codes.get(tx, challenge_id)
             if (
                 challenge is None
                 or challenge.account_id != account_id
-                or challenge.purpose != self.PURPOSE
+                or challenge.purpose not in self.PURPOSES.values()
             ):
                 raise NotFound(_("There is no verification with this id."))
             result = await self.codes.check(tx, challenge, code)
@@ -196,7 +218,7 @@ class ProofService:
                 proof = await tx.session.scalar(
                     select(Proof).where(
                         Proof.account_id == account_id,
-                        Proof.kind == "email",
+                        Proof.kind == CHANNEL_KINDS[challenge.channel],
                         Proof.value == challenge.destination,
                     )
                 )
@@ -205,11 +227,11 @@ class ProofService:
         if result.error is not None:
             raise result.error
         if proof is None:  # removed while the code was on its way
-            raise NotFound(_("This address is no longer part of the account."))
+            raise NotFound(_("This is no longer part of the account's security info."))
         return _view(proof)
 
     async def _proof(self, tx: Tx, account_id: uuid.UUID, proof_id: uuid.UUID) -> Proof:
         proof = await tx.session.get(Proof, proof_id)
         if proof is None or proof.account_id != account_id:
-            raise NotFound(_("This address is no longer part of the account."))
+            raise NotFound(_("This is no longer part of the account's security info."))
         return proof

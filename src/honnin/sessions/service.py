@@ -20,7 +20,7 @@ from honnin.clients.models import Client
 from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, new_id, table_of
-from honnin.masks import mask_email
+from honnin.destinations.kinds import mask
 from honnin.sessions.models import Session
 
 _sessions = table_of(Session)
@@ -34,6 +34,7 @@ class SessionView:
     id: uuid.UUID
     account_id: uuid.UUID
     name: str  # the account's first sign-in name, for the account picker
+    name_kind: str  # email or phone: how it is masked
     method: str
     created_at: datetime
     expires_at: datetime
@@ -43,7 +44,7 @@ class SessionView:
     @property
     def shown_name(self) -> str:
         """The account's name as its pages show it: in full only while the session is fresh."""
-        return self.name if self.fresh else mask_email(self.name)
+        return self.name if self.fresh else mask(self.name_kind, self.name)
 
 
 def _live(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -60,6 +61,7 @@ _VIEW_COLUMNS = (
     _s.id,
     _s.account_id,
     _n.value.label("name"),
+    _n.kind.label("name_kind"),
     _s.method,
     _s.created_at,
     _s.expires_at,
@@ -293,6 +295,6 @@ class SessionService:
         # signing in is so far the only verification a session has: it starts fresh
         verified_at = row.created_at
         return SessionView(
-            row.id, row.account_id, row.name, row.method, row.created_at, row.expires_at,
-            verified_at, now - verified_at <= self.reauth_max_age,
+            row.id, row.account_id, row.name, row.name_kind, row.method, row.created_at,
+            row.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
         )  # fmt: skip

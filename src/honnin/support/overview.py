@@ -15,6 +15,7 @@ from datetime import datetime
 from honnin.accounts.service import AccountService, AccountView
 from honnin.clock import Clock
 from honnin.db import Database
+from honnin.destinations.kinds import Destinations
 from honnin.proofs import service as proofs
 from honnin.proofs.service import ProofView
 from honnin.sessions.service import LiveSession, live_sessions
@@ -32,12 +33,18 @@ class AccountOverview:
 
 
 async def account_overview(
-    db: Database, clock: Clock, name: str, *, masked: bool = True
+    db: Database,
+    clock: Clock,
+    name: str,
+    *,
+    masked: bool = True,
+    destinations: Destinations | None = None,
 ) -> AccountOverview:
     """The account that has the sign-in name `name` (`NotFound` if none). `masked=False` only
     for a reader who may see the addresses themselves (the holder's fresh session)."""
     async with db.transaction(write=False, snapshot=True) as tx:
-        account = await AccountService(db, clock).view_by_name(tx, name, masked=masked)
+        accounts = AccountService(db, clock, destinations)
+        account = await accounts.view_by_name(tx, name, masked=masked)
         return AccountOverview(
             account,
             await proofs.last_used(tx, account.id),

@@ -1,4 +1,5 @@
-"""Verifications for applications: "send a code to this address", then "is this the code?".
+"""Verifications for applications: "send a code to this address or number", then "is this
+the code?". By email, by text message (`sms`) or by a voice call (`call`).
 
 A verification is a challenge opened by an API client. Asking again for the same address while
 one is pending resends into it (a new code; the old ones stop working), so an application can
@@ -16,10 +17,10 @@ from honnin.clock import Clock
 from honnin.codes.service import ChallengeState, CodeService
 from honnin.courier.service import DeliveryStatus
 from honnin.db import Database, Tx
+from honnin.destinations.kinds import Destinations
 from honnin.errors import NotFound
 from honnin.i18n import _
 from honnin.limits.service import Requester
-from honnin.proofs.emails import normalize_email
 
 PURPOSE = "verification"
 
@@ -42,21 +43,28 @@ def _not_found() -> NotFound:
 
 
 class VerificationService:
-    def __init__(self, db: Database, clock: Clock, codes: CodeService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        codes: CodeService,
+        destinations: Destinations | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.codes = codes
+        self.destinations = destinations or Destinations()
 
     async def create(
         self, client: ClientView, *, to: str, channel: str, locale: str
     ) -> VerificationView:
-        address = normalize_email(to)
+        destination = self.destinations.for_channel(channel, to)
         async with self.db.transaction() as tx:
             sent = await self.codes.send(
                 tx,
                 purpose=PURPOSE,
                 channel=channel,
-                destination=address,
+                destination=destination,
                 locale=locale,
                 client_id=client.id,
                 requester=Requester(client_id=client.id),
