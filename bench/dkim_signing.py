@@ -49,6 +49,7 @@ RECIPIENT = "emma.watanabe@example.co.jp"
 BRAND = Brand("Honnin")
 PARAMS: dict[str, Any] = {
     "purpose": "sign_in",
+    "purpose_text": "signing in",
     "destination_hint": "em*****@example.co.jp",
     "ttl_minutes": 10,
     "code": "042917",
@@ -74,10 +75,11 @@ def keypair() -> tuple[bytes, bytes]:
 def message(locale: str) -> bytes:
     """The code email exactly as the courier writes it, unsigned."""
     composer = EmailComposer(BRAND, MAIL_FROM, None)
-    outgoing, _id = composer.outgoing(
+    outgoing = composer.compose(
         template="code", locale=locale, params=PARAMS, recipient=RECIPIENT, now=datetime.now(UTC)
     )
-    return outgoing.data
+    assert isinstance(outgoing.body, bytes)
+    return outgoing.body
 
 
 def dkimpy_signer(pem: bytes) -> Callable[[bytes], bytes]:
@@ -141,7 +143,7 @@ def render_new_recipient(locale: str) -> RenderedEmail:
 def whole_message(signer: DkimSigner, locale: str, now: datetime) -> object:
     """What the courier does per message: render, MIME, sign."""
     params = {**PARAMS, "destination_hint": f"r{next(_recipients)}*****@example.co.jp"}
-    return EmailComposer(BRAND, MAIL_FROM, signer).outgoing(
+    return EmailComposer(BRAND, MAIL_FROM, signer).compose(
         template="code", locale=locale, params=params, recipient=RECIPIENT, now=now
     )
 

@@ -325,6 +325,11 @@ class Settings(BaseSettings):
         return not (self.dev and self.base_url.startswith("http://"))
 
     @property
+    def web_host(self) -> str:
+        """The host name of `base_url` (what a text's WebOTP line binds a code to)."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
     def mail_from_address(self) -> str:
         return parseaddr(self.mail_from)[1]
 

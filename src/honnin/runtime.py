@@ -20,7 +20,8 @@ from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel
 from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
-from honnin.courier.channels.void import VOID, VoidChannel
+from honnin.courier.channels.void import VOID, VoidChannel, decoy_of
+from honnin.courier.composers import Composer, SmsComposer, VoiceComposer
 from honnin.courier.dkim import DkimSigner
 from honnin.courier.mail import EmailComposer
 from honnin.courier.outbox import Outbox
@@ -45,7 +46,8 @@ HOUSEKEEPING_SECONDS = 600
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     return {
-        VOID: VoidChannel(),
+        VOID: VoidChannel(),  # decoys of mail
+        **{decoy_of(channel): VoidChannel() for channel in ("sms", "call")},
         "email": SmtpChannel(
             settings.smtp,
             require_starttls=settings.smtp_require_starttls,
@@ -56,14 +58,19 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     }
 
 
-def build_composer(settings: Settings) -> EmailComposer:
+def build_composers(settings: Settings) -> dict[str, Composer]:
+    """One composer per channel."""
     signer = None
     if settings.dkim_domain and settings.dkim_selector and settings.dkim_key_file:
         signer = DkimSigner.from_file(
             settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
         )
-    brand = Brand(settings.service_name)
-    return EmailComposer(brand, settings.mail_from, signer)
+    brand = Brand(settings.service_name, settings.web_host)
+    return {
+        "email": EmailComposer(brand, settings.mail_from, signer),
+        "sms": SmsComposer(brand),
+        "call": VoiceComposer(brand),
+    }
 
 
 class Runtime:
@@ -119,7 +126,7 @@ class Runtime:
             self.clock,
             self.keyring,
             build_channels(self.settings),
-            build_composer(self.settings),
+            build_composers(self.settings),
             CourierConfig.from_settings(self.settings),
         )
 

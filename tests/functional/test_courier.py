@@ -420,7 +420,7 @@ def the_second_courier(runtime: Runtime, sink: Sink, settings: Settings) -> Cour
     assert runtime.courier is not None
     config = replace(CourierConfig.from_settings(settings), poll_interval=0.05)
     return Courier(runtime.db, runtime.clock, runtime.keyring, {"email": channel},
-                   runtime.courier.composer, config, actor="second-courier")  # fmt: skip
+                   runtime.courier.composers, config, actor="second-courier")  # fmt: skip
 
 
 @pytest.mark.parametrize("settings_overrides", [{"courier_enabled": False}])
@@ -675,7 +675,7 @@ async def test_a_relay_that_stops_taking_the_message_never_gets_its_end() -> Non
     went_out: list[bool] = []
     try:
         result = await channel.send(
-            Outgoing(SENDER, ADDRESS, b"Subject: big\r\n\r\n" + body),
+            Outgoing(ADDRESS, b"Subject: big\r\n\r\n" + body, {"sender": SENDER}),
             lambda: went_out.append(True),
         )
     finally:

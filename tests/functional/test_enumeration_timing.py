@@ -82,7 +82,7 @@ def work(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Work:
 
     def counted_render(template: jinja2.Template, *args: Any, **kwargs: Any) -> str:
         work.add(
-            "render", "email" if (template.name or "").startswith("email/") else str(template.name)
+            "render", "email" if "/email." in (template.name or "") else str(template.name)
         )
         return render(template, *args, **kwargs)
 
@@ -108,13 +108,14 @@ def work(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Work:
         local.notify(claimed)
 
     monkeypatch.setattr(runtime.outbox, "courier", replace(local, notify=counted_notify))
-    outgoing = courier.composer.outgoing
+    composer = courier.composers["email"]
+    compose = composer.compose
 
-    def counted_outgoing(**kwargs: Any) -> Any:
+    def counted_compose(**kwargs: Any) -> Any:
         work.add("compose")
-        return outgoing(**kwargs)
+        return compose(**kwargs)
 
-    monkeypatch.setattr(courier.composer, "outgoing", counted_outgoing)
+    monkeypatch.setattr(composer, "compose", counted_compose)
     for channel in courier.channels.values():
         send = channel.send
 

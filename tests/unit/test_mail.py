@@ -12,8 +12,9 @@ from honnin.courier.mail import EmailComposer
 from honnin.courier.render import Brand, render_email
 
 BRAND = Brand("Example")
-PARAMS = {"purpose": "sign_in", "destination_hint": "em*****@example.com", "ttl_minutes": 10,
-          "code": "042917", "account_hint": "em*****@example.com"}  # fmt: skip
+PARAMS = {"purpose": "sign_in", "purpose_text": "signing in",
+          "destination_hint": "em*****@example.com", "ttl_minutes": 10, "code": "042917",
+          "account_hint": "em*****@example.com"}  # fmt: skip
 
 
 def test_every_code_email_template_renders_in_both_languages() -> None:
@@ -61,7 +62,8 @@ def test_messages_that_differ_only_in_their_code_are_rendered_once_and_the_code_
 COMPOSER = EmailComposer(BRAND, "Example account team <noreply@example.com>", None)
 
 
-def parse(data: bytes) -> EmailMessage:
+def parse(data: bytes | str) -> EmailMessage:
+    assert isinstance(data, bytes)
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
@@ -69,43 +71,44 @@ def parse(data: bytes) -> EmailMessage:
 
 @pytest.mark.parametrize("locale", ["en", "ja"])
 def test_the_mime_is_clean_and_parses_back(locale: str) -> None:
-    outgoing, message_id = COMPOSER.outgoing(
+    outgoing = COMPOSER.compose(
         template="code", locale=locale, params=PARAMS, recipient="emma@example.com",
         now=datetime.now(UTC),
     )  # fmt: skip
-    lines = outgoing.data.split(b"\r\n")
+    assert isinstance(outgoing.body, bytes)
+    lines = outgoing.body.split(b"\r\n")
     assert max(len(line) for line in lines) <= 78
-    assert b"\n" not in outgoing.data.replace(b"\r\n", b"")
-    message = parse(outgoing.data)
+    assert b"\n" not in outgoing.body.replace(b"\r\n", b"")
+    message = parse(outgoing.body)
     assert message.defects == []
-    assert message["Message-ID"] == message_id
+    assert message["Message-ID"] == outgoing.reference
     assert message["From"].addresses[0].display_name == "Example account team"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert all(not part.defects for part in message.iter_parts())
     text = message.get_body(("plain",))
     assert text is not None
     assert "042917" in text.get_content()
-    assert outgoing.options == ()
+    assert outgoing.metadata["options"] == ()
 
 
 def test_a_non_ascii_recipient_goes_with_smtputf8() -> None:
-    outgoing, _id = COMPOSER.outgoing(
+    outgoing = COMPOSER.compose(
         template="code", locale="ja", params=PARAMS, recipient="たろう@例え.jp",
         now=datetime.now(UTC),
     )  # fmt: skip
-    assert outgoing.options == ("SMTPUTF8",)
+    assert outgoing.metadata["options"] == ("SMTPUTF8",)
     assert outgoing.recipient == "たろう@xn--r8jz45g.jp"
-    assert parse(outgoing.data)["To"] == "たろう@例え.jp"
+    assert parse(outgoing.body)["To"] == "たろう@例え.jp"
 
 
 def test_an_idn_domain_is_written_in_ascii_without_smtputf8() -> None:
-    outgoing, _id = COMPOSER.outgoing(
+    outgoing = COMPOSER.compose(
         template="code", locale="en", params=PARAMS, recipient="user@straße.de",
         now=datetime.now(UTC),
     )  # fmt: skip
-    assert outgoing.options == ()
+    assert outgoing.metadata["options"] == ()
     assert outgoing.recipient == "user@xn--strae-oqa.de"
-    assert b"To: user@xn--strae-oqa.de\r\n" in outgoing.data
+    assert b"To: user@xn--strae-oqa.de\r\n" in outgoing.body
 
 
 def test_headers_with_non_ascii_text_are_encoded_words() -> None:

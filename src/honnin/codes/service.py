@@ -40,10 +40,11 @@ from honnin.codes.errors import (
     TooManyAttempts,
 )
 from honnin.codes.models import Challenge, Code
+from honnin.codes.purposes import purpose_text
 from honnin.codes.quotas import NOBODY, SendQuotas
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
-from honnin.courier.channels.void import VOID
+from honnin.courier.channels.void import decoy_of
 from honnin.courier.models import Message, MessageStatus
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
@@ -567,14 +568,16 @@ class CodeService:
         quota_key: Sequence[bytes] | None,
     ) -> SentCode:
         code = new_code(self.policy.length)
+        purpose = purpose_text(challenge.purpose, challenge.channel)
         message_id, delivery = await self.outbox.enqueue(
             tx,
-            channel=challenge.channel if template is not None else VOID,
+            channel=challenge.channel if template is not None else decoy_of(challenge.channel),
             recipient=challenge.destination,
             template=template or "code",
             locale=challenge.locale,
             params={
                 "purpose": challenge.purpose,
+                "purpose_text": purpose.render(challenge.locale) if purpose else "",
                 "destination_hint": challenge.destination_hint,
                 "ttl_minutes": int(self.policy.ttl.total_seconds() // 60),
                 **(template_params or {}),

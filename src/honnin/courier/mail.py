@@ -50,7 +50,7 @@ def compose(
 
 
 class EmailComposer:
-    """Turns an outbox row into bytes for the wire: render, compose, sign."""
+    """Composes the `email` channel's messages: render, compose, sign."""
 
     def __init__(self, brand: Brand, mail_from: str, signer: DkimSigner | None) -> None:
         self.brand = brand
@@ -58,7 +58,7 @@ class EmailComposer:
         self.sender = parseaddr(mail_from)[1]
         self.signer = signer
 
-    def outgoing(
+    def compose(
         self,
         *,
         template: str,
@@ -66,7 +66,7 @@ class EmailComposer:
         params: dict[str, Any],
         recipient: str,
         now: datetime,
-    ) -> tuple[Outgoing, str]:
+    ) -> Outgoing:
         rendered = render_email(template, locale, params, self.brand)
         data, message_id = compose(
             rendered, mail_from=self.mail_from, recipient=recipient, locale=locale, now=now
@@ -74,4 +74,9 @@ class EmailComposer:
         if self.signer is not None:
             data = self.signer.sign(data) + data
         options = ("SMTPUTF8",) if needs_smtputf8(recipient) else ()
-        return Outgoing(self.sender, ascii_address(recipient), data, options), message_id
+        return Outgoing(
+            ascii_address(recipient),
+            data,
+            {"sender": self.sender, "options": options},
+            reference=message_id,
+        )

@@ -1,8 +1,13 @@
-"""Message templates (Jinja2, one set per message type, text and HTML, ja and en).
+"""Message templates: one folder per message type, one file per channel, ja and en.
 
-Templates call `_("text {name}", name=value)`, the same gettext as the Python code, so one
-catalog holds every string. HTML mail gets its CSS inlined (css-inline), because many mail
-clients drop `<style>` blocks. No remote images, no tracking pixels.
+`code/email.subject.txt`, `code/email.txt` and `code/email.html` for mail; `code/sms.txt` for
+a text message; `code/voice.txt` for the script of a call. Templates call `_("text {name}",
+name=value)`, the same gettext as the Python code, so one catalog holds every string. HTML
+mail gets its CSS inlined (css-inline), because many mail clients drop `<style>` blocks. No
+remote images, no tracking pixels.
+
+What a message's parameters mean (`purpose_text`, the hints) is decided by whoever enqueues it
+(the code engine); the courier only renders them.
 """
 
 from __future__ import annotations
@@ -13,20 +18,15 @@ from typing import Any
 
 import css_inline
 
-from honnin.i18n import LazyText, _, template_environment
-
-# What each purpose is called in a message ("This code is for: …").
-PURPOSES: dict[str, LazyText] = {
-    "verification": _("verifying this email address"),
-    "verify_email": _("verifying your email address"),
-    "sign_in": _("signing in"),
-    "sign_up": _("creating your account"),
-    "verify_identity": _("verifying your identity"),
-}
-
+from honnin.i18n import template_environment
 
 # Parameters a template may use that not every message has.
-OPTIONAL_PARAMS: dict[str, Any] = {"account_hint": None, "app_name": None, "code": None}
+OPTIONAL_PARAMS: dict[str, Any] = {
+    "account_hint": None,
+    "app_name": None,
+    "code": None,
+    "purpose_text": "",
+}
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,11 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class Brand:
-    """How the service names itself in messages."""
+    """How the service names itself in messages, and the host its pages are on (a text
+    message's WebOTP line names it, so that only those pages may read the code from it)."""
 
     service_name: str
+    host: str = "localhost"
 
 
 _inliner = css_inline.CSSInliner(keep_style_tags=False)
@@ -74,17 +76,23 @@ def render_email(template: str, locale: str, params: dict[str, Any], brand: Bran
     return RenderedEmail(*(part.replace(_CODE_STAND_IN, code) for part in astuple(shape)))
 
 
+def _context(locale: str, params: dict[str, Any], brand: Brand) -> dict[str, Any]:
+    return {**OPTIONAL_PARAMS, **params, "brand": brand, "locale": locale}
+
+
 def _render(template: str, locale: str, params: dict[str, Any], brand: Brand) -> RenderedEmail:
     env = template_environment("honnin.courier", locale)
-    purpose = PURPOSES.get(params.get("purpose", ""))
-    context = {
-        **OPTIONAL_PARAMS,
-        **params,
-        "brand": brand,
-        "locale": locale,
-        "purpose_text": purpose.render(locale) if purpose else "",
-    }
-    subject = env.get_template(f"email/{template}.subject.txt").render(context)
-    text = env.get_template(f"email/{template}.txt").render(context)
-    html = env.get_template(f"email/{template}.html").render(context)
+    context = _context(locale, params, brand)
+    subject = env.get_template(f"{template}/email.subject.txt").render(context)
+    text = env.get_template(f"{template}/email.txt").render(context)
+    html = env.get_template(f"{template}/email.html").render(context)
     return RenderedEmail(" ".join(subject.split()), text, _inliner.inline(html))
+
+
+def render_text(
+    template: str, medium: str, locale: str, params: dict[str, Any], brand: Brand
+) -> str:
+    """A plain-text message of `medium` (`sms`, `voice`): its lines, blank ones dropped."""
+    env = template_environment("honnin.courier", locale)
+    text = env.get_template(f"{template}/{medium}.txt").render(_context(locale, params, brand))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())

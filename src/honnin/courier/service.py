@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from honnin.courier.channels.void import composed_as
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Database
 from honnin.destinations.kinds import mask_for_channel
@@ -83,7 +84,7 @@ def _view(row: Message, events: list[EventView]) -> MessageView:
     return MessageView(
         id=row.id,
         channel=row.channel,
-        recipient_hint=mask_for_channel(row.channel, row.recipient),
+        recipient_hint=mask_for_channel(composed_as(row.channel), row.recipient),
         template=row.template,
         locale=row.locale,
         status=row.status,

@@ -57,7 +57,8 @@ from sqlalchemy import (
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel, Outcome, Result
-from honnin.courier.mail import EmailComposer
+from honnin.courier.channels.void import composed_as
+from honnin.courier.composers import Composer
 from honnin.courier.models import Message, MessageEvent, MessageStatus, Trouble
 from honnin.courier.outbox import Claimed, LocalCourier
 from honnin.courier.retry import backoff_seconds
@@ -235,7 +236,7 @@ class Courier:
         clock: Clock,
         keyring: Keyring,
         channels: Mapping[str, Channel],
-        composer: EmailComposer,
+        composers: Mapping[str, Composer],
         config: CourierConfig,
         actor: str | None = None,
     ) -> None:
@@ -243,7 +244,7 @@ class Courier:
         self.clock = clock
         self.keyring = keyring
         self.channels = channels
-        self.composer = composer
+        self.composers = composers
         self.config = config
         self.actor = actor or default_actor()
         self._jobs: asyncio.Queue[uuid.UUID | Claimed] = asyncio.Queue()
@@ -520,13 +521,14 @@ class Courier:
                 if claimed.sealed
                 else {}
             )
-            outgoing, header_id = self.composer.outgoing(
+            outgoing = self.composers[composed_as(claimed.channel)].compose(
                 template=claimed.template,
                 locale=claimed.locale,
                 params={**claimed.params, **secret_params},
                 recipient=claimed.recipient,
                 now=now,
             )
+            header_id = outgoing.reference
         except Exception as error:
             log.exception("courier: could not build message %s", claimed.id)
             reason = f"could not build the message: {type(error).__name__}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Outcome(StrEnum):
@@ -26,12 +26,17 @@ class Result:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message, ready for the wire."""
+    """A message composed for its channel, ready for the wire; the same shape on every channel.
 
-    sender: str
+    `body`: an email's RFC 5322 bytes, a text message's text, a call's TwiML. `metadata`: what
+    the channel needs beside it (an email's envelope sender and SMTP options, the language of
+    a call). `reference`: how the message names itself on the wire (an email's Message-ID),
+    kept in its timeline."""
+
     recipient: str
-    data: bytes
-    options: tuple[str, ...] = field(default=())
+    body: bytes | str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    reference: str | None = None
 
 
 class Channel(Protocol):

@@ -168,8 +168,9 @@ class SmtpChannel:
             client.close()
             raise _Unavailable(f"relay refused the session: {error.code} {error.message}",
                                error.code) from error  # fmt: skip
-        payload = normalize_message_line_endings(outgoing.data)
-        options = list(outgoing.options)
+        assert isinstance(outgoing.body, bytes)
+        payload = normalize_message_line_endings(outgoing.body)
+        options = list(outgoing.metadata.get("options", ()))
         utf8 = any(option.upper() == "SMTPUTF8" for option in options)
         if utf8 and not client.supports_extension("smtputf8"):
             return Result(Outcome.PERMANENT, reply="SMTPUTF8 is needed but the relay lacks it")
@@ -178,7 +179,7 @@ class SmtpChannel:
         encoding = "utf-8" if utf8 else "ascii"
         timeout = self.timeouts.command
         try:
-            await client.mail(outgoing.sender, options=options, encoding=encoding,
+            await client.mail(outgoing.metadata["sender"], options=options, encoding=encoding,
                               timeout=timeout)  # fmt: skip
             await client.rcpt(outgoing.recipient, encoding=encoding, timeout=timeout)
             ready = await client.execute_command(b"DATA", timeout=timeout)

@@ -15,6 +15,18 @@ from honnin.courier.channels.base import Outcome, Outgoing, Result
 VOID = "void"
 
 
+def decoy_of(channel: str) -> str:
+    """The channel a decoy of `channel` goes to: `void` for mail, `void:sms`, `void:call`."""
+    return VOID if channel == "email" else f"{VOID}:{channel}"
+
+
+def composed_as(channel: str) -> str:
+    """The channel whose composer builds a message of `channel` (a decoy: its real one's)."""
+    if channel == VOID:
+        return "email"
+    return channel.removeprefix(f"{VOID}:")
+
+
 class VoidChannel:
     name = VOID
 
