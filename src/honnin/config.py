@@ -169,6 +169,17 @@ class Settings(BaseSettings):
         "empty: all.",
     )
 
+    sms_providers: str = Field(
+        "", description="Comma-separated, in order: kannel+http://… or twilio+https://… URLs."
+    )
+    voice_providers: str = Field("", description="Comma-separated twilio+https://… URLs.")
+    sms_sender_ids: str = Field(
+        "", description="The sender of texts per country: JP=+815012345678,US=+15551234567."
+    )
+    call_offer_after_seconds: int = Field(
+        60, ge=0, le=3600, description="Offer a call when a text is not delivered by then."
+    )
+
     code_length: int = Field(6, ge=6, le=8)
     code_ttl_seconds: int = Field(600, ge=60, le=86_400)
     code_max_attempts: int = Field(5, ge=1, le=20)
@@ -180,6 +191,8 @@ class Settings(BaseSettings):
     limit_client_checks: str = "10000/hour"
     limit_ip_checks: str = "100/hour"
     limit_name_failures: str = "10/15minutes,100/day"
+    limit_prefix_sends: str = "20/hour,100/day"
+    limit_country_sends: str = "500/hour,5000/day"
     flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
     session_ttl_seconds: int = Field(14 * 86_400, ge=300)
     reauth_max_age_seconds: int = Field(
@@ -194,6 +207,9 @@ class Settings(BaseSettings):
     courier_retry_base_seconds: float = Field(5.0, gt=0)
     courier_retry_max_seconds: float = Field(900.0, gt=0)
     courier_max_attempts: int = Field(10, ge=1)
+    courier_provider_attempts: int = Field(
+        3, ge=1, description="Attempts at one provider before the next of its channel takes over."
+    )
     # support reads recent delivery timelines; finished ones older than this are pruned
     message_history_seconds: int = Field(90 * 86_400, ge=86_400)
 
@@ -238,6 +254,8 @@ class Settings(BaseSettings):
         "limit_client_checks",
         "limit_ip_checks",
         "limit_name_failures",
+        "limit_prefix_sends",
+        "limit_country_sends",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:
@@ -266,6 +284,22 @@ class Settings(BaseSettings):
                 f"{', '.join(unknown)}: not country codes libphonenumber knows; list ISO 3166 "
                 "codes separated by commas, e.g. JP,US"
             )
+        return value
+
+    @field_validator("sms_providers", "voice_providers")
+    @classmethod
+    def _providers_parse(cls, value: str) -> str:
+        from honnin.courier.providers import provider_urls  # the courier builds on the settings
+
+        provider_urls(value)
+        return value
+
+    @field_validator("sms_sender_ids")
+    @classmethod
+    def _senders_parse(cls, value: str) -> str:
+        from honnin.courier.providers import sender_ids
+
+        sender_ids(value)
         return value
 
     @field_validator("trusted_proxies")
@@ -336,10 +370,13 @@ class Settings(BaseSettings):
     @property
     def destinations(self) -> Destinations:
         """The kinds of destination, read as these settings say (the phones' region, countries)."""
-        rules = PhoneRules(
-            self.phone_default_region, frozenset(_codes(self.phone_allowed_countries))
-        )
-        return Destinations(phone=PhoneKind(rules))
+        countries = frozenset(_codes(self.phone_allowed_countries))
+        rules = PhoneRules(self.phone_default_region, countries)
+        # texts and calls where a provider sends them (in dev mode: the dev mailbox)
+        channels = {"email"}
+        channels |= {"sms"} if self.sms_providers or self.dev else set()
+        channels |= {"call"} if self.voice_providers or self.dev else set()
+        return Destinations(phone=PhoneKind(rules), channels=frozenset(channels))
 
     def rate(self, name: str) -> list[RateLimitItem]:
         """The parsed rate limits of a `limit_*` setting."""

@@ -89,7 +89,14 @@ def _finished_before(horizon: datetime) -> Any:
     return and_(
         m.created_at < horizon,
         or_(
-            m.status.in_((MessageStatus.ACCEPTED, MessageStatus.FAILED)),
+            m.status.in_(
+                (
+                    MessageStatus.ACCEPTED,
+                    MessageStatus.FAILED,
+                    MessageStatus.DELIVERED,
+                    MessageStatus.UNDELIVERED,
+                )
+            ),
             and_(m.status == MessageStatus.UNKNOWN, m.next_attempt_at.is_(None)),
         ),
         ~exists().where(Code.message_id == m.id),

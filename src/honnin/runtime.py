@@ -19,13 +19,13 @@ from honnin.codes.quotas import SendQuotas
 from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
 from honnin.courier.channels.base import Channel
-from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
-from honnin.courier.channels.void import VOID, VoidChannel, decoy_of
 from honnin.courier.composers import Composer, SmsComposer, VoiceComposer
 from honnin.courier.dkim import DkimSigner
 from honnin.courier.mail import EmailComposer
 from honnin.courier.outbox import Outbox
+from honnin.courier.providers import build_channels
 from honnin.courier.render import Brand
+from honnin.courier.reports import DeliveryReports
 from honnin.courier.service import MessageService
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
@@ -42,20 +42,6 @@ from honnin.verifications.service import VerificationService
 
 log = logging.getLogger("honnin")
 HOUSEKEEPING_SECONDS = 600
-
-
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    return {
-        VOID: VoidChannel(),  # decoys of mail
-        **{decoy_of(channel): VoidChannel() for channel in ("sms", "call")},
-        "email": SmtpChannel(
-            settings.smtp,
-            require_starttls=settings.smtp_require_starttls,
-            ca_file=settings.smtp_ca_file,
-            timeouts=SmtpTimeouts.from_settings(settings),
-            connections=settings.smtp_connections,
-        ),
-    }
 
 
 def build_composers(settings: Settings) -> dict[str, Composer]:
@@ -117,15 +103,25 @@ class Runtime:
         )
         self.flows.register(SignIn(self.flows))
         self.flows.register(SignUp(self.flows))
+        self.reports = DeliveryReports(self.db, self.clock)
+        self._channels: dict[str, list[Channel]] | None = None
         self.courier: Courier | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+
+    @property
+    def channels(self) -> dict[str, list[Channel]]:
+        """Each channel's providers, built at first use (a process that sends nothing and
+        reads no delivery reports needs no relay configured)."""
+        if self._channels is None:
+            self._channels = build_channels(self.settings, self.keyring)
+        return self._channels
 
     def make_courier(self) -> Courier:
         return Courier(
             self.db,
             self.clock,
             self.keyring,
-            build_channels(self.settings),
+            self.channels,
             build_composers(self.settings),
             CourierConfig.from_settings(self.settings),
         )

@@ -27,6 +27,7 @@ from honnin.app import create_app
 from honnin.config import Settings
 from tests.support.live import Live, live_server
 from tests.support.smtp import Sink
+from tests.support.twilio import FakeTwilio
 
 Case = AnyCase[APIOperation[Any, Any, Any, Any]]
 SECRET = "test-secret-" + "x" * 40
@@ -48,6 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     folder = tmp_path_factory.mktemp("contract")
     shutil.copy(sqlite_template, folder / "honnin.db")
     sink = Sink().start()
+    twilio = FakeTwilio().start()  # texts and calls go somewhere real enough
     generous = "100000/hour"
     config = Settings(
         secret_key=SECRET,
@@ -62,13 +64,18 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         limit_client_checks=generous,
         limit_ip_checks=generous,
         limit_name_failures=generous,
+        limit_prefix_sends=generous,
+        limit_country_sends=generous,
         resend_cooldown_seconds=0,
+        sms_providers=twilio.provider_url(),
+        voice_providers=twilio.provider_url(),
     )
     try:
         with live_server(config) as server:
             yield server
     finally:
         sink.stop()
+        twilio.stop()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +84,12 @@ def api_key(live: Live) -> str:
 
 
 # A schema-valid body may be refused with 422 only for what JSON Schema cannot say.
-JUDGEMENTS_422 = {"weak_password"}
+JUDGEMENTS_422 = {
+    "weak_password",
+    "invalid_phone",  # libphonenumber's: whether the number exists in its region
+    "phone_not_accepted",  # VoIP, premium-rate, toll-free…: the number's type
+    "phone_cannot_text",  # a landline asked for a text
+}
 
 
 @schemathesis.check

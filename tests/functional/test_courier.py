@@ -419,7 +419,7 @@ def the_second_courier(runtime: Runtime, sink: Sink, settings: Settings) -> Cour
     channel = SmtpChannel(SmtpTarget.parse(sink.url), timeouts=SmtpTimeouts.from_settings(settings))
     assert runtime.courier is not None
     config = replace(CourierConfig.from_settings(settings), poll_interval=0.05)
-    return Courier(runtime.db, runtime.clock, runtime.keyring, {"email": channel},
+    return Courier(runtime.db, runtime.clock, runtime.keyring, {"email": [channel]},
                    runtime.courier.composers, config, actor="second-courier")  # fmt: skip
 
 

@@ -81,9 +81,7 @@ def work(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Work:
     render = jinja2.Template.render
 
     def counted_render(template: jinja2.Template, *args: Any, **kwargs: Any) -> str:
-        work.add(
-            "render", "email" if "/email." in (template.name or "") else str(template.name)
-        )
+        work.add("render", "email" if "/email." in (template.name or "") else str(template.name))
         return render(template, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Template, "render", counted_render)
@@ -116,7 +114,7 @@ def work(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Work:
         return compose(**kwargs)
 
     monkeypatch.setattr(composer, "compose", counted_compose)
-    for channel in courier.channels.values():
+    for channel in (channel for providers in courier.channels.values() for channel in providers):
         send = channel.send
 
         async def counted_send(outgoing: Any, *args: Any, _send: Any = send) -> Any:

@@ -117,6 +117,9 @@ async def test_json_for_scripts(greylisted: MessageView, runtime: Runtime) -> No
         "last_reply": "250 2.0.0 OK: queued as test",
         "trouble": None,  # only a deferred or failed message says where it is stuck
         "header_message_id": greylisted.header_message_id,
+        "provider": 0,  # the first (here the only) provider of its channel
+        "provider_ref": None,
+        "reason": None,
     }
     code, out = await honnin(40, "messages", "list", "--json")  # a narrow terminal wraps nothing
     assert code == 0, out

@@ -114,5 +114,5 @@ def test_a_failed_browser_install_does_not_stop_the_tests(repo: Path) -> None:
     assert calls[-1] == "python -m pytest tests/browser"
     assert calls[-2] == "npm ci --silent --no-audit --no-fund"
     assert "apt-get update -qq" in calls
-    assert "warning: could not install fonts-noto-cjk; the browser tests will say what" in stderr
+    assert "warning: could not install fonts-noto-cjk; the tests that need them will say" in stderr
     assert "warning: npm ci failed; the accessibility checks will say what is missing" in stderr

@@ -29,16 +29,33 @@ _NOT_SPECIAL_USE = (
     + r")\.?$)"
 )
 
-EmailAddress = Annotated[
+_EMAIL_SCHEMA = {
+    "type": "string",
+    "format": "idn-email",
+    "maxLength": EMAIL_MAX,
+    "pattern": _NOT_SPECIAL_USE,
+    "description": "An email address that can receive mail (not a special-use domain such as "
+    ".test or .localhost).",
+}
+EmailAddress = Annotated[str, WithJsonSchema(_EMAIL_SCHEMA)]
+_PHONE_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 40,
+    # digits, with the spaces, dashes, dots and brackets people write them with
+    "pattern": r"^[+ ().\-]*[0-9][0-9 ().\-]*$",
+    "description": "A phone number: E.164 (+819012345678) or as people write it in the "
+    "service's default region (090-1234-5678). Whether it exists and can receive a code is "
+    "judged by the service (libphonenumber), not by this pattern.",
+}
+PhoneNumber = Annotated[str, WithJsonSchema(_PHONE_SCHEMA)]
+SignInName = Annotated[
     str,
     WithJsonSchema(
         {
-            "type": "string",
-            "format": "idn-email",
-            "maxLength": EMAIL_MAX,
-            "pattern": _NOT_SPECIAL_USE,
-            "description": "An email address that can receive mail (not a special-use domain "
-            "such as .test or .localhost).",
+            "anyOf": [_EMAIL_SCHEMA, _PHONE_SCHEMA],
+            "description": "An email address, or a phone number that is a verified sign-in "
+            "name of the account.",
         }
     ),
 ]
@@ -89,7 +106,7 @@ class _Action(BaseModel):
 
 class SubmitIdentifier(_Action):
     action: Literal["submit_identifier"]
-    name: EmailAddress
+    name: SignInName
 
 
 class SubmitPassword(_Action):

@@ -9,11 +9,15 @@ from rich.table import Table
 
 from honnin.cli.common import console, one_of, print_json, with_database
 from honnin.courier.models import MessageStatus
+from honnin.courier.reasons import reason_text
 from honnin.courier.service import MessageService, MessageView
 
 app = typer.Typer(help="Messages: what was sent, and how delivery went.", no_args_is_help=True)
 
-_STYLE = {"accepted": "green", "failed": "red", "deferred": "yellow", "sending": "cyan"}
+_STYLE = {
+    "accepted": "green", "delivered": "green", "failed": "red", "undelivered": "red",
+    "deferred": "yellow", "sending": "cyan", "handed_over": "yellow",
+}  # fmt: skip
 STATUSES = tuple(status.value for status in MessageStatus)
 
 
@@ -109,10 +113,14 @@ def show(
     console.print(f"status      {_status(m.status)} after {m.attempts} attempt(s)")
     if m.header_message_id:
         console.print(f"Message-ID  {m.header_message_id}")
+    if m.provider_ref:
+        console.print(f"provider id {m.provider_ref}")
+    if m.reason:
+        console.print(f"why         {reason_text(m.reason).render()}")
     if m.next_attempt_at:
         console.print(f"next try    {m.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC")
     table = Table(title="timeline", title_justify="left")
-    for column in ("at (UTC)", "event", "attempt", "reply", "detail", "by"):
+    for column in ("at (UTC)", "event", "attempt", "reply", "detail", "via", "by"):
         table.add_column(column, overflow="fold")
     for e in m.events:
         table.add_row(
@@ -121,6 +129,7 @@ def show(
             str(e.attempt or ""),
             str(e.reply_code or ""),
             e.detail or "",
+            e.via or "",
             e.actor or "",
         )
     console.print(table)

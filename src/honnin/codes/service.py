@@ -105,7 +105,12 @@ _APPROVE = Prepared(
     .values(status="approved", approved_at=bindparam("b_now"))
 )
 _INSERT_CODE = Prepared(insert(_codes))
-_FINAL = (MessageStatus.ACCEPTED, MessageStatus.FAILED)
+_FINAL = (
+    MessageStatus.ACCEPTED,
+    MessageStatus.FAILED,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)
 _m = table_of(Message).c
 _CODES_OF = Prepared(
     select(
@@ -121,12 +126,21 @@ _CODES_OF = Prepared(
         _m.next_attempt_at,
         _m.last_reply,
         _m.trouble,
+        _m.reason,
     )
     .outerjoin(table_of(Message), _m.id == _k.message_id)
     .where(_k.challenge_id == bindparam("b_challenge"))
 )
 _LATEST_DELIVERY = Prepared(
-    select(_m.status, _m.attempts, _m.updated_at, _m.next_attempt_at, _m.last_reply, _m.trouble)
+    select(
+        _m.status,
+        _m.attempts,
+        _m.updated_at,
+        _m.next_attempt_at,
+        _m.last_reply,
+        _m.trouble,
+        _m.reason,
+    )
     .join(_codes, _k.message_id == _m.id)
     .where(_k.challenge_id == bindparam("b_challenge"), _k.seq == bindparam("b_seq"))
 )

@@ -89,3 +89,14 @@ def alternative(headers: list[tuple[str, str]], text: str, html: str, *, encodin
         ]
     out.append(f"--{boundary}--\r\n".encode())
     return b"".join(out)
+
+
+def plain(headers: list[tuple[str, str]], text: str) -> bytes:
+    """A text/plain message (UTF-8, base64) with `headers` on top."""
+    lines = [f"{name}: {value}" for name, value in headers]
+    lines += [
+        "MIME-Version: 1.0",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+    ]
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + _body(text, "base64")

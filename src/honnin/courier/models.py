@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honnin.db import Base, new_id
@@ -19,12 +19,16 @@ class MessageStatus(StrEnum):
     UNKNOWN = "unknown"  # sent, but the relay never answered: it may have been delivered.
     # With a `next_attempt_at`, it is sent once more (a duplicate, perhaps) unless its code is
     # used, replaced or expires first; without, it is final.
-    FAILED = "failed"  # given up: permanent refusal, too many attempts, or expired (final)
+    FAILED = "failed"  # given up: permanent refusal, too many attempts, or expired; or the
+    # provider reported that it could not send it on (final)
+    DELIVERED = "delivered"  # the provider reported it delivered to the phone (final)
+    UNDELIVERED = "undelivered"  # the provider reported that the carrier could not deliver it
 
 
 class Trouble(StrEnum):
     OUR_SIDE = "our_side"
     MAIL_SERVER = "mail_server"
+    PROVIDER = "provider"  # an SMS or voice provider, or the carrier behind it, refused it
 
 
 class Message(Base):
@@ -58,6 +62,11 @@ class Message(Base):
     # the courier could not build it in time) or "mail_server" (a 4xx or 5xx reply to it)
     trouble: Mapped[str | None] = mapped_column(String(16))
     header_message_id: Mapped[str | None] = mapped_column(String(255))
+    # which provider of the channel has it (0: the first); see migration 0006
+    provider: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    reported_status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class MessageEvent(Base):

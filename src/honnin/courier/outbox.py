@@ -73,6 +73,7 @@ class Claimed:
     params: dict[str, Any]
     sealed: bytes | None
     expires_at: datetime | None
+    provider: int = 0  # which of the channel's providers has it (`Message.provider`)
 
 
 @dataclass(frozen=True)

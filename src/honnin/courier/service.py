@@ -24,7 +24,9 @@ class DeliveryStatus:
     updated_at: datetime
     next_attempt_at: datetime | None = None
     last_reply: str | None = None
-    trouble: str | None = None  # a deferred or failed message's: "our_side" or "mail_server"
+    # a deferred, failed or undelivered message's: "our_side", "mail_server" or "provider"
+    trouble: str | None = None
+    reason: str | None = None  # why a text or a call did not arrive (`honnin.courier.reasons`)
 
     @classmethod
     def of(cls, row: Any, attempts: int | None = None) -> DeliveryStatus:
@@ -36,6 +38,7 @@ class DeliveryStatus:
             _next_attempt(row),
             row.last_reply,
             _trouble(row),
+            _reason(row),
         )
 
 
@@ -66,6 +69,9 @@ class MessageView:
     last_reply: str | None
     trouble: str | None
     header_message_id: str | None
+    provider: int  # which of its channel's providers has it (0: the first)
+    provider_ref: str | None  # that provider's id of the message
+    reason: str | None
     events: list[EventView]
 
 
@@ -77,7 +83,12 @@ def _next_attempt(row: Any) -> datetime | None:
 
 def _trouble(row: Any) -> str | None:
     """Where a deferred or failed message is stuck (None for those a newer code replaced)."""
-    return row.trouble if row.status in ("deferred", "failed") else None
+    return row.trouble if row.status in ("deferred", "failed", "undelivered") else None
+
+
+def _reason(row: Any) -> str | None:
+    """Why it did not arrive, while that is still the news (not once it was delivered)."""
+    return row.reason if row.status in ("deferred", "failed", "undelivered") else None
 
 
 def _view(row: Message, events: list[EventView]) -> MessageView:
@@ -96,6 +107,9 @@ def _view(row: Message, events: list[EventView]) -> MessageView:
         last_reply=row.last_reply,
         trouble=_trouble(row),
         header_message_id=row.header_message_id,
+        provider=row.provider,
+        provider_ref=row.provider_ref,
+        reason=_reason(row),
         events=events,
     )
 

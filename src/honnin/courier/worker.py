@@ -34,8 +34,8 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     update,
@@ -72,7 +73,7 @@ _events = table_of(MessageEvent)
 _m = _messages.c
 _CLAIM_COLUMNS = (
     _m.id, _m.attempts, _m.channel, _m.recipient, _m.template, _m.locale, _m.params, _m.sealed,
-    _m.expires_at,
+    _m.expires_at, _m.provider,
 )  # fmt: skip
 
 
@@ -131,6 +132,8 @@ _CLAIM_ONE = Prepared(
     .values(_CLAIM)
     .returning(*_CLAIM_COLUMNS)
 )
+_REPORTED = _m.reported_status.is_not(None)
+_NOT_DELIVERED = (MessageStatus.UNDELIVERED.value, MessageStatus.FAILED.value)
 _FINISH_COMMON: dict[str, Any] = {
     "status": bindparam("b_status"),
     "last_reply": bindparam("b_reply"),
@@ -139,14 +142,40 @@ _FINISH_COMMON: dict[str, Any] = {
     "claim_token": None,
     "claim_expires_at": None,
     "header_message_id": func.coalesce(bindparam("b_header", type_=String()), _m.header_message_id),
+    "provider_ref": func.coalesce(bindparam("b_ref", type_=String()), _m.provider_ref),
+    "reason": bindparam("b_reason", type_=String()),
 }
 _FINISH_EXTRA: dict[str, dict[str, Any]] = {
-    MessageStatus.ACCEPTED: {"accepted_at": bindparam("b_now"), "sealed": None},
+    # a delivery report that came in before this was recorded decides the status, and says
+    # why it did not arrive (`honnin.courier.reports`)
+    MessageStatus.ACCEPTED: {
+        "status": func.coalesce(_m.reported_status, bindparam("b_status")),
+        "last_reply": case((_REPORTED, _m.last_reply), else_=bindparam("b_reply")),
+        "reason": case((_REPORTED, _m.reason), else_=bindparam("b_reason", type_=String())),
+        "trouble": case(
+            (_m.reported_status.in_(_NOT_DELIVERED), literal(Trouble.PROVIDER.value, String())),
+            else_=bindparam("b_trouble", type_=String()),
+        ),
+        "accepted_at": bindparam("b_now"),
+        "sealed": None,
+    },
     MessageStatus.DEFERRED: {"next_attempt_at": bindparam("b_next")},
     MessageStatus.FAILED: {"sealed": None},  # the code inside is no longer needed
     # sent once more later (the code is kept for it), or not again (nor is the code)
-    "unknown_retry": {"next_attempt_at": bindparam("b_next")},
+    "unknown_retry": {
+        "status": func.coalesce(_m.reported_status, bindparam("b_status")),
+        "next_attempt_at": case(
+            (_REPORTED, null()), else_=bindparam("b_next", type_=_m.next_attempt_at.type)
+        ),
+    },
     "unknown_final": {"next_attempt_at": None, "sealed": None},
+    # refused for good, or given up, by one provider: the next provider of the channel has it,
+    # with attempts of its own (queued again, due now)
+    "handed_over": {
+        "next_attempt_at": bindparam("b_next"),
+        "provider": _m.provider + 1,
+        "attempts": 0,
+    },
 }
 _FINISH_STATEMENTS = {
     key: update(_messages)
@@ -202,6 +231,7 @@ class CourierConfig:
     retry_base: float = 5.0
     retry_max: float = 900.0
     max_attempts: int = 10
+    provider_attempts: int = 3  # attempts at one provider before the next one takes over
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CourierConfig:
@@ -212,6 +242,7 @@ class CourierConfig:
             retry_base=settings.courier_retry_base_seconds,
             retry_max=settings.courier_retry_max_seconds,
             max_attempts=settings.courier_max_attempts,
+            provider_attempts=settings.courier_provider_attempts,
         )
 
 
@@ -222,7 +253,7 @@ def default_actor() -> str:
 def _claimed(row: Any, token: str) -> Claimed:
     return Claimed(
         row.id, token, row.attempts, row.channel, row.recipient, row.template, row.locale,
-        row.params, row.sealed, row.expires_at,
+        row.params, row.sealed, row.expires_at, row.provider,
     )  # fmt: skip
 
 
@@ -235,7 +266,7 @@ class Courier:
         db: Database,
         clock: Clock,
         keyring: Keyring,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Sequence[Channel]],
         composers: Mapping[str, Composer],
         config: CourierConfig,
         actor: str | None = None,
@@ -305,14 +336,15 @@ class Courier:
             for claimed in cut_short:
                 why = "the courier stopped while waiting for the reply to the end of the message"
                 result = Result(Outcome.UNKNOWN, f"{why}: the relay may have taken it")
-                channel = self.channels.get(claimed.channel)
+                channel = self._provider(claimed)
                 await self._finish(claimed, result, self._on_the_wire[claimed.id], channel)
         except Exception:
             log.exception("courier: could not hand back claims; they expire on their own")
         self._on_the_wire.clear()
         self._holding.clear()
-        for channel in self.channels.values():
-            await channel.close()
+        for providers in self.channels.values():
+            for channel in providers:
+                await channel.close()
 
     def notify(self, job: Claimed | uuid.UUID) -> None:
         """Send this now: a message claimed for us (fast path) or one due again (by id)."""
@@ -505,9 +537,18 @@ class Courier:
 
     # --- one delivery -----------------------------------------------------------------
 
+    def _provider(self, claimed: Claimed) -> Channel | None:
+        """The provider of the message's channel that has it now (None: none configured)."""
+        providers = self.channels.get(claimed.channel, ())
+        return providers[claimed.provider] if claimed.provider < len(providers) else None
+
+    def _next_provider(self, claimed: Claimed) -> Channel | None:
+        providers = self.channels.get(claimed.channel, ())
+        return providers[claimed.provider + 1] if claimed.provider + 1 < len(providers) else None
+
     async def deliver(self, claimed: Claimed) -> None:
         now = self.clock.now()
-        channel = self.channels.get(claimed.channel)
+        channel = self._provider(claimed)
         if claimed.expires_at is not None and now >= claimed.expires_at:
             result = Result(Outcome.PERMANENT, "expired before it could be delivered")
             await self._finish(claimed, result, None, channel, ours=True)
@@ -529,6 +570,7 @@ class Courier:
                 now=now,
             )
             header_id = outgoing.reference
+            outgoing = replace(outgoing, key=str(claimed.id))
         except Exception as error:
             log.exception("courier: could not build message %s", claimed.id)
             reason = f"could not build the message: {type(error).__name__}"
@@ -600,10 +642,19 @@ class Courier:
             status = statement = MessageStatus.FAILED
         if statement in (MessageStatus.FAILED, "unknown_final"):
             retry_at = None
+        next_provider = self._next_provider(claimed)
+        if (
+            next_provider is not None
+            and not ours
+            and not earlier_unknown
+            and self._hand_over(claimed, result, statement, now)
+        ):
+            status, statement, retry_at = MessageStatus.QUEUED, "handed_over", now
+            detail = f"{detail} — handed over to {next_provider.describe()}"
         trouble: Trouble | None = None
         if status in (MessageStatus.DEFERRED, MessageStatus.FAILED):
             ours = ours or result.outcome is Outcome.UNAVAILABLE
-            trouble = Trouble.OUR_SIDE if ours else Trouble.MAIL_SERVER
+            trouble = Trouble.OUR_SIDE if ours else self._trouble(claimed)
         update_params = {
             "b_id": claimed.id,
             "b_token": claimed.token,
@@ -613,11 +664,13 @@ class Courier:
             "b_now": now,
             "b_header": header_id,
             "b_next": retry_at,
+            "b_ref": result.reference,
+            "b_reason": result.reason,
         }
         event = {
             "message_id": claimed.id,
             "at": now,
-            "kind": str(status),
+            "kind": "handed_over" if statement == "handed_over" else str(status),
             "attempt": claimed.attempt,
             "reply_code": result.reply_code,
             "detail": detail[:1000],
@@ -631,6 +684,22 @@ class Courier:
         )  # fmt: skip
         if kept and retry_at is not None:
             self._retry_later(claimed.id, retry_at, now)
+
+    def _hand_over(self, claimed: Claimed, result: Result, statement: str, now: datetime) -> bool:
+        """Whether the next provider of the channel takes the message over after this
+        attempt: the provider refused it for good, or has not taken it after its share of
+        attempts, or would not get another before the message expires."""
+        if claimed.expires_at is not None and now >= claimed.expires_at:
+            return False
+        if result.outcome is Outcome.PERMANENT:
+            return True
+        if result.outcome not in (Outcome.TEMPORARY, Outcome.UNAVAILABLE):
+            return False  # accepted, or it may have been (unknown): never sent twice this way
+        return statement == MessageStatus.FAILED or claimed.attempt >= self.config.provider_attempts
+
+    def _trouble(self, claimed: Claimed) -> Trouble:
+        """Whose answer a message is stuck on: the mail server's, or an SMS/voice provider's."""
+        return Trouble.MAIL_SERVER if composed_as(claimed.channel) == "email" else Trouble.PROVIDER
 
     async def _was_unknown(self, claimed: Claimed) -> bool:
         """Whether an earlier attempt at this message went out without an answer."""

@@ -107,12 +107,24 @@ class PhoneKind:
         return same(digits.encode(), value[-CONFIRM_DIGITS:].encode())
 
 
+class ChannelUnavailable(InvalidInput):
+    """No provider of this service sends on the channel (no SMS or voice provider set up)."""
+
+    code = "channel_unavailable"
+
+
 @dataclass(frozen=True)
 class Destinations:
-    """The kinds, configured from the settings."""
+    """The kinds, configured from the settings, and the channels this service can send on."""
 
     email: EmailKind = field(default_factory=EmailKind)
     phone: PhoneKind = field(default_factory=PhoneKind)
+    channels: frozenset[str] = frozenset({EMAIL, SMS, CALL})
+
+    def reach(self, kind: str, value: str) -> tuple[str, ...]:
+        """The channels that can send to this stored value here: what the number (or address)
+        can receive, and this service can send."""
+        return tuple(c for c in self.kind(kind).channels(value) if c in self.channels)
 
     def kind(self, name: str) -> Kind:
         return self.phone if name == PHONE else self.email
@@ -129,6 +141,12 @@ class Destinations:
         """A typed destination of `channel`, normalised, refused unless the channel can reach
         it (a text to a fixed-line number)."""
         kind = self.of_channel(channel)
+        if channel not in self.channels:
+            raise ChannelUnavailable(
+                _("Texts can't be sent by this service.")
+                if channel == SMS
+                else _("This service can't make calls.")
+            )
         value = kind.normalize(raw)
         if channel not in kind.channels(value):
             raise CannotText(

@@ -197,6 +197,14 @@ def _invalid(typed: str) -> InvalidPhone:
     )
 
 
+def region_of(e164: str) -> str:
+    """The ISO 3166 region of a stored number ("" if it has none)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except NumberParseException:
+        return ""
+
+
 @cache
 def display_phone(e164: str, region: str) -> str:
     try:

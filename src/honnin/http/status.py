@@ -10,6 +10,8 @@ STATUS_BY_ERROR = {
     "invalid_phone": 422,
     "phone_not_accepted": 422,
     "phone_cannot_text": 422,
+    "channel_unavailable": 422,
+    "forbidden": 403,
     "weak_password": 422,
     "invalid_code": 400,
     "code_expired": 400,

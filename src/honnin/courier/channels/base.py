@@ -22,6 +22,8 @@ class Result:
     outcome: Outcome
     reply: str
     reply_code: int | None = None
+    reference: str | None = None  # the provider's id of the message (a Twilio SID)
+    reason: str | None = None  # why it was refused, in plain words (`honnin.courier.reasons`)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Outgoing:
     body: bytes | str
     metadata: Mapping[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    key: str = ""  # our id of the message, which a provider's delivery reports name
 
 
 class Channel(Protocol):

@@ -1,0 +1,163 @@
+"""Codes by text message through the real Kannel gateway: bearerbox and smsbox with fakesmsc
+(which reports every text delivered) and an SMPP server we control (which reports what a test
+tells it: undelivered, refused). The code is read from what the SMSC received; the delivery
+reports come back to honnin on a real loopback port and reach the message's timeline and the
+verification's `delivery.status`. Skipped where Kannel is not installed (failed with CI=true).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from honnin.runtime import Runtime
+from tests.support.kannel import KannelGateway, require_kannel
+from tests.support.live import listening
+from tests.support.smpp import ESME_RINVDSTADR, SmppServer
+from tests.support.smtp import CODE, free_port
+
+MOBILE = "+819012345678"
+SENDER = "+815012340000"
+
+
+@pytest.fixture(scope="module")
+def smpp() -> Iterator[SmppServer]:
+    require_kannel()
+    with SmppServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(smpp: SmppServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KannelGateway]:
+    with KannelGateway(tmp_path_factory.mktemp("kannel"), smpp=smpp, max_messages=3) as gateway:
+        yield gateway
+
+
+def provider(gateway: KannelGateway, smsc: str) -> str:
+    sender = urllib.parse.quote(SENDER, safe="")
+    address = gateway.sendsms_base.removeprefix("http://")
+    return (
+        f"kannel+http://{gateway.username}:{gateway.password}@{address}?smsc={smsc}&from={sender}"
+    )
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture(params=["fake"])
+def smsc(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings_overrides(gateway: KannelGateway, port: int, smsc: str) -> dict[str, Any]:
+    return {"base_url": f"http://127.0.0.1:{port}", "sms_providers": provider(gateway, smsc)}
+
+
+@pytest.fixture
+async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
+    async with listening(app, port) as base_url:
+        yield base_url
+
+
+async def delivery_becomes(api: httpx.AsyncClient, vid: str, status: str) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        body: dict[str, Any] = (await api.get(f"/api/v1/verifications/{vid}")).json()
+        if body["delivery"] and body["delivery"]["status"] == status:
+            return body
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.05)
+
+
+async def test_a_code_passes_through_kannel_and_its_delivery_report_reaches_the_timeline(
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime
+) -> None:
+    created = await api.post(
+        "/api/v1/verifications", json={"to": "090-1234-5678", "channel": "sms", "locale": "ja"}
+    )
+    assert created.status_code == 201, created.text
+    sms = await asyncio.to_thread(gateway.wait_for_message, MOBILE)
+    assert sms.sender == SENDER
+    assert sms.coding == "ucs-2"
+    assert sms.text.startswith("Example shop で使う Example のセキュリティコード：")
+    code = CODE.search(sms.text)
+    assert code is not None
+    assert sms.text.splitlines()[-1] == f"@127.0.0.1 #{code.group(1)}"
+
+    await delivery_becomes(api, created.json()["id"], "delivered")
+    checked = await api.post(
+        f"/api/v1/verifications/{created.json()['id']}/check", json={"code": code.group(1)}
+    )
+    assert checked.json()["status"] == "approved"
+    message = (await runtime.messages.recent(limit=1))[0]
+    events = (await runtime.messages.show(str(message.id))).events
+    reports = [(e.kind, e.reply_code) for e in events if e.kind in ("progress", "delivered")]
+    assert ("delivered", 1) in reports  # Kannel's DLR 1: delivered to the phone
+    assert all("kannel" in (e.via or "") for e in events[1:])
+
+
+async def test_an_english_text_goes_as_plain_gsm(
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str
+) -> None:
+    number = "+819012340001"
+    created = await api.post(
+        "/api/v1/verifications", json={"to": number, "channel": "sms", "locale": "en"}
+    )
+    assert created.status_code == 201
+    sms = await asyncio.to_thread(gateway.wait_for_message, number)
+    assert sms.coding == "text"
+    assert sms.text.startswith("Example: ")  # the service, then the code
+    assert "is your security code" in sms.text
+
+
+@pytest.mark.parametrize("smsc", ["smpp"], indirect=True)
+async def test_an_undelivered_text_is_reported_with_its_reason(
+    api: httpx.AsyncClient, smpp: SmppServer, served: str, runtime: Runtime
+) -> None:
+    number = "+819012340002"
+    smpp.outcome_for(number, stat="UNDELIV", err=1)
+    created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
+    reported = await delivery_becomes(api, created.json()["id"], "undelivered")
+    assert reported["delivery"]["reason"] == "unreachable"
+    assert reported["delivery"]["trouble"] == "provider"
+    message = (await runtime.messages.recent(limit=1))[0]
+    shown = await runtime.messages.show(str(message.id))
+    assert shown.events[-1].reply_code == 2  # Kannel's DLR 2: not delivered
+    assert "stat:UNDELIV" in (shown.events[-1].detail or "")
+
+
+@pytest.mark.parametrize("smsc", ["smpp"], indirect=True)
+async def test_a_text_the_smsc_refuses_fails_with_its_reason(
+    api: httpx.AsyncClient, smpp: SmppServer, served: str
+) -> None:
+    number = "+819012340003"
+    smpp.refuse(number, command_status=ESME_RINVDSTADR)
+    created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
+    reported = await delivery_becomes(api, created.json()["id"], "failed")
+    assert reported["delivery"]["reason"] == "invalid_number"
+
+
+async def test_a_delivery_report_without_the_messages_secret_is_refused(
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime
+) -> None:
+    number = "+819012340004"
+    created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
+    await asyncio.to_thread(gateway.wait_for_message, number)
+    message = (await runtime.messages.recent(limit=1))[0]
+    async with httpx.AsyncClient() as client:
+        for token in ("", "0" * 64):
+            forged = await client.get(
+                f"{served}/api/hooks/sms/0/{message.id}",
+                params={"token": token, "status": "2", "reply": "forged"},
+            )
+            assert forged.status_code == 403
+    await delivery_becomes(api, created.json()["id"], "delivered")  # the real reports still count
