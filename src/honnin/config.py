@@ -193,6 +193,12 @@ class Settings(BaseSettings):
     limit_name_failures: str = "10/15minutes,100/day"
     limit_prefix_sends: str = "20/hour,100/day"
     limit_country_sends: str = "500/hour,5000/day"
+    pumping_alert_share: float = Field(
+        0.2, ge=0, le=1, description="Alert when fewer of a prefix's codes are entered than this."
+    )
+    pumping_alert_min_codes: int = Field(
+        20, ge=1, description="…among at least this many codes in the last hour."
+    )
     flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
     session_ttl_seconds: int = Field(14 * 86_400, ge=300)
     reauth_max_age_seconds: int = Field(

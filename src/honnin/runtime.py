@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
+from honnin.codes import pumping
 from honnin.codes.quotas import SendQuotas
 from honnin.codes.service import CodePolicy, CodeService
 from honnin.config import Settings
@@ -71,7 +72,12 @@ class Runtime:
             self.keyring,
             self.clock,
             Throttle(settings),
-            SendQuotas(settings.rate("destination_sends"), settings.rate("account_sends")),
+            SendQuotas(
+                settings.rate("destination_sends"),
+                settings.rate("account_sends"),
+                settings.rate("prefix_sends"),
+                settings.rate("country_sends"),
+            ),
             self.outbox,
         )
         self.destinations = settings.destinations
@@ -140,6 +146,12 @@ class Runtime:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             try:
                 await prune(self.db, self.clock, self.settings)
+                await pumping.alert(
+                    self.db,
+                    self.clock.now(),
+                    below=self.settings.pumping_alert_share,
+                    min_codes=self.settings.pumping_alert_min_codes,
+                )
             except Exception:
                 log.exception("housekeeping failed; will try again")
 

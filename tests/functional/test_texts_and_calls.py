@@ -6,14 +6,21 @@ the next provider taking over, and forged callbacks refused."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
+from honnin.cli.main import app as cli
+from honnin.codes import pumping
+from honnin.config import Settings
 from honnin.runtime import Runtime
+from tests.support.clock import ShiftableClock
 from tests.support.live import listening
 from tests.support.smtp import CODE, free_port
 from tests.support.twilio import FakeTwilio
@@ -40,13 +47,22 @@ def port() -> int:
 
 
 @pytest.fixture
-def settings_overrides(twilio: FakeTwilio, second_twilio: FakeTwilio, port: int) -> dict[str, Any]:
+def limits() -> dict[str, Any]:
+    """Settings a test adds (parametrize `limits`)."""
+    return {}
+
+
+@pytest.fixture
+def settings_overrides(
+    twilio: FakeTwilio, second_twilio: FakeTwilio, port: int, limits: dict[str, Any]
+) -> dict[str, Any]:
     both = f"{twilio.provider_url('+815012340000')},{second_twilio.provider_url('+815099990000')}"
     return {
         "base_url": f"http://127.0.0.1:{port}",
         "sms_providers": both,
         "voice_providers": twilio.provider_url("+81312340000"),
         "courier_provider_attempts": 2,
+        **limits,
     }
 
 
@@ -258,3 +274,110 @@ async def test_numbers_that_cannot_take_a_code_are_refused_before_anything_is_se
     assert not body["message"].isascii()  # in Japanese
     await asyncio.sleep(0.1)
     assert twilio.requests == []
+
+
+@pytest.mark.parametrize(
+    "limits", [{"limit_prefix_sends": "3/hour", "limit_country_sends": "5/hour"}]
+)
+async def test_texts_to_one_prefix_and_one_country_are_paused_past_their_limits(
+    api: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    async def send(number: str) -> httpx.Response:
+        return await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
+
+    # SMS pumping walks through a range of numbers: +81 9012 34xx share a prefix
+    for n in range(3):
+        assert (await send(f"+8190123400{n:02d}")).status_code == 201
+    paused = await send("+819012340099")
+    assert paused.status_code == 429
+    body = paused.json()
+    assert body["error"] == "rate_limited"
+    assert "paused" in body["message"]
+    assert 0 < body["retry_after"] <= 3600
+    # other prefixes of the country, until the country's limit
+    assert (await send("+818012340000")).status_code == 201
+    assert (await send("+817012340000")).status_code == 201
+    assert (await send("+819098760000")).status_code == 429
+    assert (await send("+16502530000")).status_code == 201  # another country
+    await asyncio.sleep(0.2)
+    assert len(twilio.messages) == 6
+
+
+@pytest.mark.parametrize("limits", [{"limit_destination_sends": "2/hour"}])
+async def test_a_call_instead_of_a_text_goes_on_with_the_same_verification(
+    api: httpx.AsyncClient, twilio: FakeTwilio, clock: ShiftableClock
+) -> None:
+    """…and the text and the call both count for the number."""
+    texted = await api.post("/api/v1/verifications", json={"to": MOBILE, "channel": "sms"})
+    text = await twilio.wait_for_message(MOBILE)
+    clock.advance(seconds=31)  # past the resend cooldown
+    called = await api.post(
+        "/api/v1/verifications", json={"to": MOBILE, "channel": "call", "locale": "en"},
+        headers={"Accept-Language": "en"},
+    )  # fmt: skip
+    assert called.status_code == 201, called.text
+    assert called.json()["id"] == texted.json()["id"]
+    assert (called.json()["channel"], called.json()["send_count"]) == ("call", 2)
+    call = await twilio.wait_for_call(MOBILE)
+    spoken = next(line for line in twilio.spoken(call) if line.count(",") == 5)
+    code = spoken.replace(", ", "").rstrip(".")
+    texted_code = CODE.search(text.body)
+    assert texted_code is not None
+    vid = texted.json()["id"]
+    superseded = await api.post(f"/api/v1/verifications/{vid}/check",
+                                json={"code": texted_code.group(1)})  # fmt: skip
+    assert superseded.json()["error"] in ("code_superseded", "invalid_code")
+    approved = await api.post(f"/api/v1/verifications/{vid}/check", json={"code": code})
+    assert approved.json()["status"] == "approved"
+    clock.advance(seconds=31)
+    third = await api.post("/api/v1/verifications", json={"to": MOBILE, "channel": "call"})
+    assert third.status_code == 429
+
+
+@pytest.mark.parametrize("limits", [{"pumping_alert_share": 0.5, "pumping_alert_min_codes": 3}])
+async def test_codes_nobody_enters_raise_the_pumping_alert_and_the_cli_lists_their_messages(
+    api: httpx.AsyncClient,
+    twilio: FakeTwilio,
+    clock: ShiftableClock,
+    runtime: Runtime,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock.advance(minutes=-15)  # sent a quarter of an hour ago: their codes have expired since
+    created = [
+        await api.post("/api/v1/verifications", json={"to": f"+8190123456{n}0", "channel": "sms"})
+        for n in range(4)
+    ]
+    elsewhere = await api.post(
+        "/api/v1/verifications", json={"to": "+16502530099", "channel": "sms"}
+    )
+    for response, number in ((created[0], "+819012345600"), (elsewhere, "+16502530099")):
+        code = CODE.search((await twilio.wait_for_message(number)).body)
+        assert code is not None
+        checked = await api.post(f"/api/v1/verifications/{response.json()['id']}/check",
+                                 json={"code": code.group(1)})  # fmt: skip
+        assert checked.json()["status"] == "approved"
+    clock.advance(minutes=15)
+
+    with caplog.at_level(logging.WARNING, logger="honnin.pumping"):
+        found = await pumping.alert(runtime.db, clock.now(), below=0.5, min_codes=3)
+    assert [(s.scope, s.key, s.codes, s.entered) for s in found] == [
+        ("prefix", "+819012", 4, 1),
+        ("country", "JP", 4, 1),
+    ]
+    assert "SMS pumping suspected: prefix +819012: 1 of 4 codes" in caplog.text
+
+    monkeypatch.setenv("HONNIN_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("HONNIN_PUMPING_ALERT_SHARE", "0.5")
+    monkeypatch.setenv("HONNIN_PUMPING_ALERT_MIN_CODES", "3")
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["messages", "list", "--pumping", "--json"],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    alert, listing = result.output.split("\n", 2)[:2], result.output.split("\n", 2)[2]
+    assert alert[0].startswith("SMS pumping suspected: prefix +819012")
+    assert alert[1].startswith("SMS pumping suspected: country JP")
+    hints = sorted(m["recipient_hint"] for m in json.loads(listing))
+    assert hints == ["******00", "******10", "******20", "******30"]  # not the US one

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from honnin.cli.common import console, one_of, print_json, with_database
+from honnin.codes.pumping import WINDOW, suspects
+from honnin.config import load_settings
 from honnin.courier.models import MessageStatus
 from honnin.courier.reasons import reason_text
 from honnin.courier.service import MessageService, MessageView
+from honnin.db import Database
+from honnin.destinations.phones import country_code_of
 
 app = typer.Typer(help="Messages: what was sent, and how delivery went.", no_args_is_help=True)
 
@@ -85,9 +89,33 @@ def list_messages(
     as_json: bool = typer.Option(
         False, "--json", help="A JSON array for scripts (times in ISO 8601, UTC)."
     ),
+    pumping: bool = typer.Option(
+        False,
+        "--pumping",
+        help="Only the last hour's messages to phone prefixes and countries where few codes "
+        "are entered (SMS pumping suspected; HONNIN_PUMPING_ALERT_SHARE).",
+    ),
 ) -> None:
     """The most recent messages, newest first."""
-    messages = with_database(lambda db: MessageService(db).recent(limit=limit, status=status))
+    settings = load_settings()
+
+    async def work(db: Database) -> list[MessageView]:
+        messages = MessageService(db)
+        if not pumping:
+            return await messages.recent(limit=limit, status=status)
+        now = datetime.now(UTC)
+        found = await suspects(
+            db, now, below=settings.pumping_alert_share, min_codes=settings.pumping_alert_min_codes
+        )
+        for suspect in found:  # on stderr beside --json: its output stays JSON
+            typer.echo(suspect.describe(), err=as_json)
+        prefixes = [s.key for s in found if s.scope == "prefix"]
+        prefixes += [f"+{country_code_of(s.key)}" for s in found if s.scope == "country"]
+        return await messages.recent(
+            limit=limit, status=status, prefixes=prefixes, since=now - WINDOW
+        )
+
+    messages = with_database(work)
     if as_json:
         print_json([_summary(m) for m in messages])
     else:

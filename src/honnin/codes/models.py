@@ -50,6 +50,8 @@ class Code(Base):
         UniqueConstraint("challenge_id", "seq"),
         Index(None, "destination_digest", "created_at"),
         Index(None, "account_id", "created_at"),
+        Index("ix_codes_phone_prefix", "phone_prefix", "created_at"),
+        Index("ix_codes_phone_country", "phone_country", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -65,3 +67,6 @@ class Code(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
     message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    # a phone's: what the SMS-pumping limits count it under (migration 0007)
+    phone_prefix: Mapped[str | None] = mapped_column(String(16))
+    phone_country: Mapped[str | None] = mapped_column(String(2))

@@ -1,8 +1,14 @@
-"""Send quotas per destination and per account, counted from the codes actually sent.
+"""Send quotas per destination and per account, and for phones per prefix and per country,
+counted from the codes actually sent.
 
-They are read in the transaction that would send, under the destination's lock and the account's
-(`CodeService._may_send`), so they hold exactly across every process and node. Each refusal says
-when a slot frees up: when the oldest send that keeps the window full ages out of it.
+They are read in the transaction that would send, under the destination's lock, the account's
+and, for a phone, its prefix's (`CodeService._may_send`), so they hold exactly across every
+process and node — the country's within the few sends that may run at once (a lock on a whole
+country would make every text to it wait on the others). Each refusal says when a slot frees
+up: when the oldest send that keeps the window full ages out of it.
+
+The prefix and country limits are the built-in defence against SMS pumping (toll fraud):
+attackers make "send a code" forms text ranges of numbers they profit from.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from sqlalchemy import bindparam, func, select, true
 
 from honnin.codes.models import Code
 from honnin.db import Prepared, Tx
+from honnin.destinations.phones import Area
 from honnin.errors import RateLimited
+from honnin.i18n import LazyText, ngettext
 from honnin.limits.service import too_many_sends
 from honnin.limits.windows import first_full, seconds_until_free
 
@@ -38,13 +46,33 @@ def _counts(name: str, scope: Any, items: list[RateLimitItem]) -> Any:
 NOBODY = uuid.UUID(int=0)
 
 
+def sends_paused(retry_after: int) -> LazyText:
+    """A prefix's or a country's limit: sending to such numbers waits, whoever asks."""
+    return ngettext(
+        "Texts and calls to this destination are paused for now. Try again in {seconds} "
+        "second, or use another way to verify.",
+        "Texts and calls to this destination are paused for now. Try again in {seconds} "
+        "seconds, or use another way to verify.",
+        retry_after,
+        seconds=retry_after,
+    )
+
+
 class SendQuotas:
-    def __init__(self, destination: list[RateLimitItem], account: list[RateLimitItem]) -> None:
+    def __init__(
+        self,
+        destination: list[RateLimitItem],
+        account: list[RateLimitItem],
+        prefix: list[RateLimitItem] | None = None,
+        country: list[RateLimitItem] | None = None,
+    ) -> None:
         self.destination = destination
         self.account = account
         self._scopes = {
             "destination": (Code.destination_digest, destination),
             "account": (Code.account_id, account),
+            "prefix": (Code.phone_prefix, prefix or []),
+            "country": (Code.phone_country, country or []),
         }
         self._count: dict[tuple[str, ...], Prepared] = {}
 
@@ -73,12 +101,16 @@ class SendQuotas:
         destination_digests: Sequence[bytes],
         account_id: uuid.UUID | None,
         now: datetime,
+        area: Area | None = None,
     ) -> None:
         """`destination_digests`: under every secret key, so a rotation restarts no count.
-        `account_id`: None for sends that belong to no account (the verification API)."""
+        `account_id`: None for sends that belong to no account (the verification API).
+        `area`: a phone's prefix and country."""
         keys: dict[str, Sequence[object]] = {"destination": destination_digests}
         if account_id is not None:
             keys["account"] = [account_id]
+        if area is not None:
+            keys["prefix"], keys["country"] = [area.prefix], [area.country]
         scopes = [(name, scope_keys) for name, scope_keys in keys.items() if self._scopes[name][1]]
         if not scopes:
             return
@@ -98,4 +130,5 @@ class SendQuotas:
                 tx, at=Code.created_at, scope=self._scopes[name][0], keys=scope_keys, item=item,
                 count=count, now=now,
             )  # fmt: skip
-            raise RateLimited(too_many_sends(retry_after), retry_after, scope=name)
+            message = sends_paused if name in ("prefix", "country") else too_many_sends
+            raise RateLimited(message(retry_after), retry_after, scope=name)

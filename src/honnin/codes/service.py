@@ -51,7 +51,8 @@ from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same_any
 from honnin.db import Prepared, Tx, Unindexed, new_id, table_of
 from honnin.db.locks import lock_key
-from honnin.destinations.kinds import mask_for_channel
+from honnin.destinations.kinds import CHANNEL_KINDS, PHONE, mask_for_channel
+from honnin.destinations.phones import Area, area_of
 from honnin.errors import HonninError, RateLimited
 from honnin.i18n import LazyText, _, ngettext
 from honnin.limits.service import Requester, Throttle
@@ -93,6 +94,7 @@ _RESENT = Prepared(
     update(_challenges)
     .where(_c.id == bindparam("b_id"))
     .values(
+        channel=bindparam("b_channel"),
         locale=bindparam("b_locale"),
         send_count=bindparam("b_count"),
         last_sent_at=bindparam("b_now"),
@@ -315,7 +317,12 @@ class CodeService:
         self.outbox = outbox
 
     def destination_digest(self, channel: str, destination: str) -> bytes:
-        return self.keyring.digest("destination", channel, destination)
+        return self.destination_digests(channel, destination)[0]
+
+    def destination_digests(self, channel: str, destination: str) -> tuple[bytes, ...]:
+        """A destination's keys (under every secret key, the current first), by its kind: a
+        number's texts and calls count as one destination's, and may answer one challenge."""
+        return self.keyring.digests("destination", CHANNEL_KINDS[channel], destination)
 
     def _code_digest(self, challenge_id: uuid.UUID, code: str) -> bytes:
         return self.keyring.digest("code", str(challenge_id), code)
@@ -382,7 +389,7 @@ class CodeService:
             await tx.run(
                 _FIND_PENDING,
                 {
-                    "b_digests": list(self.keyring.digests("destination", channel, destination)),
+                    "b_digests": list(self.destination_digests(channel, destination)),
                     "b_purpose": purpose,
                     "b_now": self.clock.now(),
                     "b_client": client_id,
@@ -428,10 +435,11 @@ class CodeService:
         pending = await self.find_pending(
             tx, purpose=purpose, channel=channel, destination=destination, **owners
         )
-        if pending is not None:
+        if pending is not None:  # by the channel asked for now (a call instead of a text)
             return await self.resend(
                 tx,
                 pending,
+                channel=channel,
                 requester=requester,
                 locale=locale,
                 template_params=template_params,
@@ -499,8 +507,12 @@ class CodeService:
         template_params: dict[str, Any] | None = None,
         template: str | None = "code",
         quota_key: Sequence[bytes] | None = None,
+        channel: str | None = None,
     ) -> SentCode:
         """A new code for `challenge`; every earlier one stops working, unsent ones are dropped.
+
+        `channel`: another channel to the same destination ("call me instead" of a text): the
+        challenge goes on, its new code by that channel, counted under the same destination.
 
         Refused with `RateLimited` inside the resend cooldown or over a send limit (`quota_key`:
         as for `send`).
@@ -521,6 +533,9 @@ class CodeService:
                 wait,
                 scope="cooldown",
             )
+        if channel is not None and CHANNEL_KINDS[channel] != CHANNEL_KINDS[challenge.channel]:
+            raise ValueError(f"a {challenge.channel} challenge cannot go on by {channel}")
+        challenge = replace(challenge, channel=channel or challenge.channel)
         await self._may_send(tx, challenge, requester, now, quota_key, decoy=template is None)
         challenge = replace(
             challenge,
@@ -536,6 +551,7 @@ class CodeService:
             _RESENT,
             {
                 "b_id": challenge.id,
+                "b_channel": challenge.channel,
                 "b_locale": challenge.locale,
                 "b_count": challenge.send_count,
                 "b_now": now,
@@ -559,7 +575,7 @@ class CodeService:
         await self.lock_destination(tx, challenge.channel, challenge.destination)
         account_id = challenge.account_id
         if quota_key is None:
-            digests = self.keyring.digests("destination", challenge.channel, challenge.destination)
+            digests = self.destination_digests(challenge.channel, challenge.destination)
         else:  # a quota of its own instead of the destination's and the account's
             digests, account_id = tuple(quota_key), NOBODY
         if decoy:  # a name without an account costs what one with an account does
@@ -570,8 +586,18 @@ class CodeService:
             # a browser's own quota) takes a lock of its own all the same: the same work
             owner = f"account:{account_id}" if account_id != NOBODY else f"alone:{digests[0].hex()}"
             await lock_key(tx, self.keyring.digest("send-quota", owner))
-        await self.quotas.check(tx, destination_digests=digests, account_id=account_id, now=now)
+        area = self._area(challenge)
+        if area is not None:  # sends to one prefix take turns (a country's would all wait)
+            await lock_key(tx, self.keyring.digest("send-prefix", area.prefix))
+        await self.quotas.check(
+            tx, destination_digests=digests, account_id=account_id, now=now, area=area
+        )
         await self.throttle.send(requester)
+
+    @staticmethod
+    def _area(challenge: ChallengeState) -> Area | None:
+        """A phone's prefix and country (what the SMS-pumping limits count), or None."""
+        return area_of(challenge.destination) if CHANNEL_KINDS[challenge.channel] == PHONE else None
 
     async def _issue(
         self,
@@ -582,6 +608,7 @@ class CodeService:
         quota_key: Sequence[bytes] | None,
     ) -> SentCode:
         code = new_code(self.policy.length)
+        area = self._area(challenge)
         purpose = purpose_text(challenge.purpose, challenge.channel)
         message_id, delivery = await self.outbox.enqueue(
             tx,
@@ -613,6 +640,8 @@ class CodeService:
                 "expires_at": challenge.expires_at,
                 "attempts": 0,
                 "message_id": message_id,
+                "phone_prefix": area.prefix if area else None,
+                "phone_country": area.country if area else None,
             },
         )
         return SentCode(challenge, message_id, delivery)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from honnin.courier.channels.void import composed_as
 from honnin.courier.models import Message, MessageEvent
@@ -118,10 +119,22 @@ class MessageService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def recent(self, *, limit: int = 50, status: str | None = None) -> list[MessageView]:
+    async def recent(
+        self,
+        *,
+        limit: int = 50,
+        status: str | None = None,
+        prefixes: Sequence[str] | None = None,
+        since: datetime | None = None,
+    ) -> list[MessageView]:
+        """Newest first; `prefixes`: only to numbers starting so (`+819012`)."""
         query = select(Message).order_by(Message.created_at.desc()).limit(limit)
         if status:
             query = query.where(Message.status == status)
+        if prefixes is not None:
+            query = query.where(or_(false(), *(Message.recipient.startswith(p) for p in prefixes)))
+        if since is not None:
+            query = query.where(Message.created_at > since)
         async with self.db.transaction(write=False) as tx:
             return [_view(row, []) for row in await tx.session.scalars(query)]
 

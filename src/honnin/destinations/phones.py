@@ -197,6 +197,30 @@ def _invalid(typed: str) -> InvalidPhone:
     )
 
 
+PREFIX_DIGITS = 4
+"""A number's prefix: its country code and the next four digits (`+819012`…: `+81` `9012`)."""
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a number is, as the SMS-pumping limits count sends."""
+
+    prefix: str  # +819012
+    country: str  # JP
+
+
+def area_of(e164: str) -> Area:
+    number = phonenumbers.parse(e164, None)
+    national = str(number.national_number)
+    prefix = f"+{number.country_code}{national[:PREFIX_DIGITS]}"
+    return Area(prefix, phonenumbers.region_code_for_number(number) or "")
+
+
+def country_code_of(region: str) -> int:
+    """A country's calling code (`JP` → 81)."""
+    return int(phonenumbers.country_code_for_region(region))
+
+
 def region_of(e164: str) -> str:
     """The ISO 3166 region of a stored number ("" if it has none)."""
     try:
