@@ -106,6 +106,7 @@ class Runtime:
             throttle=self.codes.throttle,
             ttl=timedelta(seconds=settings.flow_ttl_seconds),
             destinations=self.destinations,
+            call_offer_after=timedelta(seconds=settings.call_offer_after_seconds),
         )
         self.flows.register(SignIn(self.flows))
         self.flows.register(SignUp(self.flows))

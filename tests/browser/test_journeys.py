@@ -76,7 +76,7 @@ async def test_the_whole_journey(
     # sign in: name, password, then verify your identity
     await screenshot(page, "signin")
     assert await accessibility_violations(page) == []
-    await fill_and_submit(page, "Email address", EMMA, "Next")
+    await fill_and_submit(page, "Email address or phone number", EMMA, "Next")
     await screenshot(page, "password")
     await fill_and_submit(page, "Password", PASSWORD, "Sign in")
     await page.wait_for_selector("text=Verify your identity")
@@ -179,9 +179,14 @@ async def test_pages_in_japanese_under_the_real_csp(
 # --- the account page, the picker, signing out, the page chrome (both languages) -----------
 
 WORDS = {
-    "en": {"name": "Email address", "next": "Next", "password": "Password", "sign_in": "Sign in"},
+    "en": {
+        "name": "Email address or phone number",
+        "next": "Next",
+        "password": "Password",
+        "sign_in": "Sign in",
+    },
     "ja": {
-        "name": "メールアドレス",
+        "name": "メールアドレスまたは電話番号",
         "next": "次へ",
         "password": "パスワード",
         "sign_in": "サインイン",
@@ -349,7 +354,7 @@ async def test_flow_pages_errors_way_back_account_and_codes(
 
     # sign in with two-step verification: every verify page names the account
     await page.goto(f"{base}/signin")
-    await fill_and_submit(page, t("Email address"), EMMA, t("Next"))
+    await fill_and_submit(page, t("Email address or phone number"), EMMA, t("Next"))
     await fill_and_submit(page, t("Password"), PASSWORD, t("Sign in"))
     await page.locator("label.option").first.wait_for()
     assert await page.locator("p.identity").inner_text() == EMMA

@@ -163,7 +163,7 @@ async def test_signing_out_an_account_signed_out_meanwhile_changes_nothing(
 async def test_the_sender_address_breaks_before_its_at_not_at_a_hyphen(
     browser: PageClient, emma: Any
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     assert (
         'It comes from <span class="address"><span class="nobr">account-security-noreply</span>'
         '<wbr>@<span class="nobr">accountprotection.example.com</span></span>. Search'

@@ -186,7 +186,7 @@ async def test_an_oversized_form_gets_a_413_page_and_changes_nothing(
     password_page = await to_password(browser)
     form = password_page.form("submit_password")
     cookies = "; ".join(f"{k}={v}" for k, v in browser.client.cookies.items())
-    chunk = b"action=email_code&csrf=" + form.fields["csrf"].encode() + b"&x="
+    chunk = b"action=send_code&way=email_code&csrf=" + form.fields["csrf"].encode() + b"&x="
     chunk += b"a" * (CHUNK - len(chunk))
     exchange = await play(
         app,

@@ -264,7 +264,7 @@ async def test_show_the_two_step_state_the_security_info_and_the_sessions(
 ) -> None:
     t = [clock.now() + timedelta(minutes=n) for n in range(7)]  # emma was created at t[0]
     clock.advance(minutes=1)  # t[1]: a browser signs in with a code sent to her address
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA))
     assert page.path == "/account"
     clock.advance(minutes=1)  # t[2]: another browser, with the password

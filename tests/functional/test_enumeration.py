@@ -48,7 +48,7 @@ async def walk(browser: PageClient, name: str, clock: ShiftableClock) -> list[tu
     page = await browser.submit(page, "submit_identifier", name=name)
     steps.append(page)
     steps.append(await browser.submit(page, "submit_password", password="wrong password"))
-    page = await browser.submit(page, "email_code")
+    page = await browser.submit(page, "send_code")
     steps.append(page)
     steps.append(await browser.submit(page, "submit_code", code="000000"))
     steps.append(await browser.submit(page, "resend"))  # inside the cooldown

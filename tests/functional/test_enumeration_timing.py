@@ -196,7 +196,7 @@ def page_steps(browser: PageClient) -> dict[str, Step]:
         return await sign_in(name, "submit_password", password="wrong password")
 
     async def email_code(name: str) -> Callable[[], Awaitable[Any]]:
-        return await sign_in(name, "email_code")
+        return await sign_in(name, "send_code")
 
     async def sign_up(name: str) -> Callable[[], Awaitable[Any]]:
         page = await browser.get("/signup")

@@ -68,7 +68,8 @@ async def test_errors_carry_a_stable_code_and_the_flow(api: httpx.AsyncClient, s
     body = wrong.json()
     assert body["error"] == "invalid_credentials"
     assert body["flow"]["state"] == "password"
-    assert set(body["flow"]["actions"]) == {"submit_password", "email_code", "restart"}
+    assert set(body["flow"]["actions"]) == {"submit_password", "send_code", "email_code", "restart"}
+    assert body["flow"]["ways"] == ["email_code"]
     out_of_step = await act(api, url, "confirm_address", address=EMMA)
     assert out_of_step.status_code == 409
     assert out_of_step.json()["error"] == "action_not_allowed"
@@ -111,8 +112,9 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "submit_code": ["action", "code"],
         "choose_option": ["action", "option"],
         "confirm_address": ["action", "address"],
+        "send_code": ["action", "way"],
         "email_code": ["action"],
-        "resend": ["action"],
+        "resend": ["action"],  # and `channel`, optional
         "have_code": ["action"],
         "other_options": ["action"],
         "change_address": ["action"],

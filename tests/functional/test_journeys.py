@@ -110,7 +110,7 @@ async def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(
 
 async def test_sign_in_with_an_emailed_code(browser: PageClient, sink: Sink, emma: Any) -> None:
     page = await to_password(browser)
-    page = await browser.submit(page, "email_code")
+    page = await browser.submit(page, "send_code")
     assert "We emailed a code to em*****@example.com" in page.text
     code = await sink.wait_for_code(EMMA)
     page = await browser.submit(page, "submit_code", code=code)
@@ -177,7 +177,7 @@ async def test_use_a_different_option_and_i_have_a_code(
 async def test_code_errors_each_say_what_to_do(
     browser: PageClient, sink: Sink, emma: Any, clock: ShiftableClock
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     first = await sink.wait_for_code(EMMA)
 
     too_soon = await browser.submit(page, "resend")
@@ -407,7 +407,7 @@ async def test_the_code_expiry_is_shown_in_the_browsers_time_zone(
 ) -> None:
     browser.client.cookies.set("tz", zone)  # what honnin.js stores
     browser.client.headers["Accept-Language"] = language
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     local = (await code_expiry(runtime)).astimezone(ZoneInfo(zone)).strftime(clock_format)
     if language == "en":
         assert f"We emailed a code to em*****@example.com. It works until {local} {label}." in (
@@ -442,7 +442,7 @@ async def test_without_a_known_time_zone_the_language_decides(
     if cookie is not None:
         browser.client.cookies.set("tz", cookie)
     browser.client.headers["Accept-Language"] = language
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     expires = await code_expiry(runtime)
     assert page.status == 200
     assert expected.format(local=expires.astimezone(ZoneInfo("Asia/Tokyo")), utc=expires) in (
@@ -454,7 +454,7 @@ async def test_without_a_known_time_zone_the_language_decides(
 async def test_the_resend_sentence_counts_down_then_becomes_the_button(
     browser: PageClient, sink: Sink, emma: Any, clock: ShiftableClock
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     wait = re.search(r'<p class="hint resend-wait"[^>]*>([^<]*)</p>', page.html, re.S)
     assert wait is not None
     assert wait.group(1) == "You can ask for a new code in 30 seconds."
@@ -483,7 +483,7 @@ async def test_in_japanese_the_resend_sentence_has_one_number(
     browser: PageClient, sink: Sink, emma: Any
 ) -> None:
     browser.client.headers["Accept-Language"] = "ja"
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     assert "あと30秒で、新しいコードを送信できます。" in page.text
     assert re.findall(r"\d+\s*秒", page.text) == ["30秒"]
 
@@ -491,7 +491,7 @@ async def test_in_japanese_the_resend_sentence_has_one_number(
 async def test_tries_left_are_counted_in_each_language(
     browser: PageClient, sink: Sink, emma: Any
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     wrong = f"{(int(await sink.wait_for_code(EMMA)) + 1) % 10**6:06d}"
     alerts = [(await browser.submit(page, "submit_code", code=wrong)).alert for _ in range(3)]
     browser.client.headers["Accept-Language"] = "ja"
@@ -513,7 +513,7 @@ BURNED = "Too many wrong codes were entered, so this code can no longer be used.
 async def test_a_burned_code_says_so_and_a_new_one_can_be_sent_at_once(
     browser: PageClient, sink: Sink, emma: Any
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     code = await sink.wait_for_code(EMMA)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
@@ -545,7 +545,7 @@ async def test_a_burned_code_says_so_and_a_new_one_can_be_sent_at_once(
 
 async def test_a_burned_code_in_japanese(browser: PageClient, sink: Sink, emma: Any) -> None:
     browser.client.headers["Accept-Language"] = "ja"
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     wrong = f"{(int(await sink.wait_for_code(EMMA)) + 1) % 10**6:06d}"
     for _ in range(5):
         burned = await browser.submit(page, "submit_code", code=wrong)
@@ -653,7 +653,7 @@ async def test_a_flow_that_cannot_go_on_says_start_again_once(
 async def test_an_expired_code_says_so_and_offers_a_new_one(
     browser: PageClient, sink: Sink, emma: Any, clock: ShiftableClock
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     await sink.wait_for_code(EMMA)  # sent, then left unused until it expired
     clock.advance(minutes=11)
     page = await browser.get(page.path)

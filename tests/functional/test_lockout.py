@@ -91,7 +91,7 @@ async def test_a_stranger_s_wrong_passwords_lock_out_neither_a_known_browser_nor
         # a browser that never signed in meets the per-name limit, even with the password
         assert_too_many_attempts(await sign_in(fresh))
         # but a code sent to the account's own address proves itself
-        page = await fresh.submit(await to_password(fresh), "email_code")
+        page = await fresh.submit(await to_password(fresh), "send_code")
         page = await fresh.submit(page, "submit_code", code=await sink.wait_for_code(EMMA))
         assert page.path == "/account"
 
@@ -190,7 +190,7 @@ async def test_with_two_step_the_password_after_a_right_code_is_not_locked_out_e
     assert await wrong_passwords(app, EMMA, LIMIT + 1) == [400] * LIMIT + [429]
 
     async def after_a_code(browser: PageClient, count: int) -> Page:
-        page = await browser.submit(await to_password(browser), "email_code")
+        page = await browser.submit(await to_password(browser), "send_code")
         page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, count))
         assert "One more step: your password" in page.text
         return page
@@ -222,7 +222,7 @@ def wrong(code: str) -> str:
 
 
 async def ask_for_a_code(browser: PageClient, name: str = EMMA) -> Page:
-    return await browser.submit(await to_password(browser, name), "email_code")
+    return await browser.submit(await to_password(browser, name), "send_code")
 
 
 def assert_too_many_codes(page: Page) -> None:

@@ -78,7 +78,7 @@ async def test_before_any_error_no_field_is_marked(browser: PageClient) -> None:
         "tag": "input",
         "id": "name",
         "name": "name",
-        "type": "email",
+        "type": "text",  # an email address or a phone number
         "autocomplete": "username",
         "autocapitalize": "none",
         "spellcheck": "false",
@@ -118,7 +118,7 @@ async def test_a_wrong_password_is_marked_on_the_password(browser: PageClient, e
 async def test_a_wrong_code_is_marked_on_the_code_box(
     browser: PageClient, sink: Sink, emma: Any
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     for typed in ("12", f"{(int(await sink.wait_for_code(EMMA)) + 1) % 10**6:06d}"):
         refused = await browser.submit(page, "submit_code", code=typed)
         marked(refused, "code", "code-error")

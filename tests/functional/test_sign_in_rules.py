@@ -41,10 +41,10 @@ async def test_two_step_fails_closed_without_verified_security_info(
 async def test_with_two_step_a_code_sign_in_also_needs_the_password(
     browser: PageClient, sink: Sink, emma_two_step: Any
 ) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA, count=1))
     assert "One more step: your password" in page.text
-    assert not page.has("email_code")
+    assert not page.has("send_code")
     wrong = await browser.submit(page, "submit_password", password="not it")
     assert wrong.status == 400
     page = await browser.submit(page, "submit_password", password=PASSWORD)
@@ -52,7 +52,7 @@ async def test_with_two_step_a_code_sign_in_also_needs_the_password(
 
 
 async def test_five_wrong_codes_burn_the_code(browser: PageClient, sink: Sink, emma: Any) -> None:
-    page = await browser.submit(await to_password(browser), "email_code")
+    page = await browser.submit(await to_password(browser), "send_code")
     code = await sink.wait_for_code(EMMA)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     alerts = [(await browser.submit(page, "submit_code", code=wrong)).alert for _ in range(5)]
@@ -161,9 +161,9 @@ async def test_codes_belong_to_their_flow(
     """A stranger's sign-in for the same name neither supersedes nor cools down yours."""
     async with client_for(app) as mine, client_for(app, ip="203.0.113.5") as theirs:
         me, stranger = PageClient(mine), PageClient(theirs)
-        my_page = await me.submit(await to_password(me), "email_code")
+        my_page = await me.submit(await to_password(me), "send_code")
         my_code = await sink.wait_for_code(EMMA)
-        their_page = await stranger.submit(await to_password(stranger), "email_code")
+        their_page = await stranger.submit(await to_password(stranger), "send_code")
         assert their_page.status == 200  # no cooldown shared with my flow
         await sink.wait_for(EMMA, count=2)
         page = await me.submit(my_page, "submit_code", code=my_code)

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from honnin.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from honnin.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from honnin.destinations.emails import MAX_LENGTH as EMAIL_MAX
+from honnin.flows.ways import BY_NAME
+
+WAY_NAMES = tuple(BY_NAME)  # the ways that send a code
 
 
 def _any_case(word: str) -> str:
@@ -100,7 +103,7 @@ class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     def fields(self) -> dict[str, str]:
-        values: dict[str, Any] = self.model_dump(exclude={"action"})
+        values: dict[str, Any] = self.model_dump(exclude={"action"}, exclude_none=True)
         return {name: str(value) for name, value in values.items()}
 
 
@@ -133,18 +136,46 @@ class ChooseOption(_Action):
 
 
 class ConfirmAddress(_Action):
-    """The full address of the chosen option, typed by the person (proves they know it)."""
+    """What the person knows of the chosen option, proving it is theirs before a code goes
+    to it: an address in full; the last four digits of a phone number."""
 
     action: Literal["confirm_address"]
-    address: EmailAddress
+    address: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    _EMAIL_SCHEMA,
+                    {"type": "string", "pattern": "^\\s*[0-9０-９]{4}\\s*$",
+                     "description": "The last four digits of the phone number."},
+                ]
+            }
+        ),
+    ]  # fmt: skip
+
+
+class SendCode(_Action):
+    """Sign in with a code instead of the password: one of the flow's `ways`."""
+
+    action: Literal["send_code"]
+    way: Literal[WAY_NAMES] = Field(  # type: ignore[valid-type]
+        description="`email_code`, `sms_code` (a text) or `call_code` (a voice call): one of "
+        "the flow's `ways`."
+    )
+
+
+class Resend(_Action):
+    """A new code; `channel` `call`: by a call instead of the text ("call me instead", once
+    the flow's `code.call_offer_at` has passed)."""
+
+    action: Literal["resend"]
+    channel: Literal["call"] | None = None
 
 
 class SimpleAction(_Action):
-    """Actions without fields."""
+    """Actions without fields (`email_code`: `send_code` with the way `email_code`)."""
 
-    action: Literal[
-        "email_code", "resend", "have_code", "other_options", "change_address", "restart"
-    ]
+    action: Literal["email_code", "have_code", "other_options", "change_address", "restart"]
 
 
 FlowAction = Annotated[
@@ -154,6 +185,8 @@ FlowAction = Annotated[
     | SubmitCode
     | ChooseOption
     | ConfirmAddress
+    | SendCode
+    | Resend
     | SimpleAction,
     Field(discriminator="action"),
 ]

@@ -36,8 +36,9 @@ class FlowCreate(BaseModel):
 
 class Option(BaseModel):
     id: str
-    kind: str
+    kind: str = Field(description="`email` or `phone`")
     hint: str
+    way: str = Field(description="How the code goes: `email_code`, `sms_code`, `call_code`.")
 
 
 class Code(BaseModel):
@@ -51,6 +52,13 @@ class Code(BaseModel):
         description="False once the code has expired or is burned by wrong tries: ask for a "
         "new one (`resend`; no cooldown for a burned code)."
     )
+    channel: str = Field("email", description="How the newest code went: email, sms, call.")
+    call_offer_at: datetime | None = Field(
+        None,
+        description='For a code sent by text: from when "call me instead" (`resend` with '
+        "`channel` `call`) is offered — at once when the text failed, else when it was not "
+        "reported delivered in time; null: not offered.",
+    )
 
 
 class FlowState(BaseModel):
@@ -60,7 +68,10 @@ class FlowState(BaseModel):
     actions: list[str] = Field(description="The actions this state accepts.")
     expires_at: datetime
     name: str | None = None
-    name_hint: str | None = Field(None, description="Where `email_code` sends: em*****@…")
+    name_hint: str | None = Field(None, description="Where `send_code` sends: em*****@…")
+    ways: list[str] = Field(
+        [], description="`send_code` ways the name offers instead of the password."
+    )
     options: list[Option] = []
     chosen: Option | None = None
     code: Code | None = None
@@ -79,6 +90,8 @@ class FlowState(BaseModel):
                 delivery=delivery,
                 attempts_remaining=view.code.attempts_remaining,
                 usable=view.code.usable,
+                channel=view.code.channel,
+                call_offer_at=view.code.call_offer_at,
             )
         return cls(
             id=str(view.id),
@@ -88,10 +101,11 @@ class FlowState(BaseModel):
             expires_at=view.expires_at,
             name=view.name,
             name_hint=view.name_hint,
-            options=[Option(id=o.id, kind=o.kind, hint=o.hint) for o in view.options],
-            chosen=Option(id=view.chosen.id, kind=view.chosen.kind, hint=view.chosen.hint)
+            options=[Option.model_validate(o, from_attributes=True) for o in view.options],
+            chosen=Option.model_validate(view.chosen, from_attributes=True)
             if view.chosen
             else None,
+            ways=view.ways,
             code=code,
             session_token=session_token,
         )

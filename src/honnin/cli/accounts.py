@@ -8,9 +8,8 @@ import typer
 from rich.table import Table
 
 from honnin.accounts.service import AccountService
-from honnin.cli.common import console, fail, one_of, print_json, with_database
+from honnin.cli.common import console, fail, load_settings, one_of, print_json, with_database
 from honnin.clock import SystemClock
-from honnin.config import load_settings
 from honnin.i18n import LOCALES
 from honnin.sessions.service import LiveSession
 from honnin.support.overview import AccountOverview, account_overview

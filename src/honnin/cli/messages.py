@@ -7,9 +7,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from honnin.cli.common import console, one_of, print_json, with_database
+from honnin.cli.common import console, load_settings, one_of, print_json, with_database
 from honnin.codes.pumping import WINDOW, suspects
-from honnin.config import load_settings
 from honnin.courier.models import MessageStatus
 from honnin.courier.reasons import reason_text
 from honnin.courier.service import MessageService, MessageView

@@ -508,11 +508,13 @@ class CodeService:
         template: str | None = "code",
         quota_key: Sequence[bytes] | None = None,
         channel: str | None = None,
+        waive_cooldown: bool = False,
     ) -> SentCode:
         """A new code for `challenge`; every earlier one stops working, unsent ones are dropped.
 
         `channel`: another channel to the same destination ("call me instead" of a text): the
         challenge goes on, its new code by that channel, counted under the same destination.
+        `waive_cooldown`: for a code whose message is known not to have arrived.
 
         Refused with `RateLimited` inside the resend cooldown or over a send limit (`quota_key`:
         as for `send`).
@@ -521,7 +523,7 @@ class CodeService:
             raise _not_pending()
         now = self.clock.now()
         ready_at = self.resend_available_at(challenge)
-        if now < ready_at:
+        if now < ready_at and not waive_cooldown:
             wait = math.ceil((ready_at - now).total_seconds())
             raise RateLimited(
                 ngettext(

@@ -45,6 +45,7 @@ from enum import StrEnum
 from sqlalchemy import bindparam, or_, select
 
 from honnin.db import Prepared, Tx
+from honnin.destinations.kinds import CHANNEL_KINDS
 from honnin.errors import RateLimited
 from honnin.flows.service import Binding, FlowService
 from honnin.limits.failures import FailureLimits, reserve_together
@@ -133,7 +134,11 @@ class Guesses:
             return None
         assert binding.device_token is not None
         return self.flows.keyring.digests(
-            "sign-in-own-sends", str(account_id), binding.device_token, channel, destination
+            "sign-in-own-sends",
+            str(account_id),
+            binding.device_token,
+            CHANNEL_KINDS[channel],
+            destination,
         )
 
     async def _known_device(

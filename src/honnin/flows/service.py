@@ -20,9 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from honnin.accounts.service import AccountRecord, AccountService
 from honnin.clock import Clock
 from honnin.codes.service import ChallengeState, CodeService
+from honnin.courier.models import MessageStatus
+from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, new_id, table_of
 from honnin.destinations.kinds import EMAIL, Destinations, mask, mask_for_channel
+from honnin.destinations.phones import CALL, SMS
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow, FlowRecord
@@ -32,6 +35,7 @@ from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
 from honnin.sessions.service import SessionService
 
+_DID_NOT_ARRIVE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 _flows = table_of(Flow)
 _f = _flows.c
 _INSERT = Prepared(insert(_flows))
@@ -155,6 +159,7 @@ class FlowService:
         throttle: Throttle,
         ttl: timedelta,
         destinations: Destinations | None = None,
+        call_offer_after: timedelta = timedelta(seconds=60),
     ) -> None:
         self.db = db
         self.clock = clock
@@ -166,6 +171,7 @@ class FlowService:
         self.throttle = throttle
         self.ttl = ttl
         self.destinations = destinations or Destinations()
+        self.call_offer_after = call_offer_after
         self.kinds: dict[str, Kind] = {}
 
     def register(self, kind: Kind) -> None:
@@ -276,6 +282,27 @@ class FlowService:
         ctx.session_token = token
         ctx.update("done")
 
+    def call_offer_at(
+        self, challenge: ChallengeState, delivery: DeliveryStatus | None
+    ) -> datetime | None:
+        """When "call me instead" is offered for a challenge whose code went by text: at once
+        when the text is known to have failed, else once `HONNIN_CALL_OFFER_AFTER_SECONDS`
+        passed without a report of its delivery. None: never (not a text, delivered, not
+        pending, or no calls from this service). `delivery` is None where it may not be shown
+        (before a password proved who this is): then the time alone decides, for everyone."""
+        if (
+            challenge.channel != SMS
+            or challenge.status != "pending"
+            or CALL not in self.destinations.channels
+        ):
+            return None
+        sent_at = challenge.last_sent_at or challenge.created_at
+        if delivery is not None and delivery.status == MessageStatus.DELIVERED:
+            return None
+        if delivery is not None and delivery.status in _DID_NOT_ARRIVE:
+            return sent_at
+        return sent_at + self.call_offer_after
+
     # --- internals ----------------------------------------------------------------------
 
     def _device(self, binding: Binding) -> bytes | None:
@@ -326,9 +353,11 @@ class FlowService:
             if data.get("name")
             else None,
             session_id=flow.session_id,
+            ways=list(data.get("ways", ["email_code"])) if flow.state == "password" else [],
         )
         if "options" in data:
             options = [OptionView(**option) for option in data["options"]]
+            options = [o if o.way else replace(o, way="email_code") for o in options]
             chosen = next((o for o in options if o.id == data.get("option")), None)
             view = replace(view, options=options, chosen=chosen)
         challenge_id = data.get("challenge_id")
@@ -339,6 +368,13 @@ class FlowService:
                 else await self.codes.peek(tx, uuid.UUID(challenge_id))
             )
             if challenge is not None:
+                # before a password proved who this is, the delivery status would tell
+                # whether the name has an account (a decoy code has no message)
+                delivery = (
+                    await self.codes.latest_delivery(tx, challenge)
+                    if data.get("reveal_delivery")
+                    else None
+                )
                 code = CodeStep(
                     purpose=challenge.purpose,
                     destination_hint=mask_for_channel(challenge.channel, challenge.destination),
@@ -346,11 +382,9 @@ class FlowService:
                     resend_available_at=self.codes.resend_available_at(challenge),
                     attempts_remaining=self.codes.attempts_remaining(challenge),
                     usable=self.codes.usable(challenge),
-                    # before a password proved who this is, the delivery status would tell
-                    # whether the name has an account (a decoy code has no message)
-                    delivery=await self.codes.latest_delivery(tx, challenge)
-                    if data.get("reveal_delivery")
-                    else None,
+                    delivery=delivery,
+                    channel=challenge.channel,
+                    call_offer_at=self.call_offer_at(challenge, delivery),
                 )
                 view = replace(view, code=code)
         return view

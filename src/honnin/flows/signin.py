@@ -1,10 +1,11 @@
-"""Signing in: a name, then a password or an emailed code, then — with two-step verification —
-"verify your identity" with a code to one of the account's security info.
+"""Signing in: a name (an email address or a phone number), then a password or a code sent to
+the name (by email, by text, by a call: `honnin.flows.ways`), then — with two-step
+verification — "verify your identity" with a code to one of the account's security info.
 
 No account enumeration: a name without an account walks through the same states with the same
-wording and the same work. Its password is checked against a dummy hash (same time), and
-"email me a code" makes a real, counted, checkable code whose message the courier renders and
-then drops (the void channel).
+wording and the same work; the ways offered depend on the name alone. Its password is checked
+against a dummy hash (same time), and "send me a code" makes a real, counted, checkable code
+whose message the courier renders and then drops (the void channel of its channel).
 
 Every guess (password, code, the full address behind a hint) is counted before it is judged,
 so that guesses sent all at once cannot slip past the limit; where it is counted (the name, or
@@ -25,11 +26,13 @@ from honnin.accounts.passwords import check_password, verify_nothing
 from honnin.accounts.service import AccountRecord
 from honnin.codes.service import ChallengeState
 from honnin.destinations.kinds import EMAIL, mask
+from honnin.destinations.phones import CALL
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
+from honnin.flows.ways import BY_NAME, CODE_WAYS, proof_id_of
 from honnin.proofs.service import verified_proofs
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
@@ -37,7 +40,8 @@ VERIFY = "verify_identity"  # purpose of the second step's code
 
 ACTIONS = {
     "identifier": ["submit_identifier"],
-    "password": ["submit_password", "email_code", "restart"],
+    # `send_code` with the `way` (`email_code` is the same for a code by email)
+    "password": ["submit_password", "send_code", "email_code", "restart"],
     "code": ["submit_code", "resend", "restart"],
     "second_password": ["submit_password", "restart"],
     "verify_options": ["choose_option", "have_code", "restart"],
@@ -55,6 +59,12 @@ class PasswordCheck:
     attempt: Attempt  # counted before the hash was computed; released if right
     password_hash: str | None = None  # the hash that was checked (outside the transaction)
     new_hash: str | None = None  # right, but hashed with older parameters: today's hash of it
+
+
+def _first_ways(ctx: Context) -> list[str]:
+    """The ways of sending a code this sign-in's name offers (before a flow stored them: by
+    email, the only way there was)."""
+    return list(ctx.data.get("ways", ["email_code"]))
 
 
 def _name_hint(ctx: Context) -> str:
@@ -117,6 +127,7 @@ class SignIn(Steps):
         return {
             "submit_identifier": self._submit_identifier,
             "submit_password": self._submit_password,
+            "send_code": self._send_code,
             "email_code": self._email_code,
             "submit_code": self._submit_code,
             "resend": self._resend,
@@ -131,8 +142,11 @@ class SignIn(Steps):
         return errors.changed_meanwhile()
 
     async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
-        kind, name = self.flows.destinations.sign_in_name(field(fields, "name"))
-        ctx.update("password", name=name, name_kind=kind)
+        destinations = self.flows.destinations
+        kind, name = destinations.sign_in_name(field(fields, "name"))
+        # from the name alone (whether an account has it must not show): its kind, its reach
+        ways = [way.name for way in CODE_WAYS if way.offered_for_name(destinations, kind, name)]
+        ctx.update("password", name=name, name_kind=kind, ways=ways)
 
     async def _submit_password(
         self, ctx: Context, fields: Mapping[str, str], check: PasswordCheck
@@ -152,24 +166,29 @@ class SignIn(Steps):
         return await self._offer_options(ctx, account)
 
     async def _email_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        await self._send_code(ctx, {"way": "email_code"}, None)
+
+    async def _send_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """A code to the name, by one of the ways its kind offers (instead of the password)."""
         name = ctx.data["name"]
-        if ctx.data.get("name_kind", EMAIL) != EMAIL:
-            raise errors.not_now("email_code")
+        way = BY_NAME.get(field(fields, "way"))
+        if way is None or way.name not in _first_ways(ctx):
+            raise errors.not_now("send_code")
         account = await self.flows.account_by_name(ctx.tx, name)
         account_id = account.id if account else None
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=SIGN_IN,
-            channel="email",
+            channel=way.channel,
             destination=name,
             locale=ctx.flow.locale,
             requester=ctx.binding.requester,
             account_id=account_id,
             flow_id=ctx.flow.id,
             template="code" if account else None,  # no account: a decoy, sent to the void
-            template_params={"account_hint": mask(EMAIL, name)},
+            template_params={"account_hint": _name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
-                ctx.tx, account_id, ctx.binding, "email", name
+                ctx.tx, account_id, ctx.binding, way.channel, name
             ),
         )
         ctx.update("code", challenge_id=str(sent.challenge.id))
@@ -203,10 +222,26 @@ class SignIn(Steps):
         return None
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """A new code; with `channel` `call`, by a call instead of the text that was sent
+        ("call me instead", once the flow offers it: `FlowService.call_offer_at`)."""
         challenge = await self._challenge(ctx)
+        channel = field(fields, "channel") or None
+        waive_cooldown = False
+        if channel is not None and channel != challenge.channel:
+            delivery = (
+                await self.flows.codes.latest_delivery(ctx.tx, challenge)
+                if ctx.data.get("reveal_delivery")
+                else None
+            )
+            offered_at = self.flows.call_offer_at(challenge, delivery)
+            if channel != CALL or offered_at is None or ctx.now < offered_at:
+                raise errors.not_now("resend")
+            waive_cooldown = True  # the text did not arrive: the call is not a flood
         sent = await self.flows.codes.resend(
             ctx.tx,
             challenge,
+            channel=channel,
+            waive_cooldown=waive_cooldown,
             requester=ctx.binding.requester,
             locale=ctx.flow.locale,
             template="code" if challenge.account_id else None,
@@ -228,7 +263,7 @@ class SignIn(Steps):
         pending = await self.flows.codes.find_pending(
             ctx.tx,
             purpose=VERIFY,
-            channel="email",
+            channel=BY_NAME[option["way"]].channel,
             destination=await self._proof_value(ctx, option["id"]),
             account_id=ctx.flow.account_id,
             flow_id=ctx.flow.id,
@@ -243,14 +278,17 @@ class SignIn(Steps):
     ) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
         attempt = await self._reserve(ctx, Guess.SECRET, ctx.flow.account_id)
-        proof_value = await self._proof_value(ctx, ctx.data["option"])
-        if not self.flows.destinations.email.confirms(field(fields, "address"), proof_value):
+        option = self._chosen(ctx)
+        proof_value = await self._proof_value(ctx, option["id"])
+        typed = field(fields, "address")
+        if not self.flows.destinations.kind(option["kind"]).confirms(typed, proof_value):
             return errors.wrong_address()
         await self.guesses.release(ctx.tx, attempt)
+        channel = BY_NAME[option["way"]].channel
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=VERIFY,
-            channel="email",
+            channel=channel,
             destination=proof_value,
             locale=ctx.flow.locale,
             requester=ctx.binding.requester,
@@ -258,7 +296,7 @@ class SignIn(Steps):
             flow_id=ctx.flow.id,
             template_params={"account_hint": _name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
-                ctx.tx, ctx.flow.account_id, ctx.binding, "email", proof_value
+                ctx.tx, ctx.flow.account_id, ctx.binding, channel, proof_value
             ),
         )
         ctx.update("verify_code", challenge_id=str(sent.challenge.id))
@@ -313,19 +351,31 @@ class SignIn(Steps):
         if not proofs:  # fail closed: two-step verification is on, so a password is not enough
             return errors.no_second_factor()
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
-        options = [{"id": str(p.id), "kind": p.kind, "hint": mask(p.kind, p.value)} for p in proofs]
+        destinations = self.flows.destinations
+        options = [
+            vars(option) for way in CODE_WAYS for option in way.options(destinations, proofs)
+        ]
+        if not options:  # security info no channel of this service reaches
+            return errors.no_second_factor()
         ctx.update("verify_options", options=options, reveal_delivery=True)
         return None
 
     def _option(self, ctx: Context, fields: Mapping[str, str]) -> dict[str, str]:
-        chosen = field(fields, "option")
+        return self._find_option(ctx, field(fields, "option"))
+
+    def _chosen(self, ctx: Context) -> dict[str, str]:
+        return self._find_option(ctx, ctx.data.get("option") or "")
+
+    @staticmethod
+    def _find_option(ctx: Context, chosen: str) -> dict[str, str]:
         for option in ctx.data.get("options", []):
             if option["id"] == chosen:
                 return dict(option)
         raise errors.not_now("choose_option")
 
-    async def _proof_value(self, ctx: Context, proof_id: str) -> str:
+    async def _proof_value(self, ctx: Context, option_id: str) -> str:
         assert ctx.flow.account_id is not None
+        proof_id = proof_id_of(option_id)
         for proof in await verified_proofs(ctx.tx, ctx.flow.account_id):
             if str(proof.id) == proof_id:
                 return proof.value

@@ -16,6 +16,7 @@ class OptionView:
     id: str
     kind: str
     hint: str
+    way: str = ""  # how a code goes to it: email_code, sms_code, call_code
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class CodeStep:
     delivery: DeliveryStatus | None
     attempts_remaining: int
     usable: bool
+    channel: str = "email"  # how the newest code went: email, sms, call
+    call_offer_at: datetime | None = None  # when "call me instead" is offered (None: never)
 
     @property
     def burned(self) -> bool:
@@ -53,6 +56,7 @@ class FlowView:
     chosen: OptionView | None = None
     code: CodeStep | None = None
     session_id: uuid.UUID | None = None
+    ways: list[str] = field(default_factory=list)  # codes the name can get instead of a password
 
     @property
     def done(self) -> bool:

@@ -13,9 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honnin.codes.service import code_burned, code_expired
+from honnin.courier.reasons import reason_text
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
 from honnin.flows.views import FlowView
+from honnin.flows.ways import BY_CHANNEL
 from honnin.http.status import STATUS_BY_ERROR, headers_of, status_of
 from honnin.i18n import LazyText, _
 from honnin.runtime import runtime_of
@@ -104,6 +106,13 @@ async def _render(
         fields={k: v for k, v in (fields or {}).items() if k in ("name", "email", "address")},
         sender=runtime_of(request).settings.mail_from_address,
         resend_in=_seconds_until(request, view.code.resend_available_at) if view.code else 0,
+        code_way=BY_CHANNEL[view.code.channel].name if view.code else "email_code",
+        call_in=_seconds_until(request, view.code.call_offer_at)
+        if view.code and view.code.call_offer_at and "resend" in view.actions
+        else None,
+        delivery_reason=reason_text(view.code.delivery.reason or "").render(locale)
+        if view.code and view.code.delivery
+        else "",
         code_state=_code_state(view).render(locale) if view.code and not view.code.usable else "",
     )
     response.headers.update((headers_of(error) if error else None) or {})
