@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import phonenumbers
 from limits import RateLimitItem, parse_many
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,8 +34,6 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from honnin.destinations.kinds import Destinations, PhoneKind
-from honnin.destinations.phones import PhoneRules, unknown_regions
 from honnin.errors import ConfigurationError
 from honnin.i18n import Locale, _
 from honnin.private_files import private_dir
@@ -277,14 +283,14 @@ class Settings(BaseSettings):
     @classmethod
     def _region_known(cls, value: str) -> str:
         value = value.strip().upper()
-        if unknown_regions([value]):
+        if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not a country code libphonenumber knows, e.g. JP, US")
         return value
 
     @field_validator("phone_allowed_countries")
     @classmethod
     def _countries_known(cls, value: str) -> str:
-        unknown = unknown_regions(_codes(value))
+        unknown = [code for code in _codes(value) if code not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             raise ValueError(
                 f"{', '.join(unknown)}: not country codes libphonenumber knows; list ISO 3166 "
@@ -294,10 +300,10 @@ class Settings(BaseSettings):
 
     @field_validator("sms_providers", "voice_providers")
     @classmethod
-    def _providers_parse(cls, value: str) -> str:
+    def _providers_parse(cls, value: str, info: ValidationInfo) -> str:
         from honnin.courier.providers import provider_urls  # the courier builds on the settings
 
-        provider_urls(value)
+        provider_urls(value, "call" if info.field_name == "voice_providers" else "sms")
         return value
 
     @field_validator("sms_sender_ids")
@@ -374,15 +380,9 @@ class Settings(BaseSettings):
         return parseaddr(self.mail_from)[1]
 
     @property
-    def destinations(self) -> Destinations:
-        """The kinds of destination, read as these settings say (the phones' region, countries)."""
-        countries = frozenset(_codes(self.phone_allowed_countries))
-        rules = PhoneRules(self.phone_default_region, countries)
-        # texts and calls where a provider sends them (in dev mode: the dev mailbox)
-        channels = {"email"}
-        channels |= {"sms"} if self.sms_providers or self.dev else set()
-        channels |= {"call"} if self.voice_providers or self.dev else set()
-        return Destinations(phone=PhoneKind(rules), channels=frozenset(channels))
+    def phone_allowed(self) -> frozenset[str]:
+        """`HONNIN_PHONE_ALLOWED_COUNTRIES` as a set of ISO 3166 codes (empty: every country)."""
+        return frozenset(_codes(self.phone_allowed_countries))
 
     def rate(self, name: str) -> list[RateLimitItem]:
         """The parsed rate limits of a `limit_*` setting."""

@@ -31,6 +31,7 @@ from honnin.courier.service import MessageService
 from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
 from honnin.db import Database
+from honnin.destinations.kinds import Destinations
 from honnin.flows.service import FlowService
 from honnin.flows.signin import SignIn
 from honnin.flows.signup import SignUp
@@ -80,7 +81,7 @@ class Runtime:
             ),
             self.outbox,
         )
-        self.destinations = settings.destinations
+        self.destinations = Destinations.from_settings(settings)
         self.accounts = AccountService(self.db, self.clock, self.destinations)
         self.clients = ClientService(self.db, self.clock)
         self.messages = MessageService(self.db)

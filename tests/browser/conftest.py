@@ -65,12 +65,19 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
+def live_settings() -> dict[str, Any]:
+    """Settings a module adds to the service's (override it: say, its SMS gateway's URL)."""
+    return {}
+
+
+@pytest.fixture
 async def live(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     sink: Sink,
     sqlite_template: Path,
     clock: ShiftableClock,
+    live_settings: dict[str, Any],
 ) -> AsyncIterator[tuple[str, Runtime]]:
     """The service on a loopback port: its address and its runtime (settings overridden by an
     indirect parameter: `@pytest.mark.parametrize("live", [{"dev": True}], indirect=True)`)."""
@@ -88,7 +95,7 @@ async def live(
         mail_from="Example account team <account-security-noreply@accountprotection.example.com>",
         courier_poll_seconds=0.2,
         resend_cooldown_seconds=2,
-        **getattr(request, "param", {}),
+        **{**live_settings, **getattr(request, "param", {})},
     )
     app = create_app(settings, clock=clock)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -148,7 +148,7 @@ async def test_pages_in_japanese_under_the_real_csp(
     await page.goto(f"{base}/signin")
     assert await page.evaluate("document.documentElement.lang") == "ja"
     await screenshot(page, "signin")
-    await page.get_by_label("メールアドレス").fill("nobody@example.com")
+    await page.get_by_label("メールアドレスまたは電話番号").fill("nobody@example.com")
     await page.get_by_role("button", name="次へ").click()
     await page.locator("p.identity", has_text="nobody@example.com").wait_for()
     await screenshot(page, "password")
@@ -158,7 +158,7 @@ async def test_pages_in_japanese_under_the_real_csp(
     await screenshot(page, "recovery")
 
     await page.goto(f"{base}/signin")
-    await fill_and_submit(page, "メールアドレス", EMMA, "次へ")
+    await fill_and_submit(page, "メールアドレスまたは電話番号", EMMA, "次へ")
     await page.get_by_role("button", name="em*****@example.com にコードをメールで送信").click()
     wait = page.locator("p.resend-wait")
     await wait.wait_for()

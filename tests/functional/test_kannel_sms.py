@@ -8,6 +8,9 @@ verification's `delivery.status`. Skipped where Kannel is not installed (failed 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,14 +19,22 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from honnin.courier.providers import provider_key
 from honnin.runtime import Runtime
 from tests.support.kannel import KannelGateway, require_kannel
 from tests.support.live import listening
 from tests.support.smpp import ESME_RINVDSTADR, SmppServer
 from tests.support.smtp import CODE, free_port
 
-MOBILE = "+819012345678"
 SENDER = "+815012340000"
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def number() -> str:
+    """A number of its own for each test (and each database it runs on): the gateway, and
+    what its SMSCs received, last for the module."""
+    return f"+81901234{next(_numbers):04d}"
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +90,14 @@ async def delivery_becomes(api: httpx.AsyncClient, vid: str, status: str) -> dic
 
 
 async def test_a_code_passes_through_kannel_and_its_delivery_report_reaches_the_timeline(
-    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime, number: str
 ) -> None:
+    national = f"0{number[3:5]}-{number[5:9]}-{number[9:]}"  # 090-1234-0001
     created = await api.post(
-        "/api/v1/verifications", json={"to": "090-1234-5678", "channel": "sms", "locale": "ja"}
+        "/api/v1/verifications", json={"to": national, "channel": "sms", "locale": "ja"}
     )
     assert created.status_code == 201, created.text
-    sms = await asyncio.to_thread(gateway.wait_for_message, MOBILE)
+    sms = await asyncio.to_thread(gateway.wait_for_message, number)
     assert sms.sender == SENDER
     assert sms.coding == "ucs-2"
     assert sms.text.startswith("Example shop で使う Example のセキュリティコード：")
@@ -106,9 +118,8 @@ async def test_a_code_passes_through_kannel_and_its_delivery_report_reaches_the_
 
 
 async def test_an_english_text_goes_as_plain_gsm(
-    api: httpx.AsyncClient, gateway: KannelGateway, served: str
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str, number: str
 ) -> None:
-    number = "+819012340001"
     created = await api.post(
         "/api/v1/verifications", json={"to": number, "channel": "sms", "locale": "en"}
     )
@@ -120,26 +131,42 @@ async def test_an_english_text_goes_as_plain_gsm(
 
 
 @pytest.mark.parametrize("smsc", ["smpp"], indirect=True)
-async def test_an_undelivered_text_is_reported_with_its_reason(
-    api: httpx.AsyncClient, smpp: SmppServer, served: str, runtime: Runtime
+async def test_an_undelivered_text_is_reported_with_its_reason_and_never_its_code(
+    api: httpx.AsyncClient,
+    smpp: SmppServer,
+    served: str,
+    runtime: Runtime,
+    number: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    number = "+819012340002"
+    """The SMSC's receipt ends with `text:` and the text's first characters — the code: it is
+    kept nowhere, shown nowhere, logged nowhere (nor is Kannel's password, in its URL)."""
     smpp.outcome_for(number, stat="UNDELIV", err=1)
-    created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
-    reported = await delivery_becomes(api, created.json()["id"], "undelivered")
+    with caplog.at_level(logging.DEBUG):
+        created = await api.post(
+            "/api/v1/verifications", json={"to": number, "channel": "sms", "locale": "en"}
+        )
+        reported = await delivery_becomes(api, created.json()["id"], "undelivered")
+    sent = await asyncio.to_thread(smpp.wait_for_message, number)
+    code = CODE.search(sent.text)
+    assert code is not None
+    receipt = await asyncio.to_thread(smpp.wait_for_receipt, number)
+    assert code.group(1) in receipt.text  # what the SMSC said, whole
     assert reported["delivery"]["reason"] == "unreachable"
     assert reported["delivery"]["trouble"] == "provider"
     message = (await runtime.messages.recent(limit=1))[0]
     shown = await runtime.messages.show(str(message.id))
     assert shown.events[-1].reply_code == 2  # Kannel's DLR 2: not delivered
     assert "stat:UNDELIV" in (shown.events[-1].detail or "")
+    everything = [json.dumps(reported), caplog.text, repr(shown)]
+    assert not [text for text in everything if code.group(1) in text]
+    assert "kannel-secret" not in caplog.text  # the gateway's password
 
 
 @pytest.mark.parametrize("smsc", ["smpp"], indirect=True)
 async def test_a_text_the_smsc_refuses_fails_with_its_reason(
-    api: httpx.AsyncClient, smpp: SmppServer, served: str
+    api: httpx.AsyncClient, smpp: SmppServer, served: str, number: str
 ) -> None:
-    number = "+819012340003"
     smpp.refuse(number, command_status=ESME_RINVDSTADR)
     created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
     reported = await delivery_becomes(api, created.json()["id"], "failed")
@@ -147,16 +174,15 @@ async def test_a_text_the_smsc_refuses_fails_with_its_reason(
 
 
 async def test_a_delivery_report_without_the_messages_secret_is_refused(
-    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime
+    api: httpx.AsyncClient, gateway: KannelGateway, served: str, runtime: Runtime, number: str
 ) -> None:
-    number = "+819012340004"
     created = await api.post("/api/v1/verifications", json={"to": number, "channel": "sms"})
     await asyncio.to_thread(gateway.wait_for_message, number)
     message = (await runtime.messages.recent(limit=1))[0]
     async with httpx.AsyncClient() as client:
         for token in ("", "0" * 64):
             forged = await client.get(
-                f"{served}/api/hooks/sms/0/{message.id}",
+                f"{served}/api/hooks/sms/{provider_key(provider(gateway, 'fake'))}/{message.id}",
                 params={"token": token, "status": "2", "reply": "forged"},
             )
             assert forged.status_code == 403

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from honnin.config import Settings, SmtpTarget
+from honnin.destinations.kinds import Destinations
 from honnin.errors import ConfigurationError
 
 
@@ -100,10 +101,10 @@ def test_a_list_of_rates_is_comma_separated_and_semicolons_still_work() -> None:
 def test_phone_settings_are_iso_codes_that_libphonenumber_knows() -> None:
     settings = Settings(phone_default_region="us", phone_allowed_countries="jp, US")
     assert settings.phone_default_region == "US"
-    rules = settings.destinations.phone.rules
+    rules = Destinations.from_settings(settings).phone.rules
     assert rules.allowed_countries == frozenset({"JP", "US"})
-    assert Settings().destinations.phone.rules.default_region == "JP"
-    assert Settings().destinations.phone.rules.allowed_countries == frozenset()
+    assert Destinations.from_settings(Settings()).phone.rules.default_region == "JP"
+    assert Destinations.from_settings(Settings()).phone.rules.allowed_countries == frozenset()
     with pytest.raises(ValidationError, match="'XX' is not a country code"):
         Settings(phone_default_region="XX")
     with pytest.raises(ValidationError, match="ZZ: not country codes"):
@@ -114,4 +115,23 @@ def test_allowed_countries_come_from_the_environment_as_a_comma_separated_string
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HONNIN_PHONE_ALLOWED_COUNTRIES", "JP,US")
-    assert Settings().destinations.phone.rules.allowed_countries == frozenset({"JP", "US"})
+    assert Destinations.from_settings(Settings()).phone.rules.allowed_countries == frozenset(
+        {"JP", "US"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"voice_providers": "kannel+http://u:p@h:13013/cgi-bin/sendsms"}, "texts only"),
+        ({"sms_providers": "twilio+https://AC1@api.twilio.com"}, "auth token"),
+        ({"sms_providers": "https://api.twilio.com"}, "starts with kannel"),
+        ({"sms_sender_ids": "UK=+447400123456"}, "'UK' is not an ISO 3166"),
+        ({"sms_sender_ids": "+815012345678"}, "JP=\\+815012345678"),
+    ],
+)
+def test_providers_are_checked_when_the_settings_are_read(
+    settings: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**settings)

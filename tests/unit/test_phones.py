@@ -63,12 +63,12 @@ def test_a_fixed_line_number_can_be_called_but_not_texted(typed: str) -> None:
         ("050-1234-5678", "voip", "IP電話"),
         ("0120-123-456", "toll_free", "フリーダイヤル"),
         ("0800-123-4567", "toll_free", "フリーダイヤル"),
-        ("0990-123-456", "premium_rate", "有料番号"),
+        ("0990-123-456", "premium_rate", "有料の情報サービス"),
         ("0570-123-456", "uan", "ナビダイヤル"),
         ("020-1234-5678", "pager", "ポケベル"),
         ("+1 800 555 0100", "toll_free", "フリーダイヤル"),
-        ("+1 900 555 0100", "premium_rate", "有料番号"),
-        ("+44 909 879 0000", "premium_rate", "有料番号"),
+        ("+1 900 555 0100", "premium_rate", "有料の情報サービス"),
+        ("+44 909 879 0000", "premium_rate", "有料の情報サービス"),
         ("+44 70 1234 5678", "personal_number", "転送"),
         ("+44 76 2345 6789", "pager", "ポケベル"),
         ("+44 55 1234 5678", "uan", "ナビダイヤル"),
@@ -165,3 +165,19 @@ def test_sign_in_names_are_stored_in_one_form() -> None:
     destinations = Destinations()
     assert destinations.sign_in_name("０９０-1234-5678") == ("phone", "+819012345678")
     assert destinations.sign_in_name("Emma@Example.COM") == ("email", "emma@example.com")
+
+
+@pytest.mark.parametrize("typed", ["+881612345678", "+870 773 111 632", "+882 16 12345678"])
+def test_satellite_and_international_network_numbers_are_refused(typed: str) -> None:
+    with pytest.raises(PhoneNotAccepted) as refused:
+        JP.parse(typed)
+    assert refused.value.details == {"reason": "non_geographic"}
+    assert "衛星電話" in refused.value.message.render("ja")
+
+
+def test_a_name_is_still_found_when_its_country_is_no_longer_allowed() -> None:
+    narrowed = Destinations(phone=PhoneKind(PhoneRules("JP", frozenset({"US"}))))
+    assert narrowed.sign_in_name("090-1234-5678") == ("phone", "+819012345678")
+    assert narrowed.reach("phone", "+819012345678") == ()  # but no code goes to it
+    with pytest.raises(PhoneNotAccepted):
+        narrowed.for_channel(SMS, "090-1234-5678")

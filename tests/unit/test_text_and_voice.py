@@ -82,7 +82,7 @@ def test_a_call_says_the_service_and_the_code_digit_by_digit_twice(
 
 def test_digits_are_read_one_by_one_with_pauses_between_them() -> None:
     assert spoken_digits("042917", "en") == "0, 4, 2, 9, 1, 7."
-    assert spoken_digits("042917", "ja") == "0、4、2、9、1、7。"
+    assert spoken_digits("042917", "ja") == "ゼロ、よん、に、きゅう、いち、なな。"
 
 
 def test_what_a_call_says_is_escaped_as_xml() -> None:

@@ -177,7 +177,7 @@ class AccountService:
         """`show` in `tx`, for a reader that reads more of the account in the same transaction."""
         key = name.strip()
         with suppress(InvalidInput):  # else as typed: no valid name (an operator's search)
-            key = self.destinations.kind(kind_of_name(key)).normalize(key)
+            key = self.destinations.kind(kind_of_name(key)).read(key)
         account = await tx.session.scalar(
             select(Account)
             .join(SignInName)

@@ -1,7 +1,7 @@
-"""Delivery reports from SMS and voice providers: `/api/hooks/{channel}/{index}/{message id}`.
+"""Delivery reports from SMS and voice providers: `/api/hooks/{channel}/{key}/{message id}`.
 
-The path names the provider (the channel and its place in the channel's list) that was given
-this URL for the message; that provider decides whether the report proves it comes from it (a
+The path names the provider (the channel and the provider's key) that was given this URL for
+the message; that provider decides whether the report proves it comes from it (a
 Twilio signature, Kannel's secret in the URL) before anything is read from it. A report that
 does not is refused with 403 and changes nothing.
 """
@@ -24,12 +24,18 @@ class ReportRefused(HonninError):
     code = "forbidden"
 
 
-@router.api_route("/api/hooks/{channel}/{index}/{message_id}", methods=["GET", "POST"])
-async def delivery_report(channel: str, index: int, message_id: str, request: Request) -> Response:
+@router.api_route("/api/hooks/{channel}/{key}/{message_id}", methods=["GET", "POST"])
+async def delivery_report(channel: str, key: str, message_id: str, request: Request) -> Response:
     runtime = runtime_of(request)
-    providers = runtime.channels.get(channel, [])
-    provider = providers[index] if 0 <= index < len(providers) else None
-    if not isinstance(provider, HttpProvider):
+    provider = next(
+        (
+            provider
+            for provider in runtime.channels.get(channel, [])
+            if isinstance(provider, HttpProvider) and provider.key == key
+        ),
+        None,
+    )
+    if provider is None:
         raise NotFound(_("There is nothing at this address."))
     form: dict[str, str] = {}
     if request.method == "POST":

@@ -10,6 +10,7 @@ from rich.table import Table
 from honnin.accounts.service import AccountService
 from honnin.cli.common import console, fail, load_settings, one_of, print_json, with_database
 from honnin.clock import SystemClock
+from honnin.destinations.kinds import Destinations
 from honnin.i18n import LOCALES
 from honnin.sessions.service import LiveSession
 from honnin.support.overview import AccountOverview, account_overview
@@ -45,9 +46,9 @@ def create(
     """Create an account whose first sign-in name and security info is EMAIL."""
     password = _read_password(password_stdin)
     account = with_database(
-        lambda db: AccountService(db, SystemClock(), load_settings().destinations).create(
-            email, password, locale=locale, email_verified=verified
-        )
+        lambda db: AccountService(
+            db, SystemClock(), Destinations.from_settings(load_settings())
+        ).create(email, password, locale=locale, email_verified=verified)
     )
     console.print(f"created account {account.id} ({', '.join(account.sign_in_names)})")
 
@@ -122,7 +123,7 @@ def show(
     security info (masked) and its active sessions."""
     overview = with_database(
         lambda db: account_overview(
-            db, SystemClock(), name, destinations=load_settings().destinations
+            db, SystemClock(), name, destinations=Destinations.from_settings(load_settings())
         )
     )
     if as_json:
@@ -170,7 +171,7 @@ def two_step(
     ),
 ) -> None:
     """Turn two-step verification on or off for the account with the sign-in name NAME."""
-    destinations = load_settings().destinations
+    destinations = Destinations.from_settings(load_settings())
     account = with_database(
         lambda db: AccountService(db, SystemClock(), destinations).set_two_step(name, state == "on")
     )

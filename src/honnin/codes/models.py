@@ -69,4 +69,4 @@ class Code(Base):
     message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"), index=True)
     # a phone's: what the SMS-pumping limits count it under (migration 0007)
     phone_prefix: Mapped[str | None] = mapped_column(String(16))
-    phone_country: Mapped[str | None] = mapped_column(String(2))
+    phone_country: Mapped[str | None] = mapped_column(String(3))

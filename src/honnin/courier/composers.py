@@ -52,9 +52,16 @@ class SmsComposer:
         return Outgoing(recipient, text, {"locale": locale})
 
 
+# Japanese digits as words, as phone numbers are read aloud: a synthetic voice reading the
+# figures may say しち for 7 or し for 4, which sound like いち and しち
+_JA_DIGITS = ("ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう")
+
+
 def spoken_digits(code: str, locale: str) -> str:
     """The code as it is read out: digit by digit, a short pause (a comma) between digits."""
-    return ("、".join(code) + "。") if locale == "ja" else (", ".join(code) + ".")
+    if locale == "ja":
+        return "、".join(_JA_DIGITS[int(digit)] for digit in code) + "。"
+    return ", ".join(code) + "."
 
 
 class VoiceComposer:

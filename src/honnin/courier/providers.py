@@ -5,12 +5,15 @@ providers of `HONNIN_SMS_PROVIDERS` and `HONNIN_VOICE_PROVIDERS`, in order — t
 message over when one refuses it for good or gives up on it (`honnin.courier.worker`); in dev
 mode without any, the dev mailbox. Decoys of each channel go to its void.
 
-Delivery reports come back to `{HONNIN_BASE_URL}/api/hooks/{channel}/{index}/{message id}`:
-the channel and the index name the provider that sent it, which checks the report's proof.
+Delivery reports come back to `{HONNIN_BASE_URL}/api/hooks/{channel}/{key}/{message id}`: the
+channel and the provider's key (a digest of its URL without the password: the same when the
+list is reordered or a password rotated) name the provider that sent it, which checks the
+report's proof.
 """
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from collections.abc import Callable
 
@@ -22,17 +25,20 @@ from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
 from honnin.courier.channels.twilio import TwilioChannel, TwilioTarget
 from honnin.courier.channels.void import VOID, VoidChannel, decoy_of
 from honnin.crypto import Keyring
-from honnin.destinations.phones import region_of
+from honnin.destinations.phones import region_of, unknown_regions
 
 SMS, CALL = "sms", "call"
 
 
-def provider_urls(value: str) -> list[str]:
-    """A comma-separated list of provider URLs, each checked (`ValueError` says how)."""
+def provider_urls(value: str, channel: str = SMS) -> list[str]:
+    """A comma-separated list of `channel`'s provider URLs, each checked (`ValueError` says
+    how to write it)."""
     urls = [item.strip() for item in value.split(",") if item.strip()]
     for url in urls:
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme.startswith("kannel+"):
+            if channel != SMS:
+                raise ValueError("Kannel sends texts only: a voice provider is twilio+https://…")
             KannelTarget.parse(url)
         elif scheme.startswith("twilio+"):
             TwilioTarget.parse(url)
@@ -42,6 +48,13 @@ def provider_urls(value: str) -> list[str]:
                 "twilio+https://"
             )
     return urls
+
+
+def provider_key(url: str) -> str:
+    """A provider's stable name in its reports' URL: its URL without the password, digested."""
+    parts = urllib.parse.urlsplit(url)
+    public = f"{parts.scheme}://{parts.username}@{parts.hostname}:{parts.port}{parts.path}"
+    return hashlib.sha256(public.encode()).hexdigest()[:12]
 
 
 def sender_ids(value: str) -> dict[str, str]:
@@ -55,6 +68,8 @@ def sender_ids(value: str) -> dict[str, str]:
             raise ValueError(
                 f"{item.strip()!r}: list senders per country as JP=+815012345678,US=+15551234567"
             )
+        if unknown_regions([country.strip().upper()]):
+            raise ValueError(f"{country.strip()!r} is not an ISO 3166 country code (e.g. JP, GB)")
         senders[country.strip().upper()] = sender.strip()
     return senders
 
@@ -75,20 +90,20 @@ def build_channels(settings: Settings, keyring: Keyring) -> dict[str, list[Chann
     def sender_for(recipient: str) -> str | None:
         return senders.get(region_of(recipient))
 
-    def report_url(channel: str, index: int) -> Callable[[str], str]:
+    def report_url(channel: str, key: str) -> Callable[[str], str]:
         base = settings.base_url.rstrip("/")
-        return lambda message_id: f"{base}/api/hooks/{channel}/{index}/{message_id}"
+        return lambda message_id: f"{base}/api/hooks/{channel}/{key}/{message_id}"
 
     def providers(channel: str, value: str) -> list[Channel]:
         built: list[Channel] = []
-        for index, url in enumerate(provider_urls(value)):
+        for url in provider_urls(value, channel):
+            key = provider_key(url)
             if url.startswith("kannel+"):
-                if channel != SMS:
-                    raise ValueError("Kannel sends texts only: it is not a voice provider")
                 built.append(
                     KannelChannel(
                         KannelTarget.parse(url),
-                        report_url=report_url(channel, index),
+                        report_url=report_url(channel, key),
+                        key=key,
                         keyring=keyring,
                         sender_for=sender_for,
                     )
@@ -98,7 +113,8 @@ def build_channels(settings: Settings, keyring: Keyring) -> dict[str, list[Chann
                     TwilioChannel(
                         TwilioTarget.parse(url),
                         voice=channel == CALL,
-                        report_url=report_url(channel, index),
+                        report_url=report_url(channel, key),
+                        key=key,
                         sender_for=sender_for,
                     )
                 )

@@ -97,9 +97,9 @@ class DeliveryReports:
                 "reason": report.reason,
                 "updated_at": now,
             }
-            if row.status in _TAKEN:
+            if row.status in _TAKEN:  # final: nothing is sent again, its code is not kept
                 trouble = None if status is MessageStatus.DELIVERED else Trouble.PROVIDER
-                values.update(status=status, trouble=trouble)
+                values.update(status=status, trouble=trouble, next_attempt_at=None, sealed=None)
             if report.reference and not row.provider_ref:
                 values["provider_ref"] = report.reference[:64]
             await tx.session.execute(

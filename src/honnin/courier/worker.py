@@ -132,50 +132,37 @@ _CLAIM_ONE = Prepared(
     .values(_CLAIM)
     .returning(*_CLAIM_COLUMNS)
 )
+# A delivery report can come in while an attempt is being recorded (`honnin.courier.reports`):
+# the provider took the message, whatever this attempt's outcome says, and the report wins —
+# its status, its words, its reason; nothing is sent again.
 _REPORTED = _m.reported_status.is_not(None)
 _NOT_DELIVERED = (MessageStatus.UNDELIVERED.value, MessageStatus.FAILED.value)
+_NEXT = case((_REPORTED, null()), else_=bindparam("b_next", type_=_m.next_attempt_at.type))
 _FINISH_COMMON: dict[str, Any] = {
-    "status": bindparam("b_status"),
-    "last_reply": bindparam("b_reply"),
-    "trouble": bindparam("b_trouble", type_=String()),
+    "status": func.coalesce(_m.reported_status, bindparam("b_status")),
+    "last_reply": case((_REPORTED, _m.last_reply), else_=bindparam("b_reply")),
+    "trouble": case(
+        (_m.reported_status.in_(_NOT_DELIVERED), literal(Trouble.PROVIDER.value, String())),
+        (_REPORTED, null()),
+        else_=bindparam("b_trouble", type_=String()),
+    ),
+    "reason": case((_REPORTED, _m.reason), else_=bindparam("b_reason", type_=String())),
     "updated_at": bindparam("b_now"),
     "claim_token": None,
     "claim_expires_at": None,
     "header_message_id": func.coalesce(bindparam("b_header", type_=String()), _m.header_message_id),
     "provider_ref": func.coalesce(bindparam("b_ref", type_=String()), _m.provider_ref),
-    "reason": bindparam("b_reason", type_=String()),
 }
 _FINISH_EXTRA: dict[str, dict[str, Any]] = {
-    # a delivery report that came in before this was recorded decides the status, and says
-    # why it did not arrive (`honnin.courier.reports`)
-    MessageStatus.ACCEPTED: {
-        "status": func.coalesce(_m.reported_status, bindparam("b_status")),
-        "last_reply": case((_REPORTED, _m.last_reply), else_=bindparam("b_reply")),
-        "reason": case((_REPORTED, _m.reason), else_=bindparam("b_reason", type_=String())),
-        "trouble": case(
-            (_m.reported_status.in_(_NOT_DELIVERED), literal(Trouble.PROVIDER.value, String())),
-            else_=bindparam("b_trouble", type_=String()),
-        ),
-        "accepted_at": bindparam("b_now"),
-        "sealed": None,
-    },
-    MessageStatus.DEFERRED: {"next_attempt_at": bindparam("b_next")},
+    MessageStatus.ACCEPTED: {"accepted_at": bindparam("b_now"), "sealed": None},
+    MessageStatus.DEFERRED: {"next_attempt_at": _NEXT},
     MessageStatus.FAILED: {"sealed": None},  # the code inside is no longer needed
     # sent once more later (the code is kept for it), or not again (nor is the code)
-    "unknown_retry": {
-        "status": func.coalesce(_m.reported_status, bindparam("b_status")),
-        "next_attempt_at": case(
-            (_REPORTED, null()), else_=bindparam("b_next", type_=_m.next_attempt_at.type)
-        ),
-    },
+    "unknown_retry": {"next_attempt_at": _NEXT},
     "unknown_final": {"next_attempt_at": None, "sealed": None},
     # refused for good, or given up, by one provider: the next provider of the channel has it,
     # with attempts of its own (queued again, due now)
-    "handed_over": {
-        "next_attempt_at": bindparam("b_next"),
-        "provider": _m.provider + 1,
-        "attempts": 0,
-    },
+    "handed_over": {"next_attempt_at": _NEXT, "provider": _m.provider + 1, "attempts": 0},
 }
 _FINISH_STATEMENTS = {
     key: update(_messages)
@@ -675,7 +662,7 @@ class Courier:
             "reply_code": result.reply_code,
             "detail": detail[:1000],
             "actor": self.actor,
-            "via": channel.describe() if channel else None,
+            "via": channel.describe()[:100] if channel else None,
         }
         kept = await self._record(claimed, statement, update_params, event)
         log.info(

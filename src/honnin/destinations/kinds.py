@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from honnin.config import Settings
 from honnin.crypto import same
 from honnin.destinations.emails import normalize_email
 from honnin.destinations.phones import CALL, SMS, CannotText, PhoneRules, display_phone
@@ -52,7 +53,13 @@ class Kind(Protocol):
     def name(self) -> str: ...
 
     def normalize(self, raw: str) -> str:
-        """The stored form of a typed value, or an `InvalidInput` that says what to fix."""
+        """The stored form of a typed value that may receive codes, or an `InvalidInput` that
+        says what to fix."""
+        ...
+
+    def read(self, raw: str) -> str:
+        """The stored form of a typed value, to look it up (no rule of what may receive codes:
+        one accepted when it was added stays findable)."""
         ...
 
     def channels(self, value: str) -> tuple[str, ...]:
@@ -75,6 +82,9 @@ class EmailKind:
     def normalize(self, raw: str) -> str:
         return normalize_email(raw)
 
+    def read(self, raw: str) -> str:
+        return normalize_email(raw)
+
     def channels(self, value: str) -> tuple[str, ...]:
         return (EMAIL,)
 
@@ -93,8 +103,14 @@ class PhoneKind:
     def normalize(self, raw: str) -> str:
         return self.rules.parse(raw).e164
 
+    def read(self, raw: str) -> str:
+        return self.rules.read(raw)
+
     def channels(self, value: str) -> tuple[str, ...]:
-        return self.rules.parse(value).channels
+        try:
+            return self.rules.parse(value).channels
+        except InvalidInput:  # no longer accepted (HONNIN_PHONE_ALLOWED_COUNTRIES narrowed)
+            return ()
 
     def display(self, value: str) -> str:
         return display_phone(value, self.rules.default_region)
@@ -121,6 +137,17 @@ class Destinations:
     phone: PhoneKind = field(default_factory=PhoneKind)
     channels: frozenset[str] = frozenset({EMAIL, SMS, CALL})
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Destinations:
+        """The kinds as the settings read them (the phones' region and countries), and the
+        channels this service sends on: a text or a call where a provider sends it — in dev
+        mode the dev mailbox (`honnin.courier.providers`, which builds them the same way)."""
+        rules = PhoneRules(settings.phone_default_region, settings.phone_allowed)
+        channels = {EMAIL}
+        channels |= {SMS} if settings.sms_providers or settings.dev else set()
+        channels |= {CALL} if settings.voice_providers or settings.dev else set()
+        return cls(phone=PhoneKind(rules), channels=frozenset(channels))
+
     def reach(self, kind: str, value: str) -> tuple[str, ...]:
         """The channels that can send to this stored value here: what the number (or address)
         can receive, and this service can send."""
@@ -135,7 +162,7 @@ class Destinations:
     def sign_in_name(self, raw: str) -> tuple[str, str]:
         """A typed sign-in name read as its kind: (`email`, address) or (`phone`, E.164)."""
         kind = kind_of_name(raw)
-        return kind, self.kind(kind).normalize(raw)
+        return kind, self.kind(kind).read(raw)
 
     def for_channel(self, channel: str, raw: str) -> str:
         """A typed destination of `channel`, normalised, refused unless the channel can reach

@@ -26,6 +26,7 @@ from honnin.i18n import LazyText, _
 SMS = "sms"
 CALL = "call"
 MAX_LENGTH = 40  # typed characters; E.164 itself is at most 15 digits and a "+"
+NON_GEOGRAPHIC = "001"  # libphonenumber's region of +870, +881, +882… (satellite, networks)
 
 
 class InvalidPhone(InvalidInput):
@@ -138,9 +139,12 @@ class PhoneRules:
     default_region: str = "JP"
     allowed_countries: frozenset[str] = frozenset()  # empty: every country
 
-    def parse(self, raw: str) -> Phone:
-        """The number a person typed (`090-1234-5678`, `+1 650 253 0000`, full-width digits),
-        or the error that says why it cannot receive codes."""
+    def read(self, raw: str) -> str:
+        """A typed number in E.164 if it exists, whatever its type and country: how a sign-in
+        name is looked up (a number accepted when it was added stays one's name)."""
+        return phonenumbers.format_number(self._number(raw), PhoneNumberFormat.E164)
+
+    def _number(self, raw: str) -> phonenumbers.PhoneNumber:
         typed = unicodedata.normalize("NFKC", raw).strip()
         if not typed:
             raise InvalidPhone(_("Enter a phone number."))
@@ -152,7 +156,21 @@ class PhoneRules:
             raise _invalid(typed) from None
         if not phonenumbers.is_valid_number(number):
             raise _invalid(typed)
+        return number
+
+    def parse(self, raw: str) -> Phone:
+        """The number a person typed (`090-1234-5678`, `+1 650 253 0000`, full-width digits),
+        or the error that says why it cannot receive codes."""
+        number = self._number(raw)
         region = phonenumbers.region_code_for_number(number) or ""
+        if region in ("", NON_GEOGRAPHIC):
+            raise PhoneNotAccepted(
+                _(
+                    "Security codes can't be sent to satellite phones or numbers of "
+                    "international networks. Enter a mobile number."
+                ),
+                reason="non_geographic",
+            )
         if self.allowed_countries and region not in self.allowed_countries:
             raise PhoneNotAccepted(
                 _(

@@ -349,6 +349,9 @@ class FlowService:
             expires_at=flow.expires_at,
             actions=self.kinds[flow.kind].actions(flow.state),
             name=data.get("name"),
+            shown_name=self.destinations.kind(data.get("name_kind", EMAIL)).display(data["name"])
+            if data.get("name")
+            else None,
             name_hint=mask(data.get("name_kind", EMAIL), data["name"])
             if data.get("name")
             else None,

@@ -52,6 +52,7 @@ class FlowView:
     actions: list[str]
     name: str | None = None
     name_hint: str | None = None  # the name masked: where "email me a code" would send it
+    shown_name: str | None = None  # the name as its holder writes it (090-1234-5678)
     options: list[OptionView] = field(default_factory=list)
     chosen: OptionView | None = None
     code: CodeStep | None = None

@@ -182,11 +182,13 @@ class ProofService:
             if proof.verified_at is not None:
                 shown = self.destinations.kind(proof.kind).display(proof.value)
                 raise Conflict(_("{address} is already verified.", address=shown))
-            reachable = self.destinations.kind(proof.kind).channels(proof.value)
-            if channel is None:
+            reachable = self.destinations.reach(proof.kind, proof.value)
+            if channel is None and reachable:
                 channel = reachable[0]
-            elif channel not in reachable:
-                self.destinations.for_channel(channel, proof.value)  # raises, saying why
+            if channel is None or channel not in reachable:
+                # raises, saying why (no provider for texts, a landline, a refused number)
+                self.destinations.for_channel(channel or "sms", proof.value)
+            assert channel is not None
             sent = await self.codes.send(
                 tx,
                 purpose=self.PURPOSES[proof.kind],

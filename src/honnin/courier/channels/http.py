@@ -8,6 +8,7 @@ taken: unknown, as an SMTP message without a reply to its end.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,6 +19,10 @@ from honnin.courier.channels.base import Outcome, Result
 from honnin.courier.reports import Report
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# httpx logs every request's URL at INFO, and Kannel's carries its password and the text (the
+# code): never in our logs
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class Forbidden(Exception):
@@ -44,8 +49,9 @@ class HttpProvider:
 
     name: str
 
-    def __init__(self, report_url: ReportUrl) -> None:
+    def __init__(self, report_url: ReportUrl, key: str = "") -> None:
         self.report_url = report_url
+        self.key = key  # its name in its reports' URL (`honnin.courier.providers`)
         self._client: httpx.AsyncClient | None = None
 
     def client(self) -> httpx.AsyncClient:
@@ -63,7 +69,9 @@ class HttpProvider:
         on_the_wire()
         try:
             return await send(self.client())
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as error:
+        except (
+            httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol, httpx.PoolTimeout
+        ) as error:  # fmt: skip
             return Result(
                 Outcome.UNAVAILABLE, f"{self.name} could not be reached: {_describe(error)}"
             )

@@ -76,10 +76,11 @@ class KannelChannel(HttpProvider):
         target: KannelTarget,
         *,
         report_url: ReportUrl,
+        key: str = "",
         keyring: Keyring,
         sender_for: Callable[[str], str | None],
     ) -> None:
-        super().__init__(report_url)
+        super().__init__(report_url, key)
         self.target = target
         self.keyring = keyring
         self.sender_for = sender_for
@@ -132,7 +133,7 @@ class KannelChannel(HttpProvider):
             status = int(callback.query.get("status", ""))
         except ValueError:
             raise Forbidden("a delivery report without a status") from None
-        reply = callback.query.get("reply", "")
+        reply = _without_text(callback.query.get("reply", ""))
         reported, reason = _reported(status, reply)
         detail = f"Kannel delivery report {status} ({_STATUS_WORDS.get(status, 'unknown')})"
         return Report(
@@ -152,6 +153,12 @@ _STATUS_WORDS = {
     SMSC_SUBMIT: "accepted by the SMSC",
     SMSC_REJECT: "refused by the SMSC",
 }
+
+
+def _without_text(reply: str) -> str:
+    """An SMSC's delivery receipt ends with `text:` and the first characters of the message
+    (SMPP 3.4, appendix B) — the code itself: never kept, never shown."""
+    return re.split(r"\s*\btext:", reply, maxsplit=1)[0][:300]
 
 
 def _reported(status: int, reply: str) -> tuple[Reported, str | None]:

@@ -76,6 +76,8 @@ class TwilioTarget:
                 "a Twilio-compatible provider looks like "
                 "twilio+https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B815012345678"
             )
+        if not parts.password:
+            raise ValueError("a Twilio-compatible provider's URL needs its auth token")
         if scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("twilio+http:// is for a loopback host (tests); use twilio+https://")
         port = f":{parts.port}" if parts.port else ""
@@ -104,9 +106,10 @@ class TwilioChannel(HttpProvider):
         *,
         voice: bool,
         report_url: ReportUrl,
+        key: str = "",
         sender_for: Callable[[str], str | None],
     ) -> None:
-        super().__init__(report_url)
+        super().__init__(report_url, key)
         self.target = target
         self.voice = voice
         self.sender_for = sender_for

@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("codes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone_prefix", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("phone_country", sa.String(length=2), nullable=True))
+        batch_op.add_column(sa.Column("phone_country", sa.String(length=3), nullable=True))
     op.create_index("ix_codes_phone_prefix", "codes", ["phone_prefix", "created_at"])
     op.create_index("ix_codes_phone_country", "codes", ["phone_country", "created_at"])
 
