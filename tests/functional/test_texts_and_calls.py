@@ -383,3 +383,13 @@ async def test_codes_nobody_enters_raise_the_pumping_alert_and_the_cli_lists_the
     assert alert[1].startswith("SMS pumping suspected: country JP")
     hints = sorted(m["recipient_hint"] for m in json.loads(listing))
     assert hints == ["******00", "******10", "******20", "******30"]  # not the US one
+
+
+@pytest.mark.parametrize("limits", [{"sms_sender_ids": "US=+15005550006"}])
+async def test_texts_go_from_the_sender_of_the_recipients_country(
+    api: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    await api.post("/api/v1/verifications", json={"to": "+16502530000", "channel": "sms"})
+    await api.post("/api/v1/verifications", json={"to": MOBILE, "channel": "sms"})
+    assert (await twilio.wait_for_message("+16502530000")).from_ == "+15005550006"
+    assert (await twilio.wait_for_message(MOBILE)).from_ == "+815012340000"  # the URL's own

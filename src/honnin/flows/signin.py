@@ -16,13 +16,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-
-from honnin.accounts.models import Account
-from honnin.accounts.passwords import check_password, verify_nothing
 from honnin.accounts.service import AccountRecord
 from honnin.codes.service import ChallengeState
 from honnin.destinations.kinds import EMAIL, mask
@@ -32,7 +27,8 @@ from honnin.flows import errors
 from honnin.flows.guesses import Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
-from honnin.flows.ways import BY_NAME, CODE_WAYS, proof_id_of
+from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of
+from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import verified_proofs
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
@@ -50,15 +46,6 @@ ACTIONS = {
     "done": [],
 }
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
-
-
-@dataclass(frozen=True)
-class PasswordCheck:
-    account_id: uuid.UUID | None
-    right: bool
-    attempt: Attempt  # counted before the hash was computed; released if right
-    password_hash: str | None = None  # the hash that was checked (outside the transaction)
-    new_hash: str | None = None  # right, but hashed with older parameters: today's hash of it
 
 
 def _first_ways(ctx: Context) -> list[str]:
@@ -93,27 +80,7 @@ class SignIn(Steps):
     ) -> Any:
         if action != "submit_password":
             return None
-        name = flow.data["name"]
-        await self.flows.throttle.attempt(binding.requester)
-        async with self.flows.db.transaction() as tx:  # committed: concurrent guesses see it
-            account = await self.flows.account_by_name(tx, name)
-            attempt = await self.guesses.reserve(
-                tx,
-                Guess.SECRET,
-                name=name,
-                account_id=account.id if account else None,
-                binding=binding,
-                now=self.flows.clock.now(),
-                after_code=flow.state == "second_password",
-            )
-        password = fields.get("password") or ""
-        if account is None or account.password_hash is None:
-            await verify_nothing(password)  # the same time as a real check
-            return PasswordCheck(None, False, attempt)
-        checked = await check_password(account.password_hash, password)
-        return PasswordCheck(
-            account.id, checked.right, attempt, account.password_hash, checked.new_hash
-        )
+        return await password.check(self.flows, self.guesses, flow, fields, binding)
 
     # --- actions ------------------------------------------------------------------------
 
@@ -156,7 +123,7 @@ class SignIn(Steps):
         await self.guesses.release(ctx.tx, check.attempt)
         account = await self.flows.accounts.record(ctx.tx, check.account_id)
         assert account is not None
-        await self._rehash(ctx, check)
+        await password.rehash(ctx, check)
         if ctx.flow.state == "second_password":
             await self.flows.complete(ctx, account.id, "code+password")
             return None
@@ -312,23 +279,6 @@ class SignIn(Steps):
         ctx.flow.data = {}
 
     # --- helpers ------------------------------------------------------------------------
-
-    @staticmethod
-    async def _rehash(ctx: Context, check: PasswordCheck) -> None:
-        """Store today's hash of a right password whose hash had older, weaker parameters: the
-        only moment the service holds the password itself. In the sign-in's transaction, and
-        only where the hash is still the one that was checked: a conditional UPDATE rather
-        than the loaded row's attribute, so that a password changed by a transaction that
-        commits meanwhile (PostgreSQL, read committed) wins instead of being overwritten.
-        Safe even when a second step is still to come: the password was right, and a
-        stronger hash of the same password grants nothing more."""
-        if check.new_hash is None or check.password_hash is None:
-            return
-        await ctx.tx.conn.execute(
-            update(Account)
-            .where(Account.id == check.account_id, Account.password_hash == check.password_hash)
-            .values(password_hash=check.new_hash)
-        )
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
         return await self.guesses.reserve(

@@ -1,5 +1,6 @@
-"""Ways to sign in and verify, one module each; the flows, the pages and the JSON API list and
-run whatever ways an account has through `WAYS`.
+"""Ways to sign in and verify, one module each (`password`; a code by email, by text, by a call);
+the flows, the pages and the JSON API list and run the ways that send a code through
+`CODE_WAYS`.
 
 A way says what it needs from the person, how it is offered (as a first step with a sign-in
 name of its kind; as an option of "verify your identity" for each piece of security info it
