@@ -1,11 +1,13 @@
 """Send quotas per destination and per account, and for phones per prefix and per country,
 counted from the codes actually sent.
 
-They are read in the transaction that would send, under the destination's lock, the account's
-and, for a phone, its prefix's (`CodeService._may_send`), so they hold exactly across every
-process and node — the country's within the few sends that may run at once (a lock on a whole
-country would make every text to it wait on the others). Each refusal says when a slot frees
-up: when the oldest send that keeps the window full ages out of it.
+They are read in the transaction that would send, under the destination's lock and the
+account's (`CodeService._may_send`), so they hold exactly across every process and node. A
+phone's prefix and country are counted without a lock of their own: a lock would make every
+text to one prefix wait on the others (on PostgreSQL, creates of a benchmark's numbers of one
+prefix took 330 ms at p50 against 36 ms for checks), and these limits may be passed by the few
+sends that run at once (on SQLite, none: its writes take turns). Each refusal says when a slot
+frees up: when the oldest send that keeps the window full ages out of it.
 
 The prefix and country limits are the built-in defence against SMS pumping (toll fraud):
 attackers make "send a code" forms text ranges of numbers they profit from.

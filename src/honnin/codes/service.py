@@ -588,9 +588,7 @@ class CodeService:
             # a browser's own quota) takes a lock of its own all the same: the same work
             owner = f"account:{account_id}" if account_id != NOBODY else f"alone:{digests[0].hex()}"
             await lock_key(tx, self.keyring.digest("send-quota", owner))
-        area = self._area(challenge)
-        if area is not None:  # sends to one prefix take turns (a country's would all wait)
-            await lock_key(tx, self.keyring.digest("send-prefix", area.prefix))
+        area = self._area(challenge)  # a prefix's and a country's sends are counted unlocked
         await self.quotas.check(
             tx, destination_digests=digests, account_id=account_id, now=now, area=area
         )
