@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from starlette.requests import HTTPConnection
 
+from honnin.accounts import common as common_passwords
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
@@ -142,6 +143,8 @@ class Runtime:
             await self.courier.start()
             self.outbox.courier = self.courier.local()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+        # the common passwords' list, read now rather than in a sign-up (about 0.2 s)
+        await asyncio.to_thread(common_passwords.size)
 
     async def _keep_house(self) -> None:
         while True:

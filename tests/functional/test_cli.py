@@ -126,7 +126,17 @@ def test_the_password_can_be_typed_at_a_prompt(cli: CliRunner) -> None:
     ("args", "stdin", "message"),
     [
         (["accounts", "create", "not-an-address", "--password-stdin"], PASSWORD, "not a valid"),
-        (["accounts", "create", "a@example.com", "--password-stdin"], "password", "too common"),
+        (["accounts", "create", "a@example.com", "--password-stdin"], "password", "at least 15"),
+        (
+            ["accounts", "create", "a@example.com", "--password-stdin"],
+            "passwordpassword",
+            "most common",
+        ),
+        (
+            ["accounts", "create", "a@example.com", "--password-stdin"],
+            "monkeymonkey9999",
+            "too common or too easy",
+        ),
         (["accounts", "create", "a@example.com", "--password-stdin"], "", "no password"),
         (["accounts", "show", "nobody@example.com"], None, "No account"),
         (["messages", "show", "not-an-id"], None, "No message"),

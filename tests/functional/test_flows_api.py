@@ -124,7 +124,7 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()
     )
     password = schemas["SubmitDetails"]["properties"]["password"]
-    assert (password["minLength"], password["maxLength"]) == (8, 256)
+    assert (password["minLength"], password["maxLength"]) == (15, 256)
     assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == ["sign_in", "sign_up"]
 
 

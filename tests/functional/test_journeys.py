@@ -51,8 +51,9 @@ async def test_sign_up_verifies_the_address_and_signs_in(
     ("email", "password", "message"),
     [
         ("not-an-address", PASSWORD, "is not a valid email address"),
-        (EMMA, "password", "too common"),
-        (EMMA, "short", "at least 8 characters"),
+        (EMMA, "monkeymonkey9999", "too easy to guess"),  # zxcvbn: a word, repeated
+        (EMMA, "qwertyuiop123456", "most common"),  # on the bundled list
+        (EMMA, "short", "at least 15 characters"),  # the password alone will sign in
     ],
 )
 async def test_sign_up_refuses_bad_details_with_the_reason(

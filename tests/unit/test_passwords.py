@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.low_level import hash_secret
 
-from honnin.accounts import passwords
+from honnin.accounts import common, passwords
 from honnin.accounts.passwords import (
     Checked,
     WeakPassword,
@@ -27,18 +27,27 @@ PASSWORD = "correct horse battery staple"
     ("password", "reason"),
     [
         ("short", "at least 8"),
-        ("password", "too common"),
-        ("12345678", "too common"),
-        ("qwertyuiop", "too common"),
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("qwertyuiop", "most common"),
         ("emmawatson2026", "email address or name"),
         ("x" * 257, "at most 256"),
+        ("monkeymonkey99", "too easy to guess"),  # not listed, but zxcvbn sees a repeated word
     ],
 )
 def test_weak_passwords_are_refused_with_the_reason(password: str, reason: str) -> None:
+    """With a second factor (two-step verification on): at least 8 characters."""
     with pytest.raises(WeakPassword) as caught:
-        check_strength(password, ["emmawatson@example.com"])
+        check_strength(password, ["emmawatson@example.com"], only_factor=False)
     assert reason in str(caught.value)
     assert caught.value.code == "weak_password"
+
+
+def test_a_password_that_signs_in_alone_needs_15_characters() -> None:
+    check_strength("glass harbor q", only_factor=False)
+    with pytest.raises(WeakPassword, match="at least 15"):
+        check_strength("glass harbor q")  # 14 characters, the only factor
+    check_strength("glass harbor qu")
 
 
 @pytest.mark.parametrize(
@@ -264,3 +273,36 @@ async def test_a_right_password_under_weaker_parameters_gets_todays_hash() -> No
     assert upgraded.new_hash is not None
     assert extract_parameters(upgraded.new_hash) == passwords.PARAMETERS
     assert await check_password(upgraded.new_hash, PASSWORD) == Checked(True)
+
+
+@pytest.mark.parametrize(
+    "password", ["password1", "iloveyou12", "ＰＡＳＳＷＯＲＤ１", "Qwertyuiop"]
+)
+def test_the_most_common_passwords_are_refused_in_any_case_or_width(password: str) -> None:
+    with pytest.raises(WeakPassword) as refused:
+        check_strength(password, only_factor=False)  # long enough with a second factor
+    assert refused.value.message.msgid.startswith("This password is one of the most common")
+
+
+def test_the_bundled_list_holds_the_100000_most_common_passwords() -> None:
+    assert 95_000 <= common.size() <= 100_000  # distinct once case and width are folded
+    assert common.is_common("123456")
+    assert not common.is_common(PASSWORD)
+
+
+async def test_a_password_is_one_whatever_its_width_or_composition() -> None:
+    stored = await hash_password(
+        "ｃｏｒｒｅｃｔ ｈｏｒｓｅ ｂａｔｔｅｒｙ"
+    )  # a Japanese IME's full width
+    assert await check_password(stored, "correct horse battery") == Checked(True)
+    composed, decomposed = "caf\u00e9 au lait au lit", "cafe\u0301 au lait au lit"
+    assert (await check_password(await hash_password(composed), decomposed)).right
+
+
+async def test_a_hash_made_before_normalisation_still_works_and_is_replaced() -> None:
+    typed = "ｃｏｒｒｅｃｔ ｈｏｒｓｅ ｂａｔｔｅｒｙ"
+    legacy = PasswordHasher().hash(typed)  # hashed as typed, not normalised
+    checked = await check_password(legacy, typed)
+    assert checked.right
+    assert checked.new_hash is not None
+    assert await verify_password(checked.new_hash, "correct horse battery")

@@ -30,6 +30,7 @@ import mmap
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,10 +48,12 @@ from argon2.low_level import core, error_to_str, ffi, hash_secret_raw
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from zxcvbn import zxcvbn
 
+from honnin.accounts.common import comparable, is_common
 from honnin.errors import InvalidInput
 from honnin.i18n import _
 
-MIN_LENGTH = 8
+MIN_LENGTH = 8  # with a second factor (NIST SP 800-63B-4 §3.1.1.2)
+MIN_LENGTH_ALONE = 15  # when the password alone signs in (two-step verification off)
 MAX_LENGTH = 256
 _SCORED_PREFIX = 100  # zxcvbn is slow on very long input; the first 100 characters decide
 _MIN_SCORE = 2
@@ -67,20 +70,35 @@ class WeakPassword(InvalidInput):
     code = "weak_password"
 
 
-def check_strength(password: str, user_inputs: Iterable[str] = ()) -> None:
-    """Raise `WeakPassword` with the reason a person can act on, or return."""
-    if len(password) < MIN_LENGTH:
+def check_strength(
+    password: str, user_inputs: Iterable[str] = (), *, only_factor: bool = True
+) -> None:
+    """Raise `WeakPassword` with the reason a person can act on, or return: too short or too
+    long, built from the account's own names, one of the 100,000 most common passwords
+    (`honnin.accounts.common`), or easy to guess by zxcvbn's patterns.
+
+    `only_factor`: the password alone will sign in (two-step verification off, as for a new
+    account): at least 15 characters, else 8."""
+    shortest = MIN_LENGTH_ALONE if only_factor else MIN_LENGTH
+    if len(password) < shortest:
         raise WeakPassword(
-            _("Use at least {length} characters for your password.", length=MIN_LENGTH)
+            _("Use at least {length} characters for your password.", length=shortest)
         )
     if len(password) > MAX_LENGTH:
         raise WeakPassword(
             _("Use at most {length} characters for your password.", length=MAX_LENGTH)
         )
     hints = [part for value in user_inputs for part in (value, value.partition("@")[0]) if part]
-    lowered = password.lower()
-    if any(len(h) >= 4 and h.lower() in lowered for h in hints):
+    lowered = comparable(password)
+    if any(len(h) >= 4 and comparable(h) in lowered for h in hints):
         raise WeakPassword(_("Don't use your email address or name in your password."))
+    if is_common(password):
+        raise WeakPassword(
+            _(
+                "This password is one of the most common ones, which attackers try first. "
+                "Choose another: for example a few unrelated words."
+            )
+        )
     if zxcvbn(password[:_SCORED_PREFIX], user_inputs=hints)["score"] < _MIN_SCORE:
         raise WeakPassword(
             _(
@@ -298,21 +316,31 @@ class Checked:
     new_hash: str | None = None  # right, and its hash had other parameters: today's hash of it
 
 
+def normal(password: str) -> str:
+    """The form a password is hashed in (NFKC): full-width `ｐａｓｓ` and `pass`, a composed
+    and a decomposed `é`, are one password, whatever keyboard or input method typed it."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def _check(password_hash: str, password: str) -> Checked:
-    if not _verify(password_hash, password):
-        return Checked(False)
-    if _hasher.check_needs_rehash(password_hash):
-        return Checked(True, _hasher.hash(password))
-    return Checked(True)
+    typed = normal(password)
+    if _verify(password_hash, typed):
+        if _hasher.check_needs_rehash(password_hash):
+            return Checked(True, _hasher.hash(typed))
+        return Checked(True)
+    # a hash made before passwords were normalised: of the password as it was typed
+    if typed != password and _verify(password_hash, password):
+        return Checked(True, _hasher.hash(typed))
+    return Checked(False)
 
 
 async def hash_password(password: str) -> str:
-    """Argon2id hash, computed in the hashing pool."""
-    return await _off_loop(lambda: _hasher.hash(password))
+    """Argon2id hash of the password's normal form, computed in the hashing pool."""
+    return await _off_loop(lambda: _hasher.hash(normal(password)))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
-    return await _off_loop(lambda: _verify(password_hash, password))
+    return await _off_loop(lambda: _verify(password_hash, normal(password)))
 
 
 async def check_password(password_hash: str, password: str) -> Checked:
@@ -334,6 +362,13 @@ def _dummy() -> str:
         return _dummy_hash
 
 
+def _check_nothing(password: str) -> None:
+    """As many verifications as a wrong password costs `_check`."""
+    _verify(_dummy(), normal(password))
+    if normal(password) != password:
+        _verify(_dummy(), password)
+
+
 async def verify_nothing(password: str) -> None:
     """Spend the time of a real check (for a name without an account: no enumeration)."""
-    await _off_loop(lambda: _verify(_dummy(), password))
+    await _off_loop(lambda: _check_nothing(password))

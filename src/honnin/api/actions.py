@@ -14,7 +14,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from honnin.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
-from honnin.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
+from honnin.accounts.passwords import MIN_LENGTH_ALONE as PASSWORD_MIN
 from honnin.destinations.emails import MAX_LENGTH as EMAIL_MAX
 from honnin.flows.ways import BY_NAME
 
