@@ -205,6 +205,11 @@ class Settings(BaseSettings):
     pumping_alert_min_codes: int = Field(
         20, ge=1, description="…among at least this many codes in the last hour."
     )
+    pwned_passwords_url: str = Field(
+        "",
+        description="A Pwned-Passwords-compatible range API, e.g. "
+        "https://api.pwnedpasswords.com/range/ (empty: the bundled list alone).",
+    )
     flow_ttl_seconds: int = Field(1800, ge=60, le=86_400)
     session_ttl_seconds: int = Field(14 * 86_400, ge=300)
     reauth_max_age_seconds: int = Field(

@@ -13,6 +13,7 @@ from datetime import timedelta
 from starlette.requests import HTTPConnection
 
 from honnin.accounts import common as common_passwords
+from honnin.accounts.breached import BreachedPasswords
 from honnin.accounts.service import AccountService
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
@@ -83,7 +84,9 @@ class Runtime:
             self.outbox,
         )
         self.destinations = Destinations.from_settings(settings)
-        self.accounts = AccountService(self.db, self.clock, self.destinations)
+        self.accounts = AccountService(
+            self.db, self.clock, self.destinations, BreachedPasswords(settings.pwned_passwords_url)
+        )
         self.clients = ClientService(self.db, self.clock)
         self.messages = MessageService(self.db)
         self.proofs = ProofService(

@@ -11,8 +11,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from honnin.accounts.breached import BreachedPasswords
 from honnin.accounts.models import Account, SignInName
-from honnin.accounts.passwords import check_strength, hash_password
+from honnin.accounts.passwords import WeakPassword, check_strength, hash_password
 from honnin.clock import Clock
 from honnin.db import Database, Prepared, Tx, table_of
 from honnin.destinations.kinds import EMAIL, Destinations, kind_of_name, mask
@@ -64,19 +65,39 @@ def _taken(name: str) -> Conflict:
 
 class AccountService:
     def __init__(
-        self, db: Database, clock: Clock, destinations: Destinations | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        destinations: Destinations | None = None,
+        breached: BreachedPasswords | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.destinations = destinations or Destinations()
+        self.breached = breached or BreachedPasswords(None)
+
+    async def new_password_hash(
+        self, password: str, names: list[str], *, only_factor: bool = True
+    ) -> str:
+        """The hash of a password someone chose (sign-up, later a change or a reset), once it
+        passes every rule: `check_strength`, then the breaches API where one is set. The one
+        place a new password is judged."""
+        check_strength(password, names, only_factor=only_factor)
+        if await self.breached.appeared(password):
+            raise WeakPassword(
+                _(
+                    "This password has appeared in a data breach, so attackers may try it. "
+                    "Choose another: for example a few unrelated words."
+                )
+            )
+        return await hash_password(password)
 
     async def create(
         self, email: str, password: str, *, locale: str = "en", email_verified: bool = False
     ) -> AccountView:
         """A new account whose first sign-in name and first security info is `email`."""
         address = self.destinations.email.normalize(email)
-        check_strength(password, [address])
-        password_hash = await hash_password(password)
+        password_hash = await self.new_password_hash(password, [address])
         try:
             async with self.db.transaction() as tx:
                 await self.insert(

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from honnin.accounts.passwords import check_strength, hash_password
 from honnin.codes.service import ChallengeState
 from honnin.destinations.kinds import EMAIL, mask
 from honnin.errors import Conflict, HonninError
@@ -55,8 +54,7 @@ class SignUp(Steps):
             return None
         address = self.flows.destinations.email.normalize(field(fields, "email"))
         password = fields.get("password") or ""
-        check_strength(password, [address])
-        return Details(address, await hash_password(password))
+        return Details(address, await self.flows.accounts.new_password_hash(password, [address]))
 
     def conflict(self) -> HonninError:
         return errors.address_taken()  # two sign-ups of one address, at the same moment
