@@ -31,7 +31,7 @@ from sqlalchemy import Column, Table, and_, delete, exists, or_, select
 from honnin.clock import Clock
 from honnin.codes.models import Challenge, Code
 from honnin.config import Settings
-from honnin.courier.models import Message, MessageEvent, MessageStatus
+from honnin.courier.models import FINAL, Message, MessageEvent, MessageStatus
 from honnin.db import Database, table_of
 from honnin.flows.models import Flow
 from honnin.limits.models import FailedAttempt
@@ -89,14 +89,7 @@ def _finished_before(horizon: datetime) -> Any:
     return and_(
         m.created_at < horizon,
         or_(
-            m.status.in_(
-                (
-                    MessageStatus.ACCEPTED,
-                    MessageStatus.FAILED,
-                    MessageStatus.DELIVERED,
-                    MessageStatus.UNDELIVERED,
-                )
-            ),
+            m.status.in_(FINAL),
             and_(m.status == MessageStatus.UNKNOWN, m.next_attempt_at.is_(None)),
         ),
         ~exists().where(Code.message_id == m.id),

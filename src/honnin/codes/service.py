@@ -45,7 +45,7 @@ from honnin.codes.quotas import NOBODY, SendQuotas
 from honnin.codes.values import new_code, read_code
 from honnin.config import Settings
 from honnin.courier.channels.void import decoy_of
-from honnin.courier.models import Message, MessageStatus
+from honnin.courier.models import FINAL, Message
 from honnin.courier.outbox import Outbox
 from honnin.courier.service import DeliveryStatus
 from honnin.crypto import Keyring, same_any
@@ -107,12 +107,6 @@ _APPROVE = Prepared(
     .values(status="approved", approved_at=bindparam("b_now"))
 )
 _INSERT_CODE = Prepared(insert(_codes))
-_FINAL = (
-    MessageStatus.ACCEPTED,
-    MessageStatus.FAILED,
-    MessageStatus.DELIVERED,
-    MessageStatus.UNDELIVERED,
-)
 _m = table_of(Message).c
 _CODES_OF = Prepared(
     select(
@@ -676,7 +670,7 @@ class CodeService:
             # unanswered send, would be a duplicate; earlier ones may still wait. Messages read
             # as accepted or failed are final: nothing to cancel (the common case: no write)
             messages = [
-                row.message_id for row in codes if row.message_id and row.status not in _FINAL
+                row.message_id for row in codes if row.message_id and row.status not in FINAL
             ]
             result = await self._approve(tx, challenge, latest.id, messages, now)
             return replace(result, delivery=delivery)

@@ -25,6 +25,14 @@ class MessageStatus(StrEnum):
     UNDELIVERED = "undelivered"  # the provider reported that the carrier could not deliver it
 
 
+FINAL = (
+    MessageStatus.ACCEPTED, MessageStatus.FAILED, MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)  # fmt: skip
+"""Statuses nothing will change by sending again (a report may still turn accepted into one of
+the others)."""
+
+
 class Trouble(StrEnum):
     OUR_SIDE = "our_side"
     MAIL_SERVER = "mail_server"

@@ -25,9 +25,7 @@ from honnin.courier.channels.smtp import SmtpChannel, SmtpTimeouts
 from honnin.courier.channels.twilio import TwilioChannel, TwilioTarget
 from honnin.courier.channels.void import VOID, VoidChannel, decoy_of
 from honnin.crypto import Keyring
-from honnin.destinations.phones import region_of, unknown_regions
-
-SMS, CALL = "sms", "call"
+from honnin.destinations.phones import CALL, SMS, region_of, unknown_regions
 
 
 def provider_urls(value: str, channel: str = SMS) -> list[str]:

@@ -30,6 +30,7 @@ from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.models import Flow, FlowRecord
 from honnin.flows.views import CodeStep, FlowView, OptionView
+from honnin.flows.ways import first_ways
 from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
@@ -356,7 +357,7 @@ class FlowService:
             if data.get("name")
             else None,
             session_id=flow.session_id,
-            ways=list(data.get("ways", ["email_code"])) if flow.state == "password" else [],
+            ways=first_ways(data) if flow.state == "password" else [],
         )
         if "options" in data:
             options = [OptionView(**option) for option in data["options"]]

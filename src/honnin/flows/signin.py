@@ -27,7 +27,7 @@ from honnin.flows import errors
 from honnin.flows.guesses import Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
-from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of
+from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import verified_proofs
 
@@ -46,12 +46,6 @@ ACTIONS = {
     "done": [],
 }
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
-
-
-def _first_ways(ctx: Context) -> list[str]:
-    """The ways of sending a code this sign-in's name offers (before a flow stored them: by
-    email, the only way there was)."""
-    return list(ctx.data.get("ways", ["email_code"]))
 
 
 def _name_hint(ctx: Context) -> str:
@@ -139,7 +133,7 @@ class SignIn(Steps):
         """A code to the name, by one of the ways its kind offers (instead of the password)."""
         name = ctx.data["name"]
         way = BY_NAME.get(field(fields, "way"))
-        if way is None or way.name not in _first_ways(ctx):
+        if way is None or way.name not in first_ways(ctx.data):
             raise errors.not_now("send_code")
         account = await self.flows.account_by_name(ctx.tx, name)
         account_id = account.id if account else None

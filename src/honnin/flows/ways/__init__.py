@@ -10,6 +10,8 @@ can reach) and how its answer is checked. Adding one is its module, its template
 
 from __future__ import annotations
 
+from typing import Any
+
 from honnin.flows.ways import call_code, email_code, sms_code
 from honnin.flows.ways.base import CodeWay, Option, proof_id_of
 
@@ -19,4 +21,11 @@ CODE_WAYS: tuple[CodeWay, ...] = (email_code.WAY, sms_code.WAY, call_code.WAY)
 BY_NAME: dict[str, CodeWay] = {way.name: way for way in CODE_WAYS}
 BY_CHANNEL: dict[str, CodeWay] = {way.channel: way for way in CODE_WAYS}
 
-__all__ = ["BY_CHANNEL", "BY_NAME", "CODE_WAYS", "CodeWay", "Option", "proof_id_of"]
+
+def first_ways(data: dict[str, Any]) -> list[str]:
+    """The ways of sending a code a sign-in's name offers, from its flow's data (a flow that
+    stored none predates them: by email, the only way there was)."""
+    return list(data.get("ways", ["email_code"]))
+
+
+__all__ = ["BY_CHANNEL", "BY_NAME", "CODE_WAYS", "CodeWay", "Option", "first_ways", "proof_id_of"]
