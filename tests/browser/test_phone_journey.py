@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from honnin.limits.service import Requester
 from honnin.runtime import Runtime
 from tests.browser.conftest import accessibility_violations, screenshot
 from tests.support.clock import ShiftableClock
-from tests.support.kannel import KannelGateway, require_kannel
+from tests.support.kannel import KannelGateway, reports_in, require_kannel
 from tests.support.smtp import CODE
 from tests.support.twilio import FakeTwilio
 
@@ -34,6 +34,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KannelGateway]
     require_kannel()
     with KannelGateway(tmp_path_factory.mktemp("kannel"), max_messages=3) as gateway:
         yield gateway
+
+
+@pytest.fixture(autouse=True)
+async def reports_settle(gateway: KannelGateway, live: tuple[str, Runtime]) -> AsyncIterator[None]:
+    """The gateway up for each test, and its reports in before the service stops."""
+    gateway.ensure_running()
+    yield
+    await reports_in(live[1])
 
 
 @pytest.fixture

@@ -226,3 +226,17 @@ def test_receipts_with_tlvs_match_with_msg_id_type_3(tmp_path: Path, dlrs: DlrRe
         failed = dlrs.wait_for("smpp-tlv", status=2)
         assert "stat:REJECTD err:011" in failed.reply
         assert failed.params["meta"].endswith("?smpp?dlr_err=%03%00%0B&")
+
+
+def test_a_gateway_whose_smsbox_died_is_started_again(gateway: KannelGateway) -> None:
+    """smsbox can panic when a report's server hangs up mid-request (`ensure_running`): the
+    next test gets a working gateway, and the crash is kept for the record."""
+    gateway._processes["smsbox"].kill()
+    gateway._processes["smsbox"].wait(5)
+    gateway.ensure_running()
+    assert len(gateway.crashes) == 1
+    assert "smsbox died" in gateway.crashes[-1]
+    send(gateway, "+819012349999", CODE_TEXT)
+    assert gateway.wait_for_message("+819012349999").text == CODE_TEXT
+    gateway.ensure_running()  # all alive: nothing to do
+    assert len(gateway.crashes) == 1

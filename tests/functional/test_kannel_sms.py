@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from honnin.courier.providers import provider_key
 from honnin.runtime import Runtime
-from tests.support.kannel import KannelGateway, require_kannel
+from tests.support.kannel import KannelGateway, reports_in, require_kannel
 from tests.support.live import listening
 from tests.support.smpp import ESME_RINVDSTADR, SmppServer
 from tests.support.smtp import CODE, free_port
@@ -74,9 +74,14 @@ def settings_overrides(gateway: KannelGateway, port: int, smsc: str) -> dict[str
 
 
 @pytest.fixture
-async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
+async def served(
+    app: FastAPI, port: int, gateway: KannelGateway, runtime: Runtime
+) -> AsyncIterator[str]:
+    """The app on its port while the test runs, and until the gateway's reports are in."""
+    gateway.ensure_running()
     async with listening(app, port) as base_url:
         yield base_url
+        await reports_in(runtime)
 
 
 async def delivery_becomes(api: httpx.AsyncClient, vid: str, status: str) -> dict[str, Any]:

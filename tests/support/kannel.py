@@ -19,6 +19,7 @@ Binaries absent: `kannel_missing()` says why, `require_kannel()` skips (fails wi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.server
 import os
@@ -35,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from honnin.courier.models import MessageStatus
+from honnin.runtime import Runtime
 from tests.support.ci import unavailable
 from tests.support.smpp import SmppServer, concat_info
 from tests.support.smtp import free_port
@@ -279,6 +282,7 @@ class KannelGateway:
         self.access_log = self.workdir / "access.log"
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._outputs: list[IO[bytes]] = []
+        self.crashes: list[str] = []  # what `ensure_running` found dead, with the logs' tails
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -402,6 +406,18 @@ default-smsc = {self.fake_smsc_id}
         for output in self._outputs:
             output.close()
         self._outputs.clear()
+
+    def ensure_running(self) -> None:
+        """Start the gateway again if one of its programs died. smsbox 1.4.5 panics
+        (`conn_unregister: Assertion conn != NULL`) when the server it is sending a delivery
+        report to closes the connection mid-request — here, a test's app shutting down; one
+        such crash must fail that test alone, not every later test of the module."""
+        dead = [name for name, p in self._processes.items() if p.poll() is not None]
+        if not dead:
+            return
+        self.crashes.append(f"{', '.join(dead)} died\n" + self.log_tails(10))
+        self.stop()
+        self.start()
 
     def __enter__(self) -> KannelGateway:
         return self.start()
@@ -574,3 +590,16 @@ default-smsc = {self.fake_smsc_id}
                     f"{self._lines()}\n" + self.log_tails(10)
                 )
             time.sleep(0.02)
+
+
+async def reports_in(runtime: Runtime, timeout: float = 10.0) -> None:
+    """Wait until every text of `runtime` has its final report (delivered, undelivered, failed),
+    so that smsbox is not left fetching a report URL from an app that is shutting down (see
+    `KannelGateway.ensure_running`). Gives up quietly after `timeout`: the test decides."""
+    final = {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        texts = [m for m in await runtime.messages.recent(limit=100) if m.channel == "sms"]
+        if all(m.status in final for m in texts):
+            return
+        await asyncio.sleep(0.05)
