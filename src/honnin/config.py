@@ -215,6 +215,14 @@ class Settings(BaseSettings):
     reauth_max_age_seconds: int = Field(
         600, ge=0, le=86_400, description="How long after a verification a session is fresh."
     )
+    removal_wait_seconds: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How long the removal of an account's last way to verify waits.",
+    )
+    jobs_poll_seconds: float = Field(
+        30.0, gt=0, description="How often a courier's process looks for due jobs."
+    )
 
     courier_enabled: bool = Field(True, description="Run a courier inside each app process.")
     courier_concurrency: int = Field(32, ge=1, le=256)

@@ -1,11 +1,13 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from honnin.accounts.models import Account, SignInName
+from honnin.audit.models import AuditEvent
 from honnin.clients.models import Client
 from honnin.codes.models import Challenge, Code
 from honnin.courier.models import Message, MessageEvent
 from honnin.db import Base
 from honnin.flows.models import Flow
+from honnin.jobs.models import Job
 from honnin.limits.models import FailedAttempt
 from honnin.proofs.models import Proof
 from honnin.sessions.models import Session
@@ -14,11 +16,13 @@ metadata = Base.metadata
 
 __all__ = [
     "Account",
+    "AuditEvent",
     "Challenge",
     "Client",
     "Code",
     "FailedAttempt",
     "Flow",
+    "Job",
     "Message",
     "MessageEvent",
     "Proof",

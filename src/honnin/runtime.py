@@ -35,12 +35,16 @@ from honnin.crypto import Keyring
 from honnin.db import Database
 from honnin.destinations.kinds import Destinations
 from honnin.flows.service import FlowService
+from honnin.flows.settings import SecuritySettings
 from honnin.flows.signin import SignIn
 from honnin.flows.signup import SignUp
 from honnin.housekeeping import prune
+from honnin.jobs.service import JobRunner, Jobs
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
+from honnin.notices.service import Notices
 from honnin.proofs.service import ProofService
+from honnin.security.service import SecurityChanges
 from honnin.sessions.service import SessionService
 from honnin.verifications.service import VerificationService
 
@@ -113,8 +117,24 @@ class Runtime:
             destinations=self.destinations,
             call_offer_after=timedelta(seconds=settings.call_offer_after_seconds),
         )
+        self.jobs = Jobs(self.db, self.clock)
+        self.notices = Notices(
+            self.outbox, self.destinations, settings.service_name, settings.base_url
+        )
+        self.security = SecurityChanges(
+            self.db,
+            self.clock,
+            self.keyring,
+            accounts=self.accounts,
+            jobs=self.jobs,
+            notices=self.notices,
+            destinations=self.destinations,
+            removal_wait=timedelta(seconds=settings.removal_wait_seconds),
+        )
         self.flows.register(SignIn(self.flows))
         self.flows.register(SignUp(self.flows))
+        self.flows.register(SecuritySettings(self.flows, self.security))
+        self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)
         self._channels: dict[str, list[Channel]] | None = None
         self.courier: Courier | None = None
@@ -138,6 +158,10 @@ class Runtime:
             CourierConfig.from_settings(self.settings),
         )
 
+    def make_job_runner(self, actor: str) -> JobRunner:
+        """The jobs run where the courier runs (`honnin serve`, `honnin courier`)."""
+        return JobRunner(self.jobs, actor, self.settings.jobs_poll_seconds)
+
     async def start(self, *, courier: bool | None = None) -> None:
         """Start the in-process courier (unless disabled) and route the outbox to it; start
         the housekeeping."""
@@ -145,6 +169,8 @@ class Runtime:
             self.courier = self.make_courier()
             await self.courier.start()
             self.outbox.courier = self.courier.local()
+            self.job_runner = self.make_job_runner(self.courier.actor)
+            self.job_runner.start()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         # the common passwords' list, read now rather than in a sign-up (about 0.2 s)
         await asyncio.to_thread(common_passwords.size)
@@ -169,6 +195,9 @@ class Runtime:
             await asyncio.gather(self._housekeeping, return_exceptions=True)
             self._housekeeping = None
         self.outbox.courier = None
+        if self.job_runner is not None:
+            await self.job_runner.stop()
+            self.job_runner = None
         if self.courier is not None:
             await self.courier.stop()
             self.courier = None

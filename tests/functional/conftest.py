@@ -17,6 +17,7 @@ from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
 from tests.support.journeys import BACKUP, EMMA, PASSWORD, client_for
 from tests.support.pages import PageClient
+from tests.support.settings import SettingsFlow, sign_in
 from tests.support.smtp import Sink
 
 SECRET = "test-secret-" + "x" * 40
@@ -120,3 +121,9 @@ async def emma_two_step(runtime: Runtime, emma: Any, sink: Sink) -> Any:
     code = await sink.wait_for_code(BACKUP)
     await runtime.proofs.confirm(emma.id, sent.challenge_id, code, requester=me)
     return await runtime.accounts.set_two_step(EMMA, True)
+
+
+@pytest.fixture
+async def flow_of_emma(api: httpx.AsyncClient, emma: Any) -> SettingsFlow:
+    """Emma, signed in through the API just now, and her security info's flow (`start` it)."""
+    return SettingsFlow(api, await sign_in(api))

@@ -49,7 +49,7 @@ async def test_own_addresses_in_full_while_the_sign_in_is_fresh(
         "Email addresses you sign in with emma@example.com "
         "Security info emma@example.com Email address Verified "
         "emma.backup@example.org Email address Verified "
-        "Two-step verification: Off "
+        "Two-step verification: Off Manage your security info "
         "Accounts in this browser emma@example.com Current Sign out "
         "Sign in to another account"
     )
@@ -65,7 +65,7 @@ async def test_own_addresses_in_full_while_the_sign_in_is_fresh(
         "Email addresses you sign in with em*****@example.com "
         "Security info em*****@example.com Email address Verified "
         "em*****@example.org Email address Verified "
-        "Two-step verification: Off "
+        "Two-step verification: Off Manage your security info "
         "Accounts in this browser em*****@example.com Current Sign out "
         "Sign in to another account"
     )

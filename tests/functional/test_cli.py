@@ -20,6 +20,7 @@ from sqlalchemy.util import await_only
 from typer.testing import CliRunner
 
 from honnin.app import create_app
+from honnin.audit.service import Origin
 from honnin.cli.main import app
 from honnin.config import Settings
 from honnin.courier.models import MessageStatus
@@ -308,6 +309,7 @@ async def test_show_the_two_step_state_the_security_info_and_the_sessions(
     shown = json.loads(out)
     sessions = shown.pop("sessions")
     security_info = shown.pop("security_info")
+    assert shown.pop("pending_changes") == []
     assert shown == {
         "id": str(emma.id),
         "created_at": iso(t[0]),
@@ -452,3 +454,36 @@ async def test_the_overview_is_one_moment_of_the_account(
     assert changed == [True]
     assert (during.account.two_step, len(during.account.proofs)) == (False, 1)
     assert (after.account.two_step, len(after.account.proofs)) == (True, 2)
+
+
+async def test_the_waiting_changes_and_the_audit_log(
+    cli: CliRunner, clock: ShiftableClock, runtime: Runtime, emma: Any, sink: Sink
+) -> None:
+    """What support sees of a scheduled removal (`accounts show`) and of every change
+    (`accounts audit`)."""
+    origin = Origin("198.51.100.7", "Firefox on Android")
+    async with runtime.db.transaction() as tx:
+        account = await runtime.accounts.record(tx, emma.id)
+        assert account is not None
+        removal = await runtime.security.remove(tx, account, emma.proofs[0].id, origin)
+    assert removal.due_at == clock.now() + timedelta(days=30)
+    code, out = await in_thread(cli, "accounts", "show", EMMA, "--json")
+    assert code == 0, out
+    (change,) = json.loads(out)["pending_changes"]
+    assert change["change"] == "remove_proof"
+    assert change["hint"] == "em*****@example.com"
+    assert change["due_at"] == iso(removal.due_at)
+    code, out = await in_thread(cli, "accounts", "show", EMMA)
+    assert "changes waiting" in out
+    assert change["id"] in out
+
+    code, out = await in_thread(cli, "accounts", "audit", EMMA, "--json")
+    assert code == 0, out
+    (line,) = json.loads(out)
+    assert line["action"] == "removal_scheduled"
+    assert line["detail"]["hint"] == "em*****@example.com"
+    assert (line["ip"], line["agent"]) == ("198.51.100.7", "Firefox on Android")
+    assert EMMA not in out  # masked hints only
+    code, out = await in_thread(cli, "accounts", "audit", EMMA)
+    assert "removal_scheduled" in out
+    assert "Firefox on Android" in out

@@ -7,6 +7,7 @@ The POST routes are read from the app itself: a new one without a case here fail
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,40 @@ async def language_attempt(browser: PageClient, runtime: Runtime, sink: Sink) ->
     return Attempt(form.action, {**form.fields, "locale": "ja"}, unchanged)
 
 
+async def security_info_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.get("/account/security")
+    form = page.form("add_proof")
+
+    async def unchanged() -> None:
+        assert [p.hint for p in (await runtime.accounts.show(EMMA)).proofs] == [
+            "em*****@example.com"
+        ]
+        assert sink.to(NEWCOMER) == []
+
+    return Attempt(form.action, {**form.fields, "address": NEWCOMER}, unchanged)
+
+
+async def cancel_change_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    """The "cancel the removal" link of a notice: a page without a sign-in."""
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.submit(await browser.get("/account/security"), "remove_proof")
+    await browser.submit(page, "confirm")
+    notice = await sink.wait_for(EMMA)
+    link = re.search(r"http://\S+(/account/changes/\S+)", notice.text)
+    assert link is not None
+    page = await browser.get(link.group(1))
+    form = next(f for f in page.forms() if f.action.startswith("/account/changes/"))
+
+    async def unchanged() -> None:
+        async with runtime.db.transaction(write=False) as tx:
+            assert len(await runtime.jobs.pending(tx)) == 1
+
+    return Attempt(form.action, form.fields, unchanged)
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -115,6 +150,8 @@ CASES: dict[str, Setup] = {
     "/account/switch": switch_attempt,
     "/signout": sign_out_attempt,
     "/lang": language_attempt,
+    "/account/security/{flow_id}": security_info_attempt,
+    "/account/changes/{change_id}": cancel_change_attempt,
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from honnin.flows.settings import ACTIONS as SETTINGS
 from honnin.flows.signin import ACTIONS as SIGN_IN
 from honnin.flows.signup import ACTIONS as SIGN_UP
 from honnin.runtime import Runtime
@@ -97,7 +98,7 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
     union = body["content"]["application/json"]["schema"]
     mapping = union["discriminator"]["mapping"]
     every_action = {
-        a for table in (SIGN_IN, SIGN_UP) for actions in table.values() for a in actions
+        a for table in (SIGN_IN, SIGN_UP, SETTINGS) for actions in table.values() for a in actions
     }
     assert set(mapping) == every_action
     schemas = spec["components"]["schemas"]
@@ -119,13 +120,19 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "other_options": ["action"],
         "change_address": ["action"],
         "restart": ["action"],
+        "add_proof": ["action", "address"],  # and `sign_in`, optional
+        "remove_proof": ["action", "proof"],
+        "cancel_change": ["action", "change"],
+        "verify": ["action"],
+        "confirm": ["action"],
+        "back": ["action"],
     }
     assert all(
         schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()
     )
     password = schemas["SubmitDetails"]["properties"]["password"]
     assert (password["minLength"], password["maxLength"]) == (15, 256)
-    assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == ["sign_in", "sign_up"]
+    assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == ["sign_in", "sign_up", "settings"]
 
 
 async def test_a_field_an_action_does_not_take_is_refused(api: httpx.AsyncClient) -> None:

@@ -273,7 +273,7 @@ async def test_errors_speak_the_requested_language(api: httpx.AsyncClient, sink:
 
 
 ERRORS = ["400", "401", "404", "409", "413", "422", "429"]
-FLOW_ERRORS = ["400", "401", "404", "409", "410", "413", "422", "429"]
+FLOW_ERRORS = ["400", "401", "403", "404", "409", "410", "413", "422", "429"]
 
 
 async def test_the_openapi_document_describes_the_api(http: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from honnin.web.localtime import LocalTimes, choose_zone, known_zones
+from honnin.localtime import LocalTimes, choose_zone, known_zones
 
 WINTER = datetime(2026, 12, 2, 5, 35, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 2, 5, 35, tzinfo=UTC)

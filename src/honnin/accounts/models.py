@@ -19,6 +19,8 @@ class Account(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     # two-step verification: a code to one of the security info after the password
     two_step: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the IANA zone times are shown and sent in (None: the language's: `honnin.localtime`)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     sign_in_names: Mapped[list[SignInName]] = relationship(
         back_populates="account", order_by="SignInName.created_at", cascade="all, delete-orphan"

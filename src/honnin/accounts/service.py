@@ -44,6 +44,7 @@ class AccountRecord:
     password_hash: str | None
     locale: str
     two_step: bool
+    time_zone: str | None = None
 
 
 _accounts = table_of(Account)

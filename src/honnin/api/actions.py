@@ -172,10 +172,40 @@ class Resend(_Action):
     channel: Literal["call"] | None = None
 
 
-class SimpleAction(_Action):
-    """Actions without fields (`email_code`: `send_code` with the way `email_code`)."""
+class AddProof(_Action):
+    """Settings: add an email address or a phone number to the security info; a code goes to
+    it (after a fresh verification of who you are, if the session needs one)."""
 
-    action: Literal["email_code", "have_code", "other_options", "change_address", "restart"]
+    action: Literal["add_proof"]
+    address: SignInName
+    sign_in: bool = Field(False, description="Also sign in with it, once verified.")
+
+    def fields(self) -> dict[str, str]:
+        return {"address": self.address, "sign_in": "1" if self.sign_in else ""}
+
+
+class RemoveProof(_Action):
+    """Settings: remove one of the security info (`security.ways[].id`); then `confirm`."""
+
+    action: Literal["remove_proof"]
+    proof: str = Field(max_length=64)
+
+
+class CancelChange(_Action):
+    """Settings: cancel a change that waits (`security.pending[].id`)."""
+
+    action: Literal["cancel_change"]
+    change: str = Field(max_length=64)
+
+
+class SimpleAction(_Action):
+    """Actions without fields (`email_code`: `send_code` with the way `email_code`; `verify`,
+    `confirm`, `back`: settings)."""
+
+    action: Literal[
+        "email_code", "have_code", "other_options", "change_address", "restart", "verify",
+        "confirm", "back",
+    ]  # fmt: skip
 
 
 FlowAction = Annotated[
@@ -187,6 +217,9 @@ FlowAction = Annotated[
     | ConfirmAddress
     | SendCode
     | Resend
+    | AddProof
+    | RemoveProof
+    | CancelChange
     | SimpleAction,
     Field(discriminator="action"),
 ]

@@ -6,6 +6,7 @@ it; when one completes, the response carries a session token for the account, on
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from honnin.api.actions import FlowAction
 from honnin.api.auth import Client
 from honnin.api.errors import problem, request_locale
 from honnin.api.schemas import BODY_TOO_LARGE, Delivery, Problem
+from honnin.api.sessions import OptionalToken, no_session
 from honnin.clients.service import ClientView
 from honnin.errors import HonninError
 from honnin.flows.service import Binding
@@ -30,7 +32,10 @@ router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 class FlowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sign_in", "sign_up"]
+    kind: Literal["sign_in", "sign_up", "settings"] = Field(
+        description="`settings` (the security info of a signed-in account) needs the "
+        "session's `X-Session-Token`, on this request and on every action."
+    )
     locale: Locale | None = None
 
 
@@ -61,6 +66,47 @@ class Code(BaseModel):
     )
 
 
+class Way(BaseModel):
+    id: uuid.UUID = Field(description="For `remove_proof`.")
+    kind: str = Field(description="`email` or `phone`")
+    hint: str = Field(description="In full while the session is fresh (`fresh`), else masked.")
+    created_at: datetime
+    verified_at: datetime | None = Field(description="Null: a code sent to it never came back.")
+    last_used_at: datetime | None
+    removal_due_at: datetime | None = Field(description="Its removal is scheduled for then.")
+
+
+class Name(BaseModel):
+    kind: str
+    hint: str
+
+
+class Pending(BaseModel):
+    id: uuid.UUID = Field(description="For `cancel_change`.")
+    change: str = Field(description="`remove_proof`")
+    hint: str
+    due_at: datetime
+
+
+class Intent(BaseModel):
+    change: str = Field(description="`add_proof`, `remove_proof` or `verify`")
+    hint: str | None = None
+
+
+class Security(BaseModel):
+    fresh: bool = Field(
+        description="The session verified who this is recently: full addresses, and changes "
+        "that need no new verification."
+    )
+    fresh_until: datetime | None
+    names: list[Name] = Field(description="The sign-in names.")
+    ways: list[Way] = Field(description="The security info: the ways to verify.")
+    pending: list[Pending] = Field(description="Changes that wait for their time.")
+    two_step: bool
+    has_password: bool
+    intent: Intent | None = Field(None, description="The change the flow is verifying for.")
+
+
 class FlowState(BaseModel):
     id: str
     kind: str
@@ -76,6 +122,12 @@ class FlowState(BaseModel):
     chosen: Option | None = None
     code: Code | None = None
     session_token: str | None = Field(None, description="Once, when the flow completes.")
+    notice: str | None = Field(
+        None,
+        description="What the last action did (settings: `added`, `removed`, "
+        "`removal_scheduled`, `cancelled`, `verified`).",
+    )
+    security: Security | None = Field(None, description="Settings: the account's security info.")
 
     @classmethod
     def of(cls, view: FlowView, session_token: str | None = None) -> FlowState:
@@ -108,43 +160,61 @@ class FlowState(BaseModel):
             ways=view.ways,
             code=code,
             session_token=session_token,
+            notice=view.notice,
+            security=Security.model_validate(view.security, from_attributes=True)
+            if view.security
+            else None,
         )
 
 
-def _binding(client: ClientView) -> Binding:
-    return Binding(client_id=client.id)
+async def _binding(request: Request, client: ClientView, token: str | None) -> Binding:
+    """The API client, and the signed-in session its `X-Session-Token` names (if any)."""
+    session = await runtime_of(request).sessions.by_token(token, client.id) if token else None
+    if token and session is None:
+        raise no_session()
+    return Binding(client_id=client.id, session=session, agent=f"API: {client.name}"[:120])
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **{
         status: {"model": Problem, "description": "see `error`; the body also has `flow`"}
-        for status in (400, 401, 404, 409, 410, 422, 429)
+        for status in (400, 401, 403, 404, 409, 410, 422, 429)
     },
     **BODY_TOO_LARGE,
 }
 
 
 @router.post("", status_code=201, response_model=FlowState, responses=_ERRORS)
-async def create_flow(body: FlowCreate, client: Client, request: Request) -> FlowState:
+async def create_flow(
+    body: FlowCreate, client: Client, request: Request, token: OptionalToken = None
+) -> FlowState:
     view = await runtime_of(request).flows.create(
-        body.kind, _binding(client), body.locale or request_locale(request)
+        body.kind, await _binding(request, client, token), body.locale or request_locale(request)
     )
     return FlowState.of(view)
 
 
 @router.get("/{flow_id}", response_model=FlowState, responses=_ERRORS)
-async def get_flow(flow_id: str, client: Client, request: Request) -> FlowState:
-    return FlowState.of(await runtime_of(request).flows.get(flow_id, _binding(client)))
+async def get_flow(
+    flow_id: str, client: Client, request: Request, token: OptionalToken = None
+) -> FlowState:
+    binding = await _binding(request, client, token)
+    return FlowState.of(await runtime_of(request).flows.get(flow_id, binding))
 
 
 @router.post("/{flow_id}", response_model=FlowState, responses=_ERRORS)
 async def act_on_flow(
-    flow_id: str, body: FlowAction, client: Client, request: Request
+    flow_id: str,
+    body: FlowAction,
+    client: Client,
+    request: Request,
+    token: OptionalToken = None,
 ) -> FlowState | JSONResponse:
     """Perform `action` with its fields; the flow's new state, or a 4xx with the error and the
     flow's state as it is (a refused code still counts as a try)."""
     flows = runtime_of(request).flows
-    outcome = await flows.act(flow_id, _binding(client), body.action, body.fields())
+    binding = await _binding(request, client, token)
+    outcome = await flows.act(flow_id, binding, body.action, body.fields())
     if outcome.error is not None:
         return _problem(request, outcome.error, FlowState.of(outcome.view))
     return FlowState.of(outcome.view, outcome.session_token)

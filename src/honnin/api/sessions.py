@@ -35,6 +35,7 @@ class SessionState(BaseModel):
 
 
 Token = Annotated[str, Header(alias="X-Session-Token", max_length=100)]
+OptionalToken = Annotated[str | None, Header(alias="X-Session-Token", max_length=100)]
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": Problem},
     422: {"model": Problem},
@@ -42,7 +43,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _no_session() -> NoSession:
+def no_session() -> NoSession:
     return NoSession(_("This session token is not valid: it expired, or was signed out."))
 
 
@@ -50,7 +51,7 @@ def _no_session() -> NoSession:
 async def current_session(client: Client, token: Token, request: Request) -> SessionState:
     session = await runtime_of(request).sessions.by_token(token, client.id)
     if session is None:
-        raise _no_session()
+        raise no_session()
     return SessionState(
         id=str(session.id),
         account_id=str(session.account_id),
@@ -65,5 +66,5 @@ async def current_session(client: Client, token: Token, request: Request) -> Ses
 async def sign_out(client: Client, token: Token, request: Request) -> Response:
     """Sign out: the token stops working at once."""
     if not await runtime_of(request).sessions.revoke_token(token, client.id):
-        raise _no_session()
+        raise no_session()
     return Response(status_code=204)

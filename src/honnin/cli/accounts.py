@@ -13,7 +13,7 @@ from honnin.clock import SystemClock
 from honnin.destinations.kinds import Destinations
 from honnin.i18n import LOCALES
 from honnin.sessions.service import LiveSession
-from honnin.support.overview import AccountOverview, account_overview
+from honnin.support.overview import AccountOverview, account_audit, account_overview
 
 app = typer.Typer(help="Accounts: create one, look one up.", no_args_is_help=True)
 
@@ -97,6 +97,10 @@ def _as_json(overview: AccountOverview) -> dict[str, Any]:
             }
             for proof in account.proofs
         ],
+        "pending_changes": [
+            {"id": change.id, "change": change.change, "hint": change.hint, "due_at": change.due_at}
+            for change in overview.pending
+        ],
         "sessions": [
             {
                 "id": session.id,
@@ -150,6 +154,14 @@ def show(
         )
     console.print(info)
     console.print()
+    if overview.pending:
+        waiting = _table("changes waiting")
+        for column in ("id", "change", "hint", "due"):
+            waiting.add_column(column, overflow="fold")
+        for change in overview.pending:
+            waiting.add_row(str(change.id), change.change, change.hint, _at(change.due_at))
+        console.print(waiting)
+        console.print()
     if not overview.sessions:
         console.print("[bold]active sessions[/]: none")
         return
@@ -161,6 +173,38 @@ def show(
             _at(session.created_at), session.method, _at(session.expires_at), _device(session)
         )
     console.print(sessions)
+
+
+@app.command()
+def audit(
+    name: str,
+    as_json: bool = typer.Option(
+        False, "--json", help="A JSON array for scripts (times in ISO 8601, UTC)."
+    ),
+    limit: int = typer.Option(100, min=1, help="The newest this many lines."),
+) -> None:
+    """Show the audit log of the account that has the sign-in name NAME: every change of its
+    security, newest first, with where it came from (IP address, browser or application)."""
+    destinations = Destinations.from_settings(load_settings())
+    account, log = with_database(
+        lambda db: account_audit(db, SystemClock(), name, limit=limit, destinations=destinations)
+    )
+    if as_json:
+        print_json(
+            [
+                {"at": e.at, "action": e.action, "detail": e.detail, "ip": e.ip, "agent": e.agent}
+                for e in log
+            ]
+        )
+        return
+    table = _table(f"audit log of {', '.join(account.sign_in_names)}")
+    for column in ("at", "action", "detail", "from"):
+        table.add_column(column, overflow="fold")
+    for e in log:
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
+        origin = " ".join(part for part in (e.ip, e.agent) if part) or "(scheduled)"
+        table.add_row(_at(e.at), e.action, detail, origin)
+    console.print(table if log else "no changes of its security recorded")
 
 
 @app.command("two-step")

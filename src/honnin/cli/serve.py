@@ -195,10 +195,13 @@ def courier() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         worker = runtime.make_courier()
+        jobs = runtime.make_job_runner(worker.actor)  # scheduled changes run here too
         console.print(f"courier {worker.actor} is running; Ctrl-C to stop")
+        jobs.start()
         try:
             await worker.run_until_stopped(stop)
         finally:
+            await jobs.stop()
             await runtime.db.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):

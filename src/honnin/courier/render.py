@@ -25,6 +25,7 @@ OPTIONAL_PARAMS: dict[str, Any] = {
     "account_hint": None,
     "app_name": None,
     "code": None,
+    "link": None,
     "purpose_text": "",
 }
 

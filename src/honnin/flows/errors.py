@@ -95,3 +95,15 @@ def not_now(action: str) -> ActionNotAllowed:
             action=action[:40],
         )
     )
+
+
+class NotSignedIn(HonninError):
+    code = "not_signed_in"
+
+
+def not_signed_in() -> NotSignedIn:
+    return NotSignedIn(_("Sign in first: this page changes the account you are signed in to."))
+
+
+def wrong_password() -> InvalidCredentials:
+    return InvalidCredentials(_("That password isn't right. Try again, or use a code instead."))

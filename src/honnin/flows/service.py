@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from honnin.accounts.service import AccountRecord, AccountService
+from honnin.audit.service import Origin
 from honnin.clock import Clock
 from honnin.codes.service import ChallengeState, CodeService
 from honnin.courier.models import MessageStatus
@@ -34,7 +35,7 @@ from honnin.flows.ways import first_ways
 from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
-from honnin.sessions.service import SessionService
+from honnin.sessions.service import SessionService, SessionView
 
 _DID_NOT_ARRIVE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 _flows = table_of(Flow)
@@ -68,10 +69,18 @@ class Binding:
     device_token: str | None = None
     client_id: uuid.UUID | None = None
     ip: str | None = None
+    # the signed-in session acting (a flow of a signed-in kind, such as `settings`, needs it)
+    session: SessionView | None = None
+    agent: str | None = None  # the browser ("Chrome on Windows") or the application
 
     @property
     def requester(self) -> Requester:
         return Requester(client_id=self.client_id, ip=self.ip)
+
+    @property
+    def origin(self) -> Origin:
+        """Where the request came from, as the audit log tells it."""
+        return Origin(self.ip, self.agent)
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,17 @@ class Kind(Protocol):
     name: str
     first_state: str
     PREPARED: frozenset[str]  # the actions with slow work to do first (`prepare`)
+    SIGNED_IN: bool  # a flow of a signed-in session (`settings`): only that session may act
 
     def actions(self, state: str) -> list[str]: ...
+
+    async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
+        """Set up a new flow (a signed-in kind: its account and session)."""
+        ...
+
+    async def describe(self, tx: Tx, flow: FlowRecord, view: FlowView) -> FlowView:
+        """What the kind adds to the flow's view (the security info of `settings`)."""
+        ...
 
     async def prepare(
         self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
@@ -138,12 +156,19 @@ class Steps:
     first_state: str
     ACTIONS: dict[str, list[str]]
     PREPARED: frozenset[str] = frozenset()
+    SIGNED_IN = False
 
     def __init__(self, flows: FlowService) -> None:
         self.flows = flows
 
     def actions(self, state: str) -> list[str]:
         return self.ACTIONS.get(state, [])
+
+    async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
+        return None
+
+    async def describe(self, tx: Tx, flow: FlowRecord, view: FlowView) -> FlowView:
+        return view
 
 
 class FlowService:
@@ -197,6 +222,7 @@ class FlowService:
             expires_at=now + self.ttl,
         )
         async with self.db.transaction() as tx:
+            await handler.begin(tx, flow, binding)
             await tx.run(_INSERT, vars(flow))
             return await self._view(tx, flow)
 
@@ -257,8 +283,11 @@ class FlowService:
     async def account_by_name(self, tx: Tx, name: str) -> AccountRecord | None:
         return await self.accounts.record_named(tx, name)
 
-    async def complete(self, ctx: Context, account_id: uuid.UUID, method: str) -> None:
+    async def complete(
+        self, ctx: Context, account_id: uuid.UUID, method: str, ways: tuple[str, ...] = ()
+    ) -> None:
         """Sign the account in, in this browser or for this API client; the flow is done.
+        `ways`: what proved who this is ("password", "proof:<id>"), for the session.
 
         A browser gets a new device token as it signs in, and its sessions and flows move to
         it: a device token planted or seen before the sign-in is worth nothing after it."""
@@ -277,6 +306,7 @@ class FlowService:
             method=method,
             device_token=ctx.device_token,
             client_id=ctx.binding.client_id,
+            verified_with=ways,
         )
         ctx.flow.account_id = account_id
         ctx.flow.session_id = session_id
@@ -331,6 +361,10 @@ class FlowService:
             raise errors.not_now(action)
 
     def _bound(self, flow: FlowRecord, binding: Binding) -> bool:
+        if self.kinds[flow.kind].SIGNED_IN and (
+            binding.session is None or binding.session.id != flow.session_id
+        ):
+            return False  # signed out meanwhile, or another account's
         if flow.client_id is not None:
             return flow.client_id == binding.client_id
         if binding.device_token is None or flow.device_digest is None:
@@ -358,8 +392,9 @@ class FlowService:
             else None,
             session_id=flow.session_id,
             ways=first_ways(data) if flow.state == "password" else [],
+            notice=data.get("notice"),
         )
-        if "options" in data:
+        if data.get("options"):
             options = [OptionView(**option) for option in data["options"]]
             options = [o if o.way else replace(o, way="email_code") for o in options]
             chosen = next((o for o in options if o.id == data.get("option")), None)
@@ -391,4 +426,4 @@ class FlowService:
                     call_offer_at=self.call_offer_at(challenge, delivery),
                 )
                 view = replace(view, code=code)
-        return view
+        return await self.kinds[flow.kind].describe(tx, flow, view)

@@ -24,12 +24,12 @@ from honnin.destinations.kinds import EMAIL, mask
 from honnin.destinations.phones import CALL
 from honnin.errors import HonninError
 from honnin.flows import errors
-from honnin.flows.guesses import Attempt, Guess, Guesses
+from honnin.flows.guesses import NOBODY, Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of
 from honnin.flows.ways.password import PasswordCheck
-from honnin.proofs.service import verified_proofs
+from honnin.proofs.service import verified_proof, verified_proofs
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
@@ -119,10 +119,11 @@ class SignIn(Steps):
         assert account is not None
         await password.rehash(ctx, check)
         if ctx.flow.state == "second_password":
-            await self.flows.complete(ctx, account.id, "code+password")
+            first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
+            await self.flows.complete(ctx, account.id, "code+password", (*first, "password"))
             return None
         if not account.two_step:
-            await self.flows.complete(ctx, account.id, "password")
+            await self.flows.complete(ctx, account.id, "password", ("password",))
             return None
         return await self._offer_options(ctx, account)
 
@@ -136,7 +137,12 @@ class SignIn(Steps):
         if way is None or way.name not in first_ways(ctx.data):
             raise errors.not_now("send_code")
         account = await self.flows.account_by_name(ctx.tx, name)
-        account_id = account.id if account else None
+        # a code goes only to verified security info: a name that is not (any more) is
+        # answered like a name without an account
+        proof = await verified_proof(  # looked up for every name: the same work
+            ctx.tx, account.id if account else NOBODY, ctx.data.get("name_kind", EMAIL), name
+        )
+        account_id = account.id if account and proof else None
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=SIGN_IN,
@@ -146,13 +152,17 @@ class SignIn(Steps):
             requester=ctx.binding.requester,
             account_id=account_id,
             flow_id=ctx.flow.id,
-            template="code" if account else None,  # no account: a decoy, sent to the void
+            template="code" if account_id else None,  # no account: a decoy, sent to the void
             template_params={"account_hint": _name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, account_id, ctx.binding, way.channel, name
             ),
         )
-        ctx.update("code", challenge_id=str(sent.challenge.id))
+        ctx.update(
+            "code",
+            challenge_id=str(sent.challenge.id),
+            first_proof=str(proof.id) if proof else None,
+        )
         ctx.challenge = sent.challenge
 
     async def _submit_code(
@@ -175,11 +185,15 @@ class SignIn(Steps):
         if account is None:  # a decoy's code was guessed: it signs nobody in
             return errors.invalid_credentials()
         if ctx.flow.state == "verify_code":
-            await self.flows.complete(ctx, account.id, "password+code")
+            second = proof_id_of(ctx.data.get("option") or "")
+            await self.flows.complete(
+                ctx, account.id, "password+code", ("password", f"proof:{second}")
+            )
         elif account.two_step:
             ctx.update("second_password", challenge_id=None)
         else:
-            await self.flows.complete(ctx, account.id, "code")
+            first = f"proof:{ctx.data['first_proof']}" if ctx.data.get("first_proof") else "code"
+            await self.flows.complete(ctx, account.id, "code", (first,))
         return None
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:

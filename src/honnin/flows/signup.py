@@ -22,6 +22,7 @@ from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import field
+from honnin.proofs.service import verified_proof
 
 PURPOSE = "sign_up"
 ACTIONS = {
@@ -139,7 +140,9 @@ class SignUp(Steps):
         except Conflict:  # the address got an account meanwhile: sign in instead
             return errors.address_taken()
         ctx.update(password_hash=None)
-        await self.flows.complete(ctx, account.id, "sign_up")
+        proof = await verified_proof(ctx.tx, account.id, EMAIL, ctx.data["name"])
+        ways = (f"proof:{proof.id}", "password") if proof else ("password",)
+        await self.flows.complete(ctx, account.id, "sign_up", ways)
         return None
 
     async def _challenge(self, ctx: Context) -> ChallengeState:

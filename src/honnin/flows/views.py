@@ -43,6 +43,63 @@ class CodeStep:
 
 
 @dataclass(frozen=True)
+class WayView:
+    """One piece of security info on the security info page."""
+
+    id: uuid.UUID
+    kind: str  # email, phone
+    hint: str  # in full while the session is fresh, masked after that
+    created_at: datetime
+    verified_at: datetime | None
+    last_used_at: datetime | None
+    removal_due_at: datetime | None = None  # its removal is scheduled for then
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+
+@dataclass(frozen=True)
+class NameView:
+    kind: str
+    hint: str  # in full while the session is fresh
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A change that waits for its time (`security.service.PendingChange`)."""
+
+    id: uuid.UUID
+    change: str  # remove_proof
+    hint: str  # the way's, as the page shows it (in full while fresh)
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """What the person asked for and the flow will do once they verified who they are."""
+
+    change: str  # add_proof, remove_proof, verify
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class SecurityView:
+    fresh: bool  # verified recently enough to see addresses in full and to make changes
+    fresh_until: datetime | None
+    names: list[NameView]
+    ways: list[WayView]
+    pending: list[PendingView]
+    two_step: bool
+    has_password: bool
+    intent: IntentView | None = None
+
+    @property
+    def verified_ways(self) -> int:
+        return sum(1 for way in self.ways if way.verified)
+
+
+@dataclass(frozen=True)
 class FlowView:
     id: uuid.UUID
     kind: str
@@ -58,6 +115,8 @@ class FlowView:
     code: CodeStep | None = None
     session_id: uuid.UUID | None = None
     ways: list[str] = field(default_factory=list)  # codes the name can get instead of a password
+    notice: str | None = None  # what the last action did, to say once (`settings`: "added")
+    security: SecurityView | None = None  # `settings`: the account's security info
 
     @property
     def done(self) -> bool:

@@ -33,6 +33,10 @@ STATUS_BY_ERROR = {
     "csrf_rejected": 403,
     "no_second_factor": 403,
     "no_session": 401,
+    "not_signed_in": 401,
+    "change_pending": 409,
+    "verification_needed": 403,
+    "link_not_valid": 410,
 }
 
 

@@ -35,3 +35,7 @@ class Session(Base):
     # ended by signing out in its own browser: the browser is still the person's (a known
     # device for `honnin.flows.guesses`), unlike one whose session was revoked from elsewhere
     signed_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the person's last proof of who they are in this session (the sign-in, or a later
+    # "verify your identity"): when, and with what — "password" and "proof:<id>" tokens
+    verified_at: Mapped[datetime | None]
+    verified_with: Mapped[str | None] = mapped_column(String(200))

@@ -40,6 +40,7 @@ class SessionView:
     expires_at: datetime
     verified_at: datetime  # when the person last proved who they are in this session
     fresh: bool  # verified within the re-authentication age: may see their own info in full
+    verified_with: tuple[str, ...] = ()  # with what: "password", "proof:<id>"
 
     @property
     def shown_name(self) -> str:
@@ -65,6 +66,8 @@ _VIEW_COLUMNS = (
     _s.method,
     _s.created_at,
     _s.expires_at,
+    _s.verified_at,
+    _s.verified_with,
 )
 _FOR_DEVICE = Prepared(
     select(*_VIEW_COLUMNS)
@@ -99,6 +102,14 @@ _REVOKE_TOKEN = Prepared(
         _s.revoked_at.is_(None),
     )
     .values(revoked_at=bindparam("b_now"))
+)
+_VERIFIED = Prepared(
+    update(_sessions)
+    .where(_s.id == bindparam("b_id"))
+    .values(verified_at=bindparam("b_now"), verified_with=bindparam("b_with"))
+)
+_VERIFICATION = Prepared(
+    select(_s.created_at, _s.verified_at, _s.verified_with).where(_s.id == bindparam("b_id"))
 )
 _SIGN_OUT = (
     update(_sessions)
@@ -194,9 +205,11 @@ class SessionService:
         method: str,
         device_token: str | None = None,
         client_id: uuid.UUID | None = None,
+        verified_with: tuple[str, ...] = (),
     ) -> tuple[uuid.UUID, str | None]:
         """A new session for a browser (`device_token`) or, without one, for an API client:
-        its id and, for an API client, the bearer token (returned only this once)."""
+        its id and, for an API client, the bearer token (returned only this once).
+        `verified_with`: the ways the sign-in used ("password", "proof:<id>")."""
         now = self.clock.now()
         token = None if device_token else secrets.token_urlsafe(32)
         session_id = new_id()
@@ -211,9 +224,26 @@ class SessionService:
                 "method": method,
                 "created_at": now,
                 "expires_at": now + self.ttl,
+                "verified_at": now,
+                "verified_with": ",".join(verified_with) or None,
             },
         )
         return session_id, token
+
+    async def verified(
+        self, tx: Tx, session_id: uuid.UUID, ways: tuple[str, ...], now: datetime
+    ) -> None:
+        """The person just proved who they are again in this session, with `ways`."""
+        await tx.run(_VERIFIED, {"b_id": session_id, "b_now": now, "b_with": ",".join(ways)})
+
+    async def verification(
+        self, tx: Tx, session_id: uuid.UUID
+    ) -> tuple[datetime, tuple[str, ...], bool]:
+        """When the session's person last proved who they are, with what, and whether that is
+        still fresh — read again in `tx`, after whatever the transaction did."""
+        row = (await tx.run(_VERIFICATION, {"b_id": session_id})).one()
+        at = row.verified_at or row.created_at
+        return at, _ways(row.verified_with), self.clock.now() - at <= self.reauth_max_age
 
     async def for_device(self, device_token: str) -> list[SessionView]:
         """The accounts signed in in this browser, oldest first."""
@@ -292,9 +322,13 @@ class SessionService:
 
     def _view(self, row: Any, now: datetime) -> SessionView:
         """A session as read with `_VIEW_COLUMNS`."""
-        # signing in is so far the only verification a session has: it starts fresh
-        verified_at = row.created_at
+        verified_at = row.verified_at or row.created_at  # older rows: their sign-in
         return SessionView(
             row.id, row.account_id, row.name, row.name_kind, row.method, row.created_at,
             row.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
+            _ways(row.verified_with),
         )  # fmt: skip
+
+
+def _ways(stored: str | None) -> tuple[str, ...]:
+    return tuple(way for way in (stored or "").split(",") if way)

@@ -1,5 +1,6 @@
 """One account seen whole: its state, each piece of security info with when it was last used,
-its live sessions (`honnin accounts show`, later the admin views).
+its live sessions and the changes that wait (`honnin accounts show`, later the admin views);
+and its audit log (`honnin accounts audit`).
 
 It only composes what accounts, proofs and sessions answer (each keeps its own rules: masking,
 what counts as verified, what counts as live, which sessions are one browser), all read in one
@@ -13,11 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from honnin.accounts.service import AccountService, AccountView
+from honnin.audit import service as audit
+from honnin.audit.service import AuditView
 from honnin.clock import Clock
 from honnin.db import Database
 from honnin.destinations.kinds import Destinations
+from honnin.jobs.service import Jobs
 from honnin.proofs import service as proofs
 from honnin.proofs.service import ProofView
+from honnin.security.service import PendingChange, pending_changes
 from honnin.sessions.service import LiveSession, live_sessions
 
 
@@ -27,6 +32,7 @@ class AccountOverview:
     # proof id → when a code sent to it was last accepted (see `proofs.last_used`)
     last_used: dict[uuid.UUID, datetime]
     sessions: list[LiveSession]
+    pending: list[PendingChange]  # changes of its security info that wait for their time
 
     def last_used_at(self, proof: ProofView) -> datetime | None:
         return self.last_used.get(proof.id)
@@ -49,4 +55,14 @@ async def account_overview(
             account,
             await proofs.last_used(tx, account.id),
             await live_sessions(tx, account.id, clock.now()),
+            await pending_changes(tx, Jobs(db, clock), account.id),
         )
+
+
+async def account_audit(
+    db: Database, clock: Clock, name: str, *, limit: int, destinations: Destinations | None = None
+) -> tuple[AccountView, list[AuditView]]:
+    """The account that has the sign-in name `name` and its audit log, newest first."""
+    async with db.transaction(write=False, snapshot=True) as tx:
+        account = await AccountService(db, clock, destinations).view_by_name(tx, name)
+        return account, await audit.for_account(tx, account.id, limit=limit)

@@ -7,15 +7,18 @@ so reloading never repeats an action; an error is shown on the same page, in pla
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honnin.audit.agents import describe
 from honnin.codes.service import code_burned, code_expired
 from honnin.courier.reasons import reason_text
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
+from honnin.flows.service import Binding
 from honnin.flows.views import FlowView
 from honnin.flows.ways import BY_CHANNEL
 from honnin.http.status import STATUS_BY_ERROR, headers_of, status_of
@@ -23,28 +26,40 @@ from honnin.i18n import LazyText, _
 from honnin.runtime import runtime_of
 from honnin.web.browser import browser
 from honnin.web.fielderrors import FieldErrors
-from honnin.web.pages import page, redirect, with_current, with_device
+from honnin.web.pages import page, redirect, signed_in, with_current, with_device
 from honnin.web.templating import page_locale
 
 router = APIRouter(include_in_schema=False)
 
-PATHS = {"sign_in": "/signin", "sign_up": "/signup"}
+PATHS = {"sign_in": "/signin", "sign_up": "/signup", "settings": "/account/security"}
 # states that share a page with another
 TEMPLATES = {"second_password": "password", "verify_code": "code"}
 # what to tell the person after an action (shown once, on the page it leads to)
 NOTICES = {"resend": "resent"}
 
 
+async def _binding(request: Request, kind: str) -> Binding:
+    """This browser, where the request came from, and — for a signed-in kind of flow (the
+    security info page) — the current account's session."""
+    binding = replace(browser(request).binding, agent=describe(request.headers.get("user-agent")))
+    if kind == "settings":
+        _sessions, current = await signed_in(request, browser(request))
+        binding = replace(binding, session=current)
+    return binding
+
+
 async def _start(request: Request, kind: str) -> Response:
-    view = await runtime_of(request).flows.create(
-        kind, browser(request).binding, page_locale(request)
-    )
+    binding = await _binding(request, kind)
+    if kind == "settings" and binding.session is None:
+        return redirect("/signin")
+    view = await runtime_of(request).flows.create(kind, binding, page_locale(request))
     return redirect(f"{PATHS[kind]}/{view.id}")
 
 
 async def _show(request: Request, kind: str, flow_id: str) -> Response:
     try:
-        view = await runtime_of(request).flows.get(flow_id, browser(request).binding, kind=kind)
+        binding = await _binding(request, kind)
+        view = await runtime_of(request).flows.get(flow_id, binding, kind=kind)
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
     if view.done:
@@ -57,17 +72,18 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     form = await request.form()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     flows = runtime_of(request).flows
+    binding = await _binding(request, kind)
     try:
         who.check_csrf(fields.pop("csrf", None))
         action = fields.pop("action", "")
         outcome = await flows.act(
-            flow_id, who.binding, action, fields, locale=page_locale(request), kind=kind
+            flow_id, binding, action, fields, locale=page_locale(request), kind=kind
         )
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
     except HonninError as error:  # refused before anything was written
         try:
-            view = await flows.get(flow_id, who.binding, kind=kind)
+            view = await flows.get(flow_id, binding, kind=kind)
         except (FlowNotFound, FlowExpired) as gone:
             return await _gone(request, kind, gone)
         return await _render(request, view, error=error, fields=fields)
@@ -95,7 +111,7 @@ async def _render(
     message = error.message.render(locale) if error else None
     response = await page(
         request,
-        f"flows/{TEMPLATES.get(view.state, view.state)}.html",
+        _template(view),
         status_code=status,
         flow=view,
         path=f"{PATHS[view.kind]}/{view.id}",
@@ -104,6 +120,7 @@ async def _render(
         errors=FieldErrors(error.code if error else None, message),
         notice=notice,
         fields={k: v for k, v in (fields or {}).items() if k in ("name", "email", "address")},
+        security=view.security,
         sender=runtime_of(request).settings.mail_from_address,
         resend_in=_seconds_until(request, view.code.resend_available_at) if view.code else 0,
         code_way=BY_CHANNEL[view.code.channel].name if view.code else "email_code",
@@ -117,6 +134,14 @@ async def _render(
     )
     response.headers.update((headers_of(error) if error else None) or {})
     return response
+
+
+def _template(view: FlowView) -> str:
+    if view.kind == "settings":  # its code steps look like any other's
+        if view.state in ("verify_code", "add_code"):
+            return "flows/code.html"
+        return f"flows/settings/{view.state}.html"
+    return f"flows/{TEMPLATES.get(view.state, view.state)}.html"
 
 
 def _code_state(view: FlowView) -> LazyText:
@@ -163,6 +188,21 @@ async def sign_in(request: Request) -> Response:
 @router.get("/signup")
 async def sign_up(request: Request) -> Response:
     return await _start(request, "sign_up")
+
+
+@router.get("/account/security")
+async def security_info(request: Request) -> Response:
+    return await _start(request, "settings")
+
+
+@router.get("/account/security/{flow_id}")
+async def show_security_info(request: Request, flow_id: str) -> Response:
+    return await _show(request, "settings", flow_id)
+
+
+@router.post("/account/security/{flow_id}")
+async def act_on_security_info(request: Request, flow_id: str) -> Response:
+    return await _act(request, "settings", flow_id)
 
 
 @router.get("/signin/{flow_id}")

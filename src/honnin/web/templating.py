@@ -8,8 +8,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from honnin.i18n import LOCALES, negotiate, template_environment
+from honnin.localtime import TZ_COOKIE, local_times_for
 from honnin.runtime import runtime_of
-from honnin.web.localtime import local_times
 
 
 def page_locale(request: Request) -> str:
@@ -30,7 +30,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             request=request,
             locale=locale,
             settings=runtime_of(request).settings,
-            times=local_times(request, locale),  # every time on a page goes through it
+            # every time on a page goes through it
+            times=local_times_for(request.cookies.get(TZ_COOKIE), locale),
             **context,
         )
     )

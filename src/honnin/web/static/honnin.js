@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  // Tell the server the browser's time zone, so that pages show times in it (web/localtime.py).
+  // Tell the server the browser's time zone, so that pages show times in it (honnin/localtime.py).
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     var current = document.cookie.split("; ").filter(function (c) { return c.indexOf("tz=") === 0; })[0];

@@ -1,9 +1,10 @@
-"""Times on pages, in the reader's own time zone, always saying which zone.
+"""Times in the reader's own time zone, always saying which zone: on pages and in notices.
 
-The browser tells its zone (`Intl…resolvedOptions().timeZone`) in the `tz` cookie, set by
-honnin.js; a name that is not a known IANA zone is ignored. Without one (first page, no
-JavaScript) the zone follows the page's language: Japan time for Japanese, UTC for English.
-Every page formats times through `LocalTimes`, so the rule lives here and nowhere else.
+Pages: the browser tells its zone (`Intl…resolvedOptions().timeZone`) in the `tz` cookie, set
+by honnin.js (`web.templating`). Notices: the zone stored with the account. A name that is not
+a known IANA zone is ignored; without one the zone follows the language: Japan time for
+Japanese, UTC for English. Every time shown or sent is formatted through `LocalTimes`, so the
+rule lives here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.core import get_global
-from babel.dates import format_datetime, format_time, get_timezone_name
-from fastapi import Request
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 
 from honnin.i18n import _
 
@@ -50,6 +50,10 @@ class LocalTimes:
         """The wall-clock time, as the language writes it ("2:35 PM", "14:35")."""
         return format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
 
+    def date(self, moment: datetime) -> str:
+        """The date alone, in the reader's zone ("Dec 3, 2026", "2026/12/03")."""
+        return format_date(moment.astimezone(self.zone), "medium", locale=self.locale)
+
     def date_time(self, moment: datetime) -> str:
         """The date and time to the second ("Dec 2, 2026, 2:35:07 PM", "2026/12/02 14:35:07")."""
         return format_datetime(moment, "medium", tzinfo=self.zone, locale=self.locale)
@@ -76,6 +80,6 @@ class LocalTimes:
         return _("{time} ({zone})", time=shown, zone=self.zone_name(moment)).render(self.locale)
 
 
-def local_times(request: Request, locale: str) -> LocalTimes:
-    """How times are shown on this request's page."""
-    return LocalTimes(choose_zone(request.cookies.get(TZ_COOKIE), locale), locale)
+def local_times_for(zone: str | None, locale: str) -> LocalTimes:
+    """How times are shown to someone whose zone is `zone` (None: their language's)."""
+    return LocalTimes(choose_zone(zone, locale), locale)

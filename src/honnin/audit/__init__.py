@@ -1,0 +1,1 @@
+"""What happened to an account's security, for the person and for support."""

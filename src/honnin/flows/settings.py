@@ -1,0 +1,438 @@
+"""The security info page as a flow (`settings`): see, add and remove the ways an account
+proves who it is, and verify who you are first where a change needs it.
+
+A settings flow belongs to one signed-in session (`Kind.SIGNED_IN`): signed out, it is gone.
+Its rest state, `overview`, shows the security info (`describe`); a change first checks that
+the session verified who this is recently (`HONNIN_REAUTH_MAX_AGE_SECONDS`) — for a removal,
+by a way other than the one removed, where there is one — and otherwise asks for it:
+`verify_options` (a code to one of the account's ways, or the password), then `verify_code`.
+The change itself is `security.service.SecurityChanges`: the rules live there, once, for
+this flow, the notices' links and the CLI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+
+from honnin.accounts.models import SignInName
+from honnin.accounts.service import AccountRecord
+from honnin.codes.service import ChallengeState
+from honnin.db import Tx
+from honnin.destinations.kinds import mask
+from honnin.errors import HonninError
+from honnin.flows import errors
+from honnin.flows.guesses import Guess, Guesses
+from honnin.flows.models import FlowRecord
+from honnin.flows.service import Binding, Context, FlowService, Steps
+from honnin.flows.signin import VERIFY, field
+from honnin.flows.views import FlowView, IntentView, NameView, PendingView, SecurityView, WayView
+from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of
+from honnin.flows.ways.password import PasswordCheck
+from honnin.proofs import service as proofs
+from honnin.proofs.models import Proof
+from honnin.proofs.service import ProofService
+from honnin.security.service import SecurityChanges
+
+ACTIONS = {
+    "overview": ["add_proof", "remove_proof", "cancel_change", "verify"],
+    "verify_options": ["choose_option", "submit_password", "back"],
+    "verify_code": ["submit_code", "resend", "other_options", "back"],
+    "add_code": ["submit_code", "resend", "back"],
+    "confirm_remove": ["confirm", "back"],
+}
+PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
+Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
+
+
+def proof_way(proof_id: uuid.UUID | str) -> str:
+    """How a session records a verification by a code to one of the account's proofs."""
+    return f"proof:{proof_id}"
+
+
+class SecuritySettings(Steps):
+    ACTIONS = ACTIONS
+    PREPARED = frozenset({"submit_password"})
+    SIGNED_IN = True
+    name = "settings"
+    first_state = "overview"
+
+    def __init__(self, flows: FlowService, changes: SecurityChanges) -> None:
+        super().__init__(flows)
+        self.changes = changes
+        self.guesses = Guesses(flows)
+
+    async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
+        session = binding.session
+        if session is None:
+            raise errors.not_signed_in()
+        flow.account_id = session.account_id
+        flow.session_id = session.id
+        # guesses are counted under the account's first sign-in name, as when signing in
+        flow.data = {"name": session.name, "name_kind": session.name_kind}
+
+    def conflict(self) -> HonninError:
+        return errors.changed_meanwhile()
+
+    async def prepare(
+        self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
+    ) -> Any:
+        if action != "submit_password":
+            return None
+        return await password.check(self.flows, self.guesses, flow, fields, binding)
+
+    async def act(
+        self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
+    ) -> HonninError | None:
+        ctx.update(notice=None)
+        handlers: dict[str, Handler] = {
+            "add_proof": self._add_proof,
+            "remove_proof": self._remove_proof,
+            "cancel_change": self._cancel_change,
+            "verify": self._verify,
+            "choose_option": self._choose_option,
+            "submit_password": self._submit_password,
+            "submit_code": self._submit_code,
+            "resend": self._resend,
+            "other_options": self._other_options,
+            "back": self._back,
+            "confirm": self._confirm,
+        }
+        return await handlers[action](ctx, fields, prepared)
+
+    # --- asking for a change ------------------------------------------------------------
+
+    async def _add_proof(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        account_id = self._account_id(ctx)
+        await self.changes.ensure_none_pending(ctx.tx, account_id)
+        kind, value = self.changes.read_new(field(fields, "address"))
+        await self.changes.ensure_new(ctx.tx, account_id, kind, value)  # before verifying
+        shown = self.flows.destinations.kind(kind).display(value)
+        intent = {
+            "change": "add_proof",
+            "kind": kind,
+            "value": value,
+            "hint": shown,  # typed by the person: theirs to see in full
+            "sign_in": field(fields, "sign_in") in ("1", "true", "on"),
+        }
+        await self._ask(ctx, intent)
+
+    async def _remove_proof(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        account_id = self._account_id(ctx)
+        await self.changes.ensure_none_pending(ctx.tx, account_id)
+        proof = await self.changes.proof(ctx.tx, account_id, field(fields, "proof"))
+        intent = {
+            "change": "remove_proof",
+            "proof": str(proof.id),
+            "hint": mask(proof.kind, proof.value),
+        }
+        await self._ask(ctx, intent)
+
+    async def _verify(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """Verify who you are now (to see your addresses in full, before a change)."""
+        await self._start_verification(ctx, {"change": "verify"})
+
+    async def _cancel_change(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """Cancel the change that waits: it makes the account safer, so it needs no fresh
+        verification (the notice's link needs no sign-in either)."""
+        try:
+            change_id = uuid.UUID(field(fields, "change"))
+        except ValueError:
+            raise errors.not_now("cancel_change") from None
+        account = await self._account(ctx)
+        await self.changes.cancel(ctx.tx, account, change_id, ctx.binding.origin)
+        ctx.update(notice="cancelled")
+
+    async def _ask(self, ctx: Context, intent: dict[str, Any]) -> None:
+        """Do the change now if the session's verification allows it, else verify first."""
+        if await self._fresh_enough(ctx, intent):
+            await self._proceed(ctx, intent)
+        else:
+            await self._start_verification(ctx, intent)
+
+    async def _fresh_enough(self, ctx: Context, intent: dict[str, Any]) -> bool:
+        assert ctx.flow.session_id is not None
+        _at, ways, fresh = await self.flows.sessions.verification(ctx.tx, ctx.flow.session_id)
+        if not fresh:
+            return False
+        if intent["change"] != "remove_proof":
+            return True
+        # removing a way: verified by another, where the account has another
+        target = proof_way(intent["proof"])
+        account = await self._account(ctx)
+        if not await self.changes.other_ways(ctx.tx, account, uuid.UUID(intent["proof"])):
+            return True
+        return any(way != target for way in ways)
+
+    async def _proceed(self, ctx: Context, intent: dict[str, Any]) -> None:
+        """The session is verified as the change needs: go on with it."""
+        change = intent["change"]
+        if change == "verify":
+            ctx.update("overview", intent=None, options=None, challenge_id=None, notice="verified")
+        elif change == "remove_proof":
+            ctx.update("confirm_remove", intent=intent, options=None, challenge_id=None)
+        else:
+            await self._send_to_new(ctx, intent)
+
+    # --- verifying who this is ----------------------------------------------------------
+
+    async def _start_verification(self, ctx: Context, intent: dict[str, Any]) -> None:
+        account = await self._account(ctx)
+        verified = await proofs.verified_proofs(ctx.tx, account.id)
+        excluded = None
+        if intent["change"] == "remove_proof" and await self.changes.other_ways(
+            ctx.tx, account, uuid.UUID(intent["proof"])
+        ):
+            excluded = intent["proof"]  # verify by another way than the one removed
+        usable = [p for p in verified if str(p.id) != excluded]
+        destinations = self.flows.destinations
+        options = [vars(o) for way in CODE_WAYS for o in way.options(destinations, usable)]
+        ctx.update(
+            "verify_options",
+            intent=intent,
+            options=options,
+            password=account.password_hash is not None,
+            option=None,
+            challenge_id=None,
+            reveal_delivery=True,
+        )
+
+    async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        option = self._option(ctx, field(fields, "option"))
+        proof = await self._verified_proof(ctx, proof_id_of(option["id"]))
+        channel = BY_NAME[option["way"]].channel
+        sent = await self.flows.codes.send(
+            ctx.tx,
+            purpose=VERIFY,
+            channel=channel,
+            destination=proof.value,
+            locale=ctx.flow.locale,
+            requester=ctx.binding.requester,
+            account_id=self._account_id(ctx),
+            flow_id=ctx.flow.id,
+            template_params={"account_hint": mask(ctx.data["name_kind"], ctx.data["name"])},
+        )
+        ctx.update("verify_code", option=option["id"], challenge_id=str(sent.challenge.id))
+        ctx.challenge = sent.challenge
+
+    async def _submit_password(
+        self, ctx: Context, fields: Mapping[str, str], check: PasswordCheck
+    ) -> HonninError | None:
+        if not ctx.data.get("password"):
+            raise errors.not_now("submit_password")
+        if not check.right or check.account_id != ctx.flow.account_id:
+            return errors.wrong_password()
+        await self.guesses.release(ctx.tx, check.attempt)
+        await password.rehash(ctx, check)
+        await self._verified(ctx, PASSWORD_WAY)
+        return None
+
+    async def _submit_code(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        await self.flows.throttle.attempt(ctx.binding.requester)
+        challenge = await self._challenge(ctx)
+        attempt = await self.guesses.reserve(
+            ctx.tx,
+            Guess.CODE,
+            name=ctx.data["name"],
+            account_id=ctx.flow.account_id,
+            binding=ctx.binding,
+            now=ctx.now,
+            flow_id=ctx.flow.id,
+        )
+        result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
+        ctx.challenge = result.current
+        if not result.wrong_try:
+            await self.guesses.release(ctx.tx, attempt)
+        if not result.approved:
+            return result.error
+        if ctx.flow.state == "add_code":
+            account = await self._account(ctx)
+            intent = ctx.data["intent"]
+            await self.changes.proof_verified(
+                ctx.tx,
+                account,
+                uuid.UUID(ctx.data["adding"]),
+                ctx.binding.origin,
+                sign_in=bool(intent.get("sign_in")),
+            )
+            self._rest(ctx, notice="added")
+            return None
+        await self._verified(ctx, proof_way(proof_id_of(ctx.data["option"])))
+        return None
+
+    async def _verified(self, ctx: Context, way: str) -> None:
+        assert ctx.flow.session_id is not None
+        await self.flows.sessions.verified(ctx.tx, ctx.flow.session_id, (way,), ctx.now)
+        await self._proceed(ctx, ctx.data["intent"])
+
+    async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        challenge = await self._challenge(ctx)
+        sent = await self.flows.codes.resend(
+            ctx.tx,
+            challenge,
+            requester=ctx.binding.requester,
+            locale=ctx.flow.locale,
+            template_params={"account_hint": mask(ctx.data["name_kind"], ctx.data["name"])},
+        )
+        ctx.challenge = sent.challenge
+
+    async def _other_options(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        ctx.update("verify_options", option=None, challenge_id=None)
+
+    async def _back(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """Give up the change asked for: nothing of it stays."""
+        if ctx.flow.state == "add_code" and ctx.data.get("adding"):
+            await self.changes.discard_unverified(
+                ctx.tx, self._account_id(ctx), uuid.UUID(ctx.data["adding"])
+            )
+        self._rest(ctx)
+
+    # --- making the change --------------------------------------------------------------
+
+    async def _send_to_new(self, ctx: Context, intent: dict[str, Any]) -> None:
+        """Add the new way, unverified, and send a code to it."""
+        account_id = self._account_id(ctx)
+        proof = await self.changes.new_proof(ctx.tx, account_id, intent["kind"], intent["value"])
+        channel = self.flows.destinations.reach(proof.kind, proof.value)[0]
+        sent = await self.flows.codes.send(
+            ctx.tx,
+            purpose=ProofService.PURPOSES[proof.kind],
+            channel=channel,
+            destination=proof.value,
+            locale=ctx.flow.locale,
+            requester=ctx.binding.requester,
+            account_id=account_id,
+            flow_id=ctx.flow.id,
+            template_params={"account_hint": mask(ctx.data["name_kind"], ctx.data["name"])},
+        )
+        ctx.update(
+            "add_code",
+            intent=intent,
+            adding=str(proof.id),
+            options=None,
+            challenge_id=str(sent.challenge.id),
+            reveal_delivery=True,
+        )
+        ctx.challenge = sent.challenge
+
+    async def _confirm(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        intent = ctx.data["intent"]
+        if not await self._fresh_enough(ctx, intent):  # the page stayed open too long
+            await self._start_verification(ctx, intent)
+            return
+        account = await self._account(ctx)
+        removal = await self.changes.remove(
+            ctx.tx, account, uuid.UUID(intent["proof"]), ctx.binding.origin
+        )
+        self._rest(ctx, notice="removal_scheduled" if removal.scheduled else "removed")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _rest(ctx: Context, notice: str | None = None) -> None:
+        ctx.update(
+            "overview",
+            intent=None,
+            options=None,
+            option=None,
+            adding=None,
+            challenge_id=None,
+            notice=notice,
+        )
+
+    @staticmethod
+    def _account_id(ctx: Context) -> uuid.UUID:
+        assert ctx.flow.account_id is not None
+        return ctx.flow.account_id
+
+    async def _account(self, ctx: Context) -> AccountRecord:
+        account = await self.flows.accounts.record(ctx.tx, self._account_id(ctx))
+        if account is None:
+            raise errors.not_found()
+        return account
+
+    async def _challenge(self, ctx: Context) -> ChallengeState:
+        challenge_id = ctx.data.get("challenge_id")
+        challenge = (
+            await self.flows.codes.get(ctx.tx, uuid.UUID(challenge_id)) if challenge_id else None
+        )
+        if challenge is None:
+            raise errors.not_now("submit_code")
+        return challenge
+
+    @staticmethod
+    def _option(ctx: Context, chosen: str) -> dict[str, str]:
+        for option in ctx.data.get("options") or []:
+            if option["id"] == chosen:
+                return dict(option)
+        raise errors.not_now("choose_option")
+
+    async def _verified_proof(self, ctx: Context, proof_id: str) -> Proof:
+        for proof in await proofs.verified_proofs(ctx.tx, self._account_id(ctx)):
+            if str(proof.id) == proof_id:
+                return proof
+        raise errors.not_now("choose_option")  # removed meanwhile
+
+    # --- what the page shows ------------------------------------------------------------
+
+    async def describe(self, tx: Tx, flow: FlowRecord, view: FlowView) -> FlowView:
+        assert flow.account_id is not None
+        assert flow.session_id is not None
+        sessions = self.flows.sessions
+        at, _ways, fresh = await sessions.verification(tx, flow.session_id)
+        account = await self.flows.accounts.record(tx, flow.account_id)
+        if account is None:
+            return view
+        destinations = self.flows.destinations
+
+        def shown(kind: str, value: str) -> str:
+            return destinations.kind(kind).display(value) if fresh else mask(kind, value)
+
+        names = await tx.session.execute(
+            select(SignInName.kind, SignInName.value)
+            .where(SignInName.account_id == account.id)
+            .order_by(SignInName.created_at)
+        )
+        pending = await self.changes.pending(tx, account.id)
+        removals = {p.proof_id: p.due_at for p in pending if p.proof_id}
+        used = await proofs.last_used(tx, account.id)
+        rows = await tx.session.scalars(
+            select(Proof).where(Proof.account_id == account.id).order_by(Proof.created_at)
+        )
+        adding = flow.data.get("adding")
+        ways = [
+            WayView(
+                p.id,
+                p.kind,
+                shown(p.kind, p.value),
+                p.created_at,
+                p.verified_at,
+                used.get(p.id),
+                removals.get(p.id),
+            )
+            for p in rows
+            if p.verified_at is not None or str(p.id) != adding  # the one being added: apart
+        ]
+        shown_ways = {way.id: way.hint for way in ways}
+        intent = flow.data.get("intent")
+        security = SecurityView(
+            fresh=fresh,
+            fresh_until=at + sessions.reauth_max_age if fresh else None,
+            names=[NameView(kind, shown(kind, value)) for kind, value in names],
+            ways=ways,
+            pending=[
+                PendingView(p.id, p.change, shown_ways.get(p.proof_id or p.id, p.hint), p.due_at)
+                for p in pending
+            ],
+            two_step=account.two_step,
+            has_password=account.password_hash is not None,
+            intent=IntentView(intent["change"], intent.get("hint")) if intent else None,
+        )
+        # the account's name is on the page (fresh: in full), not in the flow's own fields
+        return replace(view, security=security, name=None, shown_name=None)

@@ -1,0 +1,1 @@
+"""Changing how an account proves who it is: the rules, for the pages, the API and the CLI."""

@@ -1,0 +1,358 @@
+"""The rules of changing an account's security info, in one place for the pages, the JSON API
+(both through the `settings` flow), the links in notices and the CLI.
+
+- Security info counts once a code sent to it came back (`honnin.proofs`); adding some is
+  written to the audit log and told to every way, the new one included.
+- One change at a time: while a change waits (a scheduled removal), no other is made.
+- Removing the account's last way to verify is never immediate: it is scheduled
+  (`HONNIN_REMOVAL_WAIT_SECONDS`), every way is told with a link that cancels it, and a job
+  removes it when the wait ends — unless it was canceled. Removing any other way is immediate.
+- A sign-in name stays when the same address leaves the security info: codes no longer go to
+  it (`flows.signin` sends codes only to verified security info), the password still works.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from honnin.accounts.models import Account, SignInName
+from honnin.accounts.service import AccountRecord, AccountService
+from honnin.audit import service as audit
+from honnin.audit.service import Origin
+from honnin.clock import Clock
+from honnin.crypto import Keyring
+from honnin.db import Database, Tx
+from honnin.destinations.kinds import Destinations, kind_of_name, mask
+from honnin.errors import Conflict, NotFound
+from honnin.i18n import _
+from honnin.jobs.models import JobStatus
+from honnin.jobs.service import Jobs, JobView
+from honnin.notices.service import Notices, Recipient
+from honnin.proofs import service as proofs
+from honnin.proofs.models import Proof
+from honnin.security import errors
+
+REMOVE_PROOF = "remove_proof"  # the job that removes the last way once the wait is over
+CHANGE_KINDS = (REMOVE_PROOF,)  # the jobs that are a change waiting ("one at a time")
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    id: uuid.UUID
+    change: str  # remove_proof
+    proof_id: uuid.UUID | None
+    hint: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Removal:
+    scheduled: bool
+    due_at: datetime | None = None
+
+
+def _pending(job: JobView) -> PendingChange:
+    proof_id = job.payload.get("proof_id")
+    return PendingChange(
+        job.id,
+        job.kind,
+        uuid.UUID(proof_id) if proof_id else None,
+        str(job.payload.get("hint", "")),
+        job.due_at,
+    )
+
+
+async def pending_changes(tx: Tx, jobs: Jobs, account_id: uuid.UUID) -> list[PendingChange]:
+    """The account's changes that wait for their time, soonest first."""
+    return [
+        _pending(job) for job in await jobs.pending(tx, account_id=account_id, kinds=CHANGE_KINDS)
+    ]
+
+
+class SecurityChanges:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        keyring: Keyring,
+        *,
+        accounts: AccountService,
+        jobs: Jobs,
+        notices: Notices,
+        destinations: Destinations,
+        removal_wait: timedelta,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.keyring = keyring
+        self.accounts = accounts
+        self.jobs = jobs
+        self.notices = notices
+        self.destinations = destinations
+        self.removal_wait = removal_wait
+        jobs.register(REMOVE_PROOF, self._run_removal)
+
+    # --- what is waiting ----------------------------------------------------------------
+
+    async def pending(self, tx: Tx, account_id: uuid.UUID) -> list[PendingChange]:
+        return await pending_changes(tx, self.jobs, account_id)
+
+    async def ensure_none_pending(self, tx: Tx, account_id: uuid.UUID) -> None:
+        if await self.pending(tx, account_id):
+            raise errors.change_pending()
+
+    @staticmethod
+    async def _lock(tx: Tx, account_id: uuid.UUID) -> None:
+        """One change of an account's security info at a time: two tabs removing its last two
+        ways at once each see what the other did (the second is then the last, and waits)."""
+        await tx.session.execute(
+            select(Account.id).where(Account.id == account_id).with_for_update()
+        )
+
+    async def ensure_new(self, tx: Tx, account_id: uuid.UUID, kind: str, value: str) -> None:
+        """`Conflict` if the account already has this verified security info."""
+        existing = await proofs.verified_proof(tx, account_id, kind, value)
+        if existing is not None:
+            shown = self.destinations.kind(kind).display(value)
+            raise Conflict(
+                _("{address} is already part of this account's security info.", address=shown)
+            )
+
+    # --- adding -------------------------------------------------------------------------
+
+    def read_new(self, raw: str) -> tuple[str, str]:
+        """What the person typed as new security info: (`email`, address) or (`phone`,
+        E.164), once it is known a code can reach it; else an error that says why (a refused
+        number, a landline where no calls are made)."""
+        kind = kind_of_name(raw)
+        value = self.destinations.kind(kind).normalize(raw)  # what may receive codes
+        if not self.destinations.reach(kind, value):
+            self.destinations.for_channel("sms" if kind == "phone" else "email", value)
+        return kind, value
+
+    async def new_proof(self, tx: Tx, account_id: uuid.UUID, kind: str, value: str) -> Proof:
+        """Unverified security info (`read_new`), to send a code to; `Conflict` if the account
+        already has it verified."""
+        await self._lock(tx, account_id)
+        await self.ensure_none_pending(tx, account_id)
+        await self.ensure_new(tx, account_id, kind, value)
+        existing = await tx.session.scalar(
+            select(Proof).where(
+                Proof.account_id == account_id, Proof.kind == kind, Proof.value == value
+            )
+        )
+        if existing is not None:  # added before and never verified: a new code for it
+            return existing
+        now = self.clock.now()
+        proof = await proofs.add_proof(tx, account_id, kind, value, now, verified=False)
+        await tx.session.flush()
+        return proof
+
+    async def proof_verified(
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        proof_id: uuid.UUID,
+        origin: Origin,
+        *,
+        sign_in: bool = False,
+    ) -> Proof:
+        """The code sent to new security info came back: it counts from now (and is a
+        sign-in name too, if asked and no account has it); logged and told to every way."""
+        await self._lock(tx, account.id)
+        proof = await tx.session.get(Proof, proof_id)
+        if proof is None or proof.account_id != account.id:
+            raise NotFound(_("This is no longer part of the account's security info."))
+        now = self.clock.now()
+        if proof.verified_at is None:
+            proof.verified_at = now
+        shown = self.destinations.kind(proof.kind).display(proof.value)
+        if sign_in:
+            taken = await tx.session.scalar(
+                select(SignInName.account_id).where(SignInName.value == proof.value)
+            )
+            if taken is not None and taken != account.id:
+                raise Conflict(
+                    _("{address} is already a sign-in name of an account.", address=shown)
+                )
+            if taken is None:
+                tx.session.add(
+                    SignInName(
+                        account_id=account.id, kind=proof.kind, value=proof.value, created_at=now
+                    )
+                )
+        await tx.session.flush()
+        hint = mask(proof.kind, proof.value)
+        await audit.record(
+            tx, account.id, "proof_added", now, origin, kind=proof.kind, hint=hint,
+            sign_in=sign_in,
+        )  # fmt: skip
+        await self.notices.send(
+            tx, account, "proof_added", now, account_hint=await self._hint(tx, account), hint=hint
+        )
+        return proof
+
+    async def discard_unverified(self, tx: Tx, account_id: uuid.UUID, proof_id: uuid.UUID) -> None:
+        """Forget security info whose adding was given up before its code came back."""
+        await tx.session.execute(
+            delete(Proof).where(
+                Proof.id == proof_id, Proof.account_id == account_id, Proof.verified_at.is_(None)
+            )
+        )
+
+    # --- removing -----------------------------------------------------------------------
+
+    async def proof(self, tx: Tx, account_id: uuid.UUID, proof_id: str) -> Proof:
+        try:
+            key = uuid.UUID(proof_id)
+        except ValueError:
+            key = None
+        proof = await tx.session.get(Proof, key) if key else None
+        if proof is None or proof.account_id != account_id:
+            raise NotFound(_("This is no longer part of the account's security info."))
+        return proof
+
+    async def other_ways(self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID) -> bool:
+        """Whether the account can prove who it is by some way other than this proof: another
+        verified proof, or its password."""
+        others = [p for p in await proofs.verified_proofs(tx, account.id) if p.id != proof_id]
+        return bool(others) or account.password_hash is not None
+
+    async def remove(
+        self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID, origin: Origin
+    ) -> Removal:
+        """Remove the proof now, or — the last verified way — schedule its removal."""
+        await self._lock(tx, account.id)
+        await self.ensure_none_pending(tx, account.id)
+        proof = await self.proof(tx, account.id, str(proof_id))
+        now = self.clock.now()
+        hint = mask(proof.kind, proof.value)
+        verified = await proofs.verified_proofs(tx, account.id)
+        if proof.verified_at is None or any(p.id != proof.id for p in verified):
+            await self._delete(tx, account, proof, origin, now, scheduled=False)
+            return Removal(scheduled=False)
+        due_at = now + self.removal_wait
+        token = secrets.token_urlsafe(32)
+        job_id = await self.jobs.schedule(
+            tx,
+            REMOVE_PROOF,
+            due_at,
+            account_id=account.id,
+            proof_id=str(proof.id),
+            hint=hint,
+            cancel_digest=self.keyring.digest("cancel-change", token).hex(),
+        )
+        await audit.record(
+            tx, account.id, "removal_scheduled", now, origin, kind=proof.kind, hint=hint,
+            due_at=due_at.isoformat(),
+        )  # fmt: skip
+        await self.notices.send(
+            tx,
+            account,
+            "removal_scheduled",
+            now,
+            account_hint=await self._hint(tx, account),
+            dates={"date": due_at},
+            link=f"/account/changes/{job_id}?token={token}",
+            hint=hint,
+        )
+        return Removal(scheduled=True, due_at=due_at)
+
+    async def cancel(
+        self, tx: Tx, account: AccountRecord, change_id: uuid.UUID, origin: Origin
+    ) -> PendingChange:
+        """Cancel a change that waits (the person, signed in, or by the link in its notice)."""
+        job = await self.jobs.get(tx, change_id, lock=True)
+        if job is None or job.account_id != account.id or job.kind not in CHANGE_KINDS:
+            raise errors.link_not_valid()
+        cancelled = await self.jobs.cancel(tx, change_id)
+        if cancelled is None:
+            raise errors.link_not_valid()
+        change = _pending(cancelled)
+        now = self.clock.now()
+        await audit.record(tx, account.id, "removal_cancelled", now, origin, hint=change.hint)
+        await self.notices.send(
+            tx,
+            account,
+            "removal_cancelled",
+            now,
+            account_hint=await self._hint(tx, account),
+            hint=change.hint,
+        )
+        return change
+
+    async def cancel_by_link(self, change_id: str, token: str, origin: Origin) -> PendingChange:
+        """Cancel a waiting change with the secret link of its notice: no sign-in needed (the
+        person may have lost every way in), the token alone (compared in constant time)."""
+        async with self.db.transaction() as tx:
+            job = await self.link_target(tx, change_id, token)
+            account = await self.accounts.record(tx, job.account_id) if job.account_id else None
+            if account is None:
+                raise errors.link_not_valid()
+            return await self.cancel(tx, account, job.id, origin)
+
+    async def link_target(
+        self, tx: Tx, change_id: str, token: str, *, cancelled: bool = False
+    ) -> JobView:
+        """The waiting change a notice's link names, if the link is right (`cancelled`: or
+        the change it cancelled, to say so)."""
+        try:
+            key = uuid.UUID(change_id)
+        except ValueError:
+            raise errors.link_not_valid() from None
+        job = await self.jobs.get(tx, key)
+        statuses = (JobStatus.PENDING, JobStatus.CANCELLED) if cancelled else (JobStatus.PENDING,)
+        if job is None or job.kind not in CHANGE_KINDS or job.status not in statuses:
+            raise errors.link_not_valid()
+        stored = bytes.fromhex(str(job.payload.get("cancel_digest", "")))
+        if not self.keyring.matches(stored, "cancel-change", token):
+            raise errors.link_not_valid()
+        return job
+
+    async def _run_removal(self, tx: Tx, job: JobView, now: datetime) -> None:
+        """The wait is over: remove the proof (if it is still there)."""
+        if job.account_id is None:
+            return
+        account = await self.accounts.record(tx, job.account_id)
+        proof = await tx.session.get(Proof, uuid.UUID(job.payload["proof_id"]))
+        if account is None or proof is None or proof.account_id != account.id:
+            return  # removed meanwhile some other way: nothing left to do
+        await self._delete(tx, account, proof, None, now, scheduled=True)
+
+    async def _delete(
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        proof: Proof,
+        origin: Origin | None,
+        now: datetime,
+        *,
+        scheduled: bool,
+    ) -> None:
+        hint = mask(proof.kind, proof.value)
+        was_verified = proof.verified_at is not None
+        removed = Recipient(proof.kind, proof.value)
+        await tx.session.delete(proof)
+        await tx.session.flush()
+        await audit.record(
+            tx, account.id, "proof_removed", now, origin, kind=proof.kind, hint=hint,
+            scheduled=scheduled,
+        )  # fmt: skip
+        if was_verified:
+            await self.notices.send(
+                tx,
+                account,
+                "proof_removed",
+                now,
+                account_hint=await self._hint(tx, account),
+                also=[removed],
+                hint=hint,
+            )
+
+    async def _hint(self, tx: Tx, account: AccountRecord) -> str:
+        return await self.accounts.hint(tx, account.id) or ""

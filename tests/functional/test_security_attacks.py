@@ -1,0 +1,109 @@
+"""Attacks on the security info: what a thief with a session (or two tabs) must not get."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from honnin.audit.service import Origin
+from honnin.runtime import Runtime
+from honnin.security.errors import NotYours
+from tests.support.clock import ShiftableClock
+from tests.support.settings import (
+    EMMA,
+    PASSWORD,
+    WORK,
+    SettingsFlow,
+    add_work,
+    nth_code,
+    sign_in,
+)
+from tests.support.smtp import Sink
+
+
+async def test_removing_the_last_two_ways_at_once_removes_one_and_schedules_the_other(
+    flow_of_emma: SettingsFlow, sink: Sink, api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    flow = await flow_of_emma.start()
+    flow = await add_work(flow_of_emma, sink)
+    first, second = (w["id"] for w in flow["security"]["ways"])
+    other_tab = SettingsFlow(api, flow_of_emma.headers["X-Session-Token"])
+    await other_tab.start()
+    assert (await flow_of_emma.act("remove_proof", proof=first))["state"] == "confirm_remove"
+    assert (await other_tab.act("remove_proof", proof=second))["state"] == "confirm_remove"
+    done = await asyncio.gather(flow_of_emma.act("confirm"), other_tab.act("confirm"))
+    assert sorted(d["notice"] for d in done) == ["removal_scheduled", "removed"]
+    ways = (await runtime.accounts.show(EMMA)).proofs
+    assert len(ways) == 1  # the last one stays until the wait is over
+
+
+async def test_a_stale_session_cannot_skip_verifying(
+    flow_of_emma: SettingsFlow, sink: Sink, clock: ShiftableClock
+) -> None:
+    flow = await flow_of_emma.start()
+    email = flow["security"]["ways"][0]["id"]
+    clock.advance(seconds=601)
+    flow = await flow_of_emma.act("remove_proof", proof=email)
+    assert flow["state"] == "verify_options"
+    refused = await flow_of_emma.act("confirm", status=409)
+    assert refused["error"] == "action_not_allowed"
+    back = await flow_of_emma.act("back")
+    flow = await flow_of_emma.act("add_proof", address=WORK)
+    assert flow["state"] == "verify_options"  # adding needs it too: a thief's own address
+    assert sink.to(WORK) == []
+    assert back["security"]["fresh"] is False
+    assert back["security"]["ways"][0]["hint"] == "em*****@example.com"  # masked
+
+
+async def test_a_confirm_page_left_open_too_long_asks_again(
+    flow_of_emma: SettingsFlow, sink: Sink, clock: ShiftableClock, runtime: Runtime
+) -> None:
+    flow = await flow_of_emma.start()
+    flow = await flow_of_emma.act("remove_proof", proof=flow["security"]["ways"][0]["id"])
+    assert flow["state"] == "confirm_remove"
+    clock.advance(seconds=601)
+    flow = await flow_of_emma.act("confirm")
+    assert flow["state"] == "verify_options"
+    async with runtime.db.transaction(write=False) as tx:
+        assert await runtime.jobs.pending(tx) == []
+
+
+async def test_a_code_to_the_address_removed_does_not_count_as_another_way(
+    api: httpx.AsyncClient, emma: Any, sink: Sink
+) -> None:
+    """Signed in with a code to X, removing X needs the password or another address."""
+    flow = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
+    url = f"/api/v1/flows/{flow['id']}"
+    await api.post(url, json={"action": "submit_identifier", "name": EMMA})
+    await api.post(url, json={"action": "send_code", "way": "email_code"})
+    code = await nth_code(sink, EMMA, 1)
+    done = (await api.post(url, json={"action": "submit_code", "code": code})).json()
+    settings = SettingsFlow(api, done["session_token"])
+    await settings.start()
+    flow = await add_work(settings, sink)
+    email = flow["security"]["ways"][0]["id"]
+    flow = await settings.act("remove_proof", proof=email)
+    assert flow["state"] == "verify_options"
+    assert [o["hint"] for o in flow["options"]] == ["em*****@work.example"]
+    flow = await settings.act("submit_password", password=PASSWORD)
+    assert flow["state"] == "confirm_remove"
+
+
+async def test_a_cancel_link_works_only_with_its_own_token(
+    flow_of_emma: SettingsFlow, runtime: Runtime, api: httpx.AsyncClient
+) -> None:
+    flow = await flow_of_emma.start()
+    await flow_of_emma.act("remove_proof", proof=flow["security"]["ways"][0]["id"])
+    flow = await flow_of_emma.act("confirm")
+    (change,) = flow["security"]["pending"]
+    for token in ("", "x" * 43, "guess"):
+        try:
+            await runtime.security.cancel_by_link(change["id"], token, Origin())
+        except NotYours:
+            continue
+        raise AssertionError(f"cancelled with {token!r}")
+    async with runtime.db.transaction(write=False) as tx:
+        assert len(await runtime.jobs.pending(tx)) == 1
+    await sign_in(api)  # the account is still usable meanwhile
