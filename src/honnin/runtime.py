@@ -34,6 +34,7 @@ from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
 from honnin.db import Database
 from honnin.destinations.kinds import Destinations
+from honnin.flows.reset import PasswordReset
 from honnin.flows.service import FlowService
 from honnin.flows.settings import SecuritySettings
 from honnin.flows.signin import SignIn
@@ -129,11 +130,13 @@ class Runtime:
             jobs=self.jobs,
             notices=self.notices,
             destinations=self.destinations,
+            sessions=self.sessions,
             removal_wait=timedelta(seconds=settings.removal_wait_seconds),
         )
-        self.flows.register(SignIn(self.flows))
+        self.flows.register(SignIn(self.flows, self.security))
         self.flows.register(SignUp(self.flows))
         self.flows.register(SecuritySettings(self.flows, self.security))
+        self.flows.register(PasswordReset(self.flows, self.security, self.security))
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)
         self._channels: dict[str, list[Channel]] | None = None

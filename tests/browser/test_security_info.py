@@ -129,3 +129,79 @@ async def test_security_info_journey(
     await page.reload()
     await page.get_by_role("heading", name="セキュリティ情報を追加").wait_for()
     assert "削除予定" not in await page.locator("main").inner_text()
+
+
+async def test_two_step_recovery_code_and_password_reset_journey(
+    live: tuple[str, Runtime], context: BrowserContext, sink: Sink, axe: Path
+) -> None:
+    """Turn on two-step verification (the recovery code shown once), sign out, sign in with
+    the second step, then with the recovery code; reset the password."""
+    base, runtime = live
+    account = await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    page = await context.new_page()
+    await sign_in(page, base)
+    await page.goto(f"{base}/account/security")
+    await page.get_by_label("Email address or phone number").fill(WORK)
+    await page.get_by_role("button", name="Send a code").click()
+    await page.get_by_label("Security code").fill(await code_to(sink, WORK))
+    await page.get_by_role("button", name="Verify").click()
+    await page.get_by_role("button", name="Turn on").click()
+    await page.get_by_role("heading", name="Turn on two-step verification?").wait_for()
+    await screenshot(page, "two-step-on")
+    await page.get_by_role("button", name="Turn on").click()
+    await page.get_by_role("heading", name="Your recovery code").wait_for()
+    code = (await page.locator(".recovery-code").inner_text()).strip()
+    assert re.fullmatch(r"([2-9A-Z]{5}-){4}[2-9A-Z]{5}", code)
+    await screenshot(page, "recovery-code")
+    assert await accessibility_violations(page) == []
+    await page.get_by_role("link", name="I've saved it").click()
+    await page.get_by_role("heading", name="Security info", exact=True).wait_for()
+    assert "On: every sign-in needs your password and a code." in await main_text(page)
+
+    # sign out; sign in with the password and a code to the second address
+    await page.goto(f"{base}/signout")
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.get_by_label("Email address or phone number").fill(EMMA)
+    await page.get_by_role("button", name="Next").click()
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Verify your identity").wait_for()
+    await page.get_by_text("Use your recovery code").click()
+    await screenshot(page, "verify-options-recovery-code")
+    assert await accessibility_violations(page) == []
+    await page.get_by_label("Recovery code").fill(code.lower())
+    await page.get_by_role("button", name="Sign in with the recovery code").click()
+    await page.get_by_role("heading", name="Your recovery code").wait_for()
+    new_code = (await page.locator(".recovery-code").inner_text()).strip()
+    assert new_code != code
+    await page.get_by_role("link", name="I've saved it").click()
+    await page.wait_for_url(f"{base}/account")
+
+    # in Japanese: forgot the password — a code to the name, then one to the other address
+    await page.goto(f"{base}/signout")
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.get_by_role("button", name="日本語").click()
+    await page.goto(f"{base}/password/reset")
+    await screenshot(page, "password-reset")
+    assert await accessibility_violations(page) == []
+    await page.get_by_label("メールアドレスまたは電話番号").fill(EMMA)
+    await page.get_by_role("button", name="次へ").click()
+    before = len([m for m in sink.to(EMMA) if CODE.search(m.text)])
+    await page.get_by_role("button", name=re.compile("にコードをメールで送信")).click()
+    await page.get_by_label("セキュリティコード").fill(await code_to(sink, EMMA, before + 1))
+    await page.get_by_role("button", name="確認", exact=True).click()
+    await page.get_by_role("heading", name="本人確認").wait_for()
+    await page.get_by_role("button", name="コードを送信", exact=True).click()
+    await page.get_by_label("メールアドレス").fill(WORK)
+    sent = len([m for m in sink.to(WORK) if CODE.search(m.text)])
+    await page.get_by_role("button", name="コードを送信").click()
+    await page.get_by_label("セキュリティコード").fill(await code_to(sink, WORK, sent + 1))
+    await page.get_by_role("button", name="確認", exact=True).click()
+    await page.get_by_role("heading", name="新しいパスワードの設定").wait_for()
+    await screenshot(page, "password-reset-new")
+    await page.get_by_label("新しいパスワード").fill("a brand new passphrase of mine")
+    await page.get_by_role("button", name="パスワードを変更").click()
+    await page.get_by_role("heading", name="パスワードを変更しました").wait_for()
+    await screenshot(page, "password-reset-done")
+    assert await accessibility_violations(page) == []
+    assert account.id

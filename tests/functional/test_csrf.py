@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from honnin.runtime import Runtime
 from tests.support.journeys import EMMA, PASSWORD, client_for, to_password
 from tests.support.pages import Page, PageClient
+from tests.support.settings import titled
 from tests.support.smtp import Sink
 
 TARO = "taro@example.jp"
@@ -130,7 +131,7 @@ async def cancel_change_attempt(browser: PageClient, runtime: Runtime, sink: Sin
     await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
     page = await browser.submit(await browser.get("/account/security"), "remove_proof")
     await browser.submit(page, "confirm")
-    notice = await sink.wait_for(EMMA)
+    notice = await titled(sink, EMMA, "Security info will be removed from your Example account")
     link = re.search(r"http://\S+(/account/changes/\S+)", notice.text)
     assert link is not None
     page = await browser.get(link.group(1))
@@ -143,6 +144,17 @@ async def cancel_change_attempt(browser: PageClient, runtime: Runtime, sink: Sin
     return Attempt(form.action, form.fields, unchanged)
 
 
+async def password_reset_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    page = await browser.get("/password/reset")
+    form = page.form("submit_identifier")
+
+    async def unchanged() -> None:
+        assert (await browser.get(page.path)).has("submit_identifier")
+
+    return Attempt(form.action, {**form.fields, "name": EMMA}, unchanged)
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -152,6 +164,7 @@ CASES: dict[str, Setup] = {
     "/lang": language_attempt,
     "/account/security/{flow_id}": security_info_attempt,
     "/account/changes/{change_id}": cancel_change_attempt,
+    "/password/reset/{flow_id}": password_reset_attempt,
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from honnin.flows.reset import ACTIONS as RESET
 from honnin.flows.settings import ACTIONS as SETTINGS
 from honnin.flows.signin import ACTIONS as SIGN_IN
 from honnin.flows.signup import ACTIONS as SIGN_UP
@@ -98,7 +99,10 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
     union = body["content"]["application/json"]["schema"]
     mapping = union["discriminator"]["mapping"]
     every_action = {
-        a for table in (SIGN_IN, SIGN_UP, SETTINGS) for actions in table.values() for a in actions
+        a
+        for table in (SIGN_IN, SIGN_UP, SETTINGS, RESET)
+        for actions in table.values()
+        for a in actions
     }
     assert set(mapping) == every_action
     schemas = spec["components"]["schemas"]
@@ -126,13 +130,27 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "verify": ["action"],
         "confirm": ["action"],
         "back": ["action"],
+        "change_password": ["action"],
+        "submit_new_password": ["action", "password"],
+        "two_step_on": ["action"],
+        "two_step_off": ["action"],
+        "new_recovery_code": ["action"],
+        "use_recovery_code": ["action", "recovery_code"],
+        "sign_out_session": ["action", "session"],
+        "sign_out_others": ["action"],
+        "set_time_zone": ["action", "time_zone"],
     }
     assert all(
         schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()
     )
     password = schemas["SubmitDetails"]["properties"]["password"]
     assert (password["minLength"], password["maxLength"]) == (15, 256)
-    assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == ["sign_in", "sign_up", "settings"]
+    assert schemas["FlowCreate"]["properties"]["kind"]["enum"] == [
+        "sign_in",
+        "sign_up",
+        "settings",
+        "password_reset",
+    ]
 
 
 async def test_a_field_an_action_does_not_take_is_refused(api: httpx.AsyncClient) -> None:

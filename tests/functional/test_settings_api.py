@@ -38,7 +38,19 @@ async def test_a_fresh_session_sees_its_security_info_in_full(flow_of_emma: Sett
     assert security["ways"][0]["verified_at"] is not None
     assert security["names"] == [{"kind": "email", "hint": EMMA}]
     assert security["pending"] == []
-    assert set(flow["actions"]) == {"add_proof", "remove_proof", "cancel_change", "verify"}
+    assert set(flow["actions"]) == {
+        "add_proof",
+        "remove_proof",
+        "cancel_change",
+        "verify",
+        "change_password",
+        "two_step_on",
+        "two_step_off",
+        "new_recovery_code",
+        "sign_out_session",
+        "sign_out_others",
+        "set_time_zone",
+    }
 
 
 async def test_adding_an_address_counts_once_its_code_comes_back_and_every_way_is_told(

@@ -214,8 +214,28 @@ class Sink:
             await asyncio.sleep(0.01)
         raise AssertionError(f"no message #{count} for {address} within {timeout}s")
 
-    async def wait_for_code(self, address: str, count: int = 1) -> str:
-        return (await self.wait_for(address, count)).code
+    def with_codes(self, address: str) -> list[Received]:
+        """The messages to `address` that carry a code (notices of changes carry none)."""
+        return [mail for mail in self.to(address) if _has_code(mail)]
+
+    async def wait_for_code(self, address: str, count: int = 1, timeout: float = 10.0) -> str:
+        """The code of the `count`-th message with a code to `address`: notices (a new sign-in,
+        a change of security info) arrive in between, in any order."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.with_codes(address)
+            if len(mails) >= count:
+                return mails[count - 1].code
+            await asyncio.sleep(0.01)
+        got = [m.message["Subject"] for m in self.to(address)]
+        raise AssertionError(f"no code #{count} for {address} within {timeout}s; got {got}")
+
+
+def _has_code(mail: Received) -> bool:
+    try:
+        return any(CODE.search(line) for line in mail.text.splitlines())
+    except (AssertionError, KeyError):
+        return False
 
 
 class StallingRelay:

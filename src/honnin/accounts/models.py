@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from honnin.db import Base, random_id
@@ -19,6 +19,8 @@ class Account(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     # two-step verification: a code to one of the security info after the password
     two_step: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # two-step verification's recovery code, as a keyed digest (`security.recovery_codes`)
+    recovery_code_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # the IANA zone times are shown and sent in (None: the language's: `honnin.localtime`)
     time_zone: Mapped[str | None] = mapped_column(String(64))
 

@@ -45,6 +45,7 @@ class AccountRecord:
     locale: str
     two_step: bool
     time_zone: str | None = None
+    recovery_code_digest: bytes | None = None
 
 
 _accounts = table_of(Account)
@@ -116,6 +117,7 @@ class AccountService:
         *,
         locale: str,
         email_verified: bool,
+        time_zone: str | None = None,
     ) -> Account:
         """Write a new account in `tx`: `address` (normalised) is its first sign-in name and
         first security info. `Conflict` if the name is taken."""
@@ -123,7 +125,9 @@ class AccountService:
         if exists is not None:
             raise _taken(address)
         now = self.clock.now()
-        account = Account(created_at=now, password_hash=password_hash, locale=locale)
+        account = Account(
+            created_at=now, password_hash=password_hash, locale=locale, time_zone=time_zone
+        )
         account.sign_in_names.append(SignInName(kind=EMAIL, value=address, created_at=now))
         tx.session.add(account)
         await tx.session.flush()
@@ -177,6 +181,13 @@ class AccountService:
                 )
             await tx.run(_SET_TWO_STEP, {"b_id": account.id, "b_on": enabled})
         return await self.show(name)
+
+    async def names(self, tx: Tx, account_id: uuid.UUID) -> list[str]:
+        """The account's sign-in names (a new password must not contain them)."""
+        rows = await tx.session.scalars(
+            select(SignInName.value).where(SignInName.account_id == account_id)
+        )
+        return list(rows)
 
     async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
         """How messages name an account: its first sign-in name, masked."""

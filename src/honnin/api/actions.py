@@ -123,6 +123,9 @@ class SubmitDetails(_Action):
     action: Literal["submit_details"]
     email: EmailAddress
     password: NewPassword
+    time_zone: str | None = Field(
+        None, max_length=64, description="The person's IANA time zone (Asia/Tokyo), for notices."
+    )
 
 
 class SubmitCode(_Action):
@@ -191,11 +194,44 @@ class RemoveProof(_Action):
     proof: str = Field(max_length=64)
 
 
+class SignOutSession(_Action):
+    """Settings: sign out one of the account's other sessions (`security.sessions[].id`)."""
+
+    action: Literal["sign_out_session"]
+    session: str = Field(max_length=64)
+
+
+class SetTimeZone(_Action):
+    """Settings: the time zone notices give times in."""
+
+    action: Literal["set_time_zone"]
+    time_zone: str = Field(max_length=64, description="An IANA name: Asia/Tokyo.")
+
+
 class CancelChange(_Action):
     """Settings: cancel a change that waits (`security.pending[].id`)."""
 
     action: Literal["cancel_change"]
     change: str = Field(max_length=64)
+
+
+class UseRecoveryCode(_Action):
+    """Sign in with the recovery code instead of the second step (two-step verification):
+    the response carries the next recovery code, once."""
+
+    action: Literal["use_recovery_code"]
+    recovery_code: str = Field(
+        max_length=64,
+        description="25 letters and digits, in groups of five; spaces, dashes and case are "
+        "ignored.",
+    )
+
+
+class SubmitNewPassword(_Action):
+    """Settings: the new password (after `change_password` and a fresh verification)."""
+
+    action: Literal["submit_new_password"]
+    password: NewPassword
 
 
 class SimpleAction(_Action):
@@ -204,7 +240,8 @@ class SimpleAction(_Action):
 
     action: Literal[
         "email_code", "have_code", "other_options", "change_address", "restart", "verify",
-        "confirm", "back",
+        "confirm", "back", "change_password", "two_step_on", "two_step_off",
+        "new_recovery_code", "sign_out_others",
     ]  # fmt: skip
 
 
@@ -220,6 +257,10 @@ FlowAction = Annotated[
     | AddProof
     | RemoveProof
     | CancelChange
+    | SignOutSession
+    | SetTimeZone
+    | UseRecoveryCode
+    | SubmitNewPassword
     | SimpleAction,
     Field(discriminator="action"),
 ]

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 class FlowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sign_in", "sign_up", "settings"] = Field(
+    kind: Literal["sign_in", "sign_up", "settings", "password_reset"] = Field(
         description="`settings` (the security info of a signed-in account) needs the "
         "session's `X-Session-Token`, on this request and on every action."
     )
@@ -93,6 +93,15 @@ class Intent(BaseModel):
     hint: str | None = None
 
 
+class SignedIn(BaseModel):
+    id: uuid.UUID = Field(description="For `sign_out_session`.")
+    agent: str | None = Field(description="The browser (Chrome on Windows) or API: the app.")
+    ip: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
+    current: bool = Field(description="The session making this request.")
+
+
 class Security(BaseModel):
     fresh: bool = Field(
         description="The session verified who this is recently: full addresses, and changes "
@@ -105,6 +114,8 @@ class Security(BaseModel):
     two_step: bool
     has_password: bool
     intent: Intent | None = Field(None, description="The change the flow is verifying for.")
+    sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
+    time_zone: str | None = Field(None, description="Notices give times in it.")
 
 
 class FlowState(BaseModel):
@@ -128,9 +139,17 @@ class FlowState(BaseModel):
         "`removal_scheduled`, `cancelled`, `verified`).",
     )
     security: Security | None = Field(None, description="Settings: the account's security info.")
+    recovery_code: str | None = Field(
+        None,
+        description="A new recovery code, in this response only (two-step verification turned "
+        "on, a new code asked for, or the old one used to sign in): show it to the person "
+        "once, never store it.",
+    )
 
     @classmethod
-    def of(cls, view: FlowView, session_token: str | None = None) -> FlowState:
+    def of(
+        cls, view: FlowView, session_token: str | None = None, recovery_code: str | None = None
+    ) -> FlowState:
         code = None
         if view.code is not None:
             delivery = Delivery.of(view.code.delivery) if view.code.delivery else None
@@ -161,6 +180,7 @@ class FlowState(BaseModel):
             code=code,
             session_token=session_token,
             notice=view.notice,
+            recovery_code=recovery_code,
             security=Security.model_validate(view.security, from_attributes=True)
             if view.security
             else None,
@@ -217,7 +237,7 @@ async def act_on_flow(
     outcome = await flows.act(flow_id, binding, body.action, body.fields())
     if outcome.error is not None:
         return _problem(request, outcome.error, FlowState.of(outcome.view))
-    return FlowState.of(outcome.view, outcome.session_token)
+    return FlowState.of(outcome.view, outcome.session_token, outcome.recovery_code)
 
 
 def _problem(request: Request, error: HonninError, flow: FlowState) -> JSONResponse:

@@ -107,3 +107,12 @@ def not_signed_in() -> NotSignedIn:
 
 def wrong_password() -> InvalidCredentials:
     return InvalidCredentials(_("That password isn't right. Try again, or use a code instead."))
+
+
+def wrong_recovery_code() -> InvalidCredentials:
+    return InvalidCredentials(
+        _(
+            "That isn't your recovery code. It has 25 letters and digits in groups of five: "
+            "check it, or use a code sent to your security info instead."
+        )
+    )

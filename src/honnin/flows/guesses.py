@@ -141,6 +141,10 @@ class Guesses:
             destination,
         )
 
+    async def known_browser(self, tx: Tx, account_id: uuid.UUID, binding: Binding) -> bool:
+        """Whether this browser signed in to the account before (and was not thrown out)."""
+        return await self._known_device(tx, account_id, binding) is not None
+
     async def _known_device(
         self, tx: Tx, account_id: uuid.UUID | None, binding: Binding
     ) -> tuple[bytes, ...] | None:

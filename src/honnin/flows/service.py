@@ -89,6 +89,7 @@ class ActionResult:
     error: HonninError | None = None
     session_token: str | None = None  # for an API client, once, when the flow completes
     device_token: str | None = None  # for a browser that just signed in: its new device token
+    recovery_code: str | None = None  # a new recovery code, to show this once (never stored)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Context:
     now: datetime
     session_token: str | None = None
     device_token: str | None = None
+    recovery_code: str | None = None
     # the flow's challenge as the action left it (sent, checked), so that the view need not
     # read it again; None: read it
     challenge: ChallengeState | None = None
@@ -271,7 +273,7 @@ class FlowService:
                 view = await self._view(tx, flow, ctx.challenge)
         except IntegrityError:  # a race on a unique name, lost at commit
             raise handler.conflict() from None
-        return ActionResult(view, error, ctx.session_token, ctx.device_token)
+        return ActionResult(view, error, ctx.session_token, ctx.device_token, ctx.recovery_code)
 
     # --- shared steps, for the kinds ----------------------------------------------------
 
@@ -307,6 +309,8 @@ class FlowService:
             device_token=ctx.device_token,
             client_id=ctx.binding.client_id,
             verified_with=ways,
+            ip=ctx.binding.ip,
+            agent=ctx.binding.agent,
         )
         ctx.flow.account_id = account_id
         ctx.flow.session_id = session_id
@@ -391,7 +395,7 @@ class FlowService:
             if data.get("name")
             else None,
             session_id=flow.session_id,
-            ways=first_ways(data) if flow.state == "password" else [],
+            ways=first_ways(data) if flow.state in ("password", "ways") else [],
             notice=data.get("notice"),
         )
         if data.get("options"):

@@ -30,20 +30,43 @@ from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import VERIFY, field
-from honnin.flows.views import FlowView, IntentView, NameView, PendingView, SecurityView, WayView
+from honnin.flows.views import (
+    FlowView,
+    IntentView,
+    NameView,
+    PendingView,
+    SecurityView,
+    SignedInView,
+    WayView,
+)
 from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofService
+from honnin.security.errors import two_ways_needed
 from honnin.security.service import SecurityChanges
+from honnin.sessions.service import live_sessions
 
 ACTIONS = {
-    "overview": ["add_proof", "remove_proof", "cancel_change", "verify"],
+    "overview": [
+        "add_proof", "remove_proof", "cancel_change", "verify", "change_password",
+        "two_step_on", "two_step_off", "new_recovery_code", "sign_out_session",
+        "sign_out_others", "set_time_zone",
+    ],
     "verify_options": ["choose_option", "submit_password", "back"],
     "verify_code": ["submit_code", "resend", "other_options", "back"],
     "add_code": ["submit_code", "resend", "back"],
     "confirm_remove": ["confirm", "back"],
+    "new_password": ["submit_new_password", "back"],
+    "confirm_two_step": ["confirm", "back"],
+}  # fmt: skip
+# what each change asks for once the session is verified (`SecuritySettings._proceed`)
+NEXT_STATE = {
+    "remove_proof": "confirm_remove",
+    "password": "new_password",
+    "two_step_on": "confirm_two_step",
+    "two_step_off": "confirm_two_step",
 }
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
@@ -56,7 +79,7 @@ def proof_way(proof_id: uuid.UUID | str) -> str:
 
 class SecuritySettings(Steps):
     ACTIONS = ACTIONS
-    PREPARED = frozenset({"submit_password"})
+    PREPARED = frozenset({"submit_password", "submit_new_password"})
     SIGNED_IN = True
     name = "settings"
     first_state = "overview"
@@ -81,6 +104,16 @@ class SecuritySettings(Steps):
     async def prepare(
         self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
     ) -> Any:
+        if action == "submit_new_password":  # judged and hashed before the transaction
+            assert flow.account_id is not None
+            async with self.flows.db.transaction(write=False) as tx:
+                account = await self.flows.accounts.record(tx, flow.account_id)
+                names = await self.flows.accounts.names(tx, flow.account_id)
+            if account is None:
+                raise errors.not_found()
+            return await self.flows.accounts.new_password_hash(
+                fields.get("password") or "", names, only_factor=not account.two_step
+            )
         if action != "submit_password":
             return None
         return await password.check(self.flows, self.guesses, flow, fields, binding)
@@ -101,6 +134,14 @@ class SecuritySettings(Steps):
             "other_options": self._other_options,
             "back": self._back,
             "confirm": self._confirm,
+            "change_password": self._ask_for("password"),
+            "two_step_on": self._two_step_on,
+            "two_step_off": self._ask_for("two_step_off"),
+            "new_recovery_code": self._ask_for("recovery_code"),
+            "submit_new_password": self._submit_new_password,
+            "sign_out_session": self._sign_out_session,
+            "sign_out_others": self._sign_out_others,
+            "set_time_zone": self._set_time_zone,
         }
         return await handlers[action](ctx, fields, prepared)
 
@@ -131,6 +172,48 @@ class SecuritySettings(Steps):
             "hint": mask(proof.kind, proof.value),
         }
         await self._ask(ctx, intent)
+
+    def _ask_for(self, change: str) -> Handler:
+        """An action that asks for `change` (a fresh verification first, if needed)."""
+
+        async def ask(ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+            needs_two_step = {"recovery_code": "new_recovery_code", "two_step_off": "two_step_off"}
+            if change in needs_two_step and not (await self._account(ctx)).two_step:
+                raise errors.not_now(needs_two_step[change])  # it is off already
+            await self._ask(ctx, {"change": change})
+
+        return ask
+
+    async def _two_step_on(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        account_id = self._account_id(ctx)
+        if (await self._account(ctx)).two_step:
+            raise errors.not_now("two_step_on")  # it is on already
+        await self.changes.ensure_none_pending(ctx.tx, account_id)
+        if len(await proofs.verified_proofs(ctx.tx, account_id)) < 2:
+            raise two_ways_needed()  # said before asking to verify, not after
+        await self._ask(ctx, {"change": "two_step_on"})
+
+    async def _sign_out_session(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """Sign out a browser or an application elsewhere (this one signs out as usual)."""
+        try:
+            session_id = uuid.UUID(field(fields, "session"))
+        except ValueError:
+            raise errors.not_now("sign_out_session") from None
+        if session_id == ctx.flow.session_id:
+            raise errors.not_now("sign_out_session")
+        await self.flows.sessions.end(ctx.tx, self._account_id(ctx), session_id, ctx.now)
+        ctx.update(notice="signed_out")
+
+    async def _sign_out_others(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        await self.flows.sessions.revoke_account(
+            ctx.tx, self._account_id(ctx), ctx.now, keep=ctx.flow.session_id
+        )
+        ctx.update(notice="signed_out_others")
+
+    async def _set_time_zone(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """The zone notices give times in (the browser's, as it says: an IANA name)."""
+        await self.changes.set_time_zone(ctx.tx, self._account_id(ctx), field(fields, "time_zone"))
+        ctx.update(notice="time_zone")
 
     async def _verify(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         """Verify who you are now (to see your addresses in full, before a change)."""
@@ -173,8 +256,13 @@ class SecuritySettings(Steps):
         change = intent["change"]
         if change == "verify":
             ctx.update("overview", intent=None, options=None, challenge_id=None, notice="verified")
-        elif change == "remove_proof":
-            ctx.update("confirm_remove", intent=intent, options=None, challenge_id=None)
+        elif change in NEXT_STATE:
+            ctx.update(NEXT_STATE[change], intent=intent, options=None, challenge_id=None)
+        elif change == "recovery_code":
+            account = await self._account(ctx)
+            code = await self.changes.replace_recovery_code(ctx.tx, account, ctx.binding.origin)
+            ctx.recovery_code = code
+            self._rest(ctx, notice="recovery_code")
         else:
             await self._send_to_new(ctx, intent)
 
@@ -327,10 +415,29 @@ class SecuritySettings(Steps):
             await self._start_verification(ctx, intent)
             return
         account = await self._account(ctx)
-        removal = await self.changes.remove(
-            ctx.tx, account, uuid.UUID(intent["proof"]), ctx.binding.origin
+        origin = ctx.binding.origin
+        if intent["change"] == "two_step_on":
+            ctx.recovery_code = await self.changes.two_step_on(ctx.tx, account, origin)
+            self._rest(ctx, notice="two_step_on")
+        elif intent["change"] == "two_step_off":
+            await self.changes.two_step_off(ctx.tx, account, origin)
+            self._rest(ctx, notice="two_step_off")
+        else:
+            removal = await self.changes.remove(ctx.tx, account, uuid.UUID(intent["proof"]), origin)
+            self._rest(ctx, notice="removal_scheduled" if removal.scheduled else "removed")
+
+    async def _submit_new_password(
+        self, ctx: Context, fields: Mapping[str, str], password_hash: str
+    ) -> None:
+        intent = ctx.data["intent"]
+        if not await self._fresh_enough(ctx, intent):
+            await self._start_verification(ctx, intent)
+            return
+        account = await self._account(ctx)
+        await self.changes.set_password(
+            ctx.tx, account, password_hash, ctx.binding.origin, keep_session=ctx.flow.session_id
         )
-        self._rest(ctx, notice="removal_scheduled" if removal.scheduled else "removed")
+        self._rest(ctx, notice="password_changed")
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -420,6 +527,17 @@ class SecuritySettings(Steps):
             if p.verified_at is not None or str(p.id) != adding  # the one being added: apart
         ]
         shown_ways = {way.id: way.hint for way in ways}
+        signed_in = [
+            SignedInView(
+                live.id,
+                live.agent or (f"API: {live.client}" if live.client else None),
+                live.ip,
+                live.created_at,
+                live.last_seen_at,
+                live.id == flow.session_id,
+            )
+            for live in await live_sessions(tx, account.id, self.flows.clock.now())
+        ]
         intent = flow.data.get("intent")
         security = SecurityView(
             fresh=fresh,
@@ -433,6 +551,8 @@ class SecuritySettings(Steps):
             two_step=account.two_step,
             has_password=account.password_hash is not None,
             intent=IntentView(intent["change"], intent.get("hint")) if intent else None,
+            sessions=signed_in,
+            time_zone=account.time_zone,
         )
         # the account's name is on the page (fresh: in full), not in the flow's own fields
         return replace(view, security=security, name=None, shown_name=None)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from honnin.accounts.service import AccountRecord
+from honnin.audit.service import Origin
 from honnin.codes.service import ChallengeState
+from honnin.db import Tx
 from honnin.destinations.kinds import EMAIL, mask
 from honnin.destinations.phones import CALL
 from honnin.errors import HonninError
@@ -31,6 +33,18 @@ from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import verified_proof, verified_proofs
 
+
+class RecoveryCodes(Protocol):
+    """Spending a recovery code, telling of a new browser (`security.service.SecurityChanges`,
+    which lives above)."""
+
+    async def use_recovery_code(
+        self, tx: Tx, account: AccountRecord, typed: str, origin: Origin
+    ) -> str | None: ...
+
+    async def new_browser(self, tx: Tx, account: AccountRecord, origin: Origin) -> None: ...
+
+
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
 
@@ -40,7 +54,7 @@ ACTIONS = {
     "password": ["submit_password", "send_code", "email_code", "restart"],
     "code": ["submit_code", "resend", "restart"],
     "second_password": ["submit_password", "restart"],
-    "verify_options": ["choose_option", "have_code", "restart"],
+    "verify_options": ["choose_option", "have_code", "use_recovery_code", "restart"],
     "verify_confirm": ["confirm_address", "other_options", "restart"],
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
     "done": [],
@@ -63,9 +77,10 @@ class SignIn(Steps):
     name = "sign_in"
     first_state = "identifier"
 
-    def __init__(self, flows: FlowService) -> None:
+    def __init__(self, flows: FlowService, recovery: RecoveryCodes) -> None:
         super().__init__(flows)
         self.guesses = Guesses(flows)
+        self.recovery = recovery
 
     # --- slow work before the transaction ------------------------------------------------
 
@@ -96,6 +111,7 @@ class SignIn(Steps):
             "have_code": self._have_code,
             "confirm_address": self._confirm_address,
             "other_options": self._other_options,
+            "use_recovery_code": self._use_recovery_code,
             "restart": self._restart,
         }
 
@@ -120,10 +136,10 @@ class SignIn(Steps):
         await password.rehash(ctx, check)
         if ctx.flow.state == "second_password":
             first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
-            await self.flows.complete(ctx, account.id, "code+password", (*first, "password"))
+            await self._complete(ctx, account, "code+password", (*first, "password"))
             return None
         if not account.two_step:
-            await self.flows.complete(ctx, account.id, "password", ("password",))
+            await self._complete(ctx, account, "password", ("password",))
             return None
         return await self._offer_options(ctx, account)
 
@@ -184,16 +200,18 @@ class SignIn(Steps):
         )
         if account is None:  # a decoy's code was guessed: it signs nobody in
             return errors.invalid_credentials()
+        return await self._after_code(ctx, account)
+
+    async def _after_code(self, ctx: Context, account: AccountRecord) -> HonninError | None:
+        """A right code: the first step (a code instead of the password) or the second."""
         if ctx.flow.state == "verify_code":
             second = proof_id_of(ctx.data.get("option") or "")
-            await self.flows.complete(
-                ctx, account.id, "password+code", ("password", f"proof:{second}")
-            )
+            await self._complete(ctx, account, "password+code", ("password", f"proof:{second}"))
         elif account.two_step:
             ctx.update("second_password", challenge_id=None)
         else:
             first = f"proof:{ctx.data['first_proof']}" if ctx.data.get("first_proof") else "code"
-            await self.flows.complete(ctx, account.id, "code", (first,))
+            await self._complete(ctx, account, "code", (first,))
         return None
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
@@ -278,6 +296,26 @@ class SignIn(Steps):
         ctx.challenge = sent.challenge
         return None
 
+    async def _use_recovery_code(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        """The recovery code instead of the second step: it signs in once, and the next one
+        is shown (`ActionResult.recovery_code`)."""
+        await self.flows.throttle.attempt(ctx.binding.requester)
+        attempt = await self._reserve(ctx, Guess.SECRET, ctx.flow.account_id)
+        assert ctx.flow.account_id is not None
+        account = await self.flows.accounts.record(ctx.tx, ctx.flow.account_id)
+        assert account is not None
+        code = await self.recovery.use_recovery_code(
+            ctx.tx, account, field(fields, "recovery_code"), ctx.binding.origin
+        )
+        if code is None:
+            return errors.wrong_recovery_code()
+        await self.guesses.release(ctx.tx, attempt)
+        ctx.recovery_code = code
+        await self._complete(ctx, account, "password+recovery_code", ("password",))
+        return None
+
     async def _other_options(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         ctx.update("verify_options", option=None, challenge_id=None)
 
@@ -287,6 +325,17 @@ class SignIn(Steps):
         ctx.flow.data = {}
 
     # --- helpers ------------------------------------------------------------------------
+
+    async def _complete(
+        self, ctx: Context, account: AccountRecord, method: str, ways: tuple[str, ...]
+    ) -> None:
+        """Sign in; a browser that never signed in to the account before tells its ways."""
+        new_browser = ctx.binding.device_token is not None and not (
+            await self.guesses.known_browser(ctx.tx, account.id, ctx.binding)
+        )
+        await self.flows.complete(ctx, account.id, method, ways)
+        if new_browser:
+            await self.recovery.new_browser(ctx.tx, account, ctx.binding.origin)
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
         return await self.guesses.reserve(
@@ -304,8 +353,12 @@ class SignIn(Steps):
         assert challenge is not None
         return challenge
 
-    async def _offer_options(self, ctx: Context, account: AccountRecord) -> HonninError | None:
-        proofs = await verified_proofs(ctx.tx, account.id)
+    async def _offer_options(
+        self, ctx: Context, account: AccountRecord, *, besides: str | None = None
+    ) -> HonninError | None:
+        """ "Verify your identity": the account's verified security info as options (but
+        `besides`, the proof of a first step: two codes to one inbox are one step)."""
+        proofs = [p for p in await verified_proofs(ctx.tx, account.id) if str(p.id) != besides]
         if not proofs:  # fail closed: two-step verification is on, so a password is not enough
             return errors.no_second_factor()
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone

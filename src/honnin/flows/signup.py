@@ -22,6 +22,7 @@ from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import field
+from honnin.localtime import known_zones
 from honnin.proofs.service import verified_proof
 
 PURPOSE = "sign_up"
@@ -65,7 +66,13 @@ class SignUp(Steps):
     ) -> HonninError | None:
         if action == "submit_details":
             await self._send(ctx, prepared.address)
-            ctx.update("code", name=prepared.address, password_hash=prepared.password_hash)
+            zone = field(fields, "time_zone")  # the browser's: notices give times in it
+            ctx.update(
+                "code",
+                name=prepared.address,
+                password_hash=prepared.password_hash,
+                time_zone=zone if zone in known_zones() else None,
+            )
             return None
         if action == "resend":
             await self._send(ctx, ctx.data["name"], await self._challenge(ctx))
@@ -136,6 +143,7 @@ class SignUp(Steps):
                 ctx.data["password_hash"],
                 locale=ctx.flow.locale,
                 email_verified=True,
+                time_zone=ctx.data.get("time_zone"),
             )
         except Conflict:  # the address got an account meanwhile: sign in instead
             return errors.address_taken()

@@ -84,6 +84,18 @@ class IntentView:
 
 
 @dataclass(frozen=True)
+class SignedInView:
+    """Where the account is signed in: a browser or an application."""
+
+    id: uuid.UUID
+    agent: str | None  # "Chrome on Windows", "API: Example shop"; None: unknown
+    ip: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
+    current: bool  # the session looking at the page
+
+
+@dataclass(frozen=True)
 class SecurityView:
     fresh: bool  # verified recently enough to see addresses in full and to make changes
     fresh_until: datetime | None
@@ -93,6 +105,8 @@ class SecurityView:
     two_step: bool
     has_password: bool
     intent: IntentView | None = None
+    sessions: list[SignedInView] = field(default_factory=list)
+    time_zone: str | None = None  # the account's, for notices (None: its language's)
 
     @property
     def verified_ways(self) -> int:

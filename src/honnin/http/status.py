@@ -37,6 +37,7 @@ STATUS_BY_ERROR = {
     "change_pending": 409,
     "verification_needed": 403,
     "link_not_valid": 410,
+    "two_ways_needed": 409,
 }
 
 

@@ -69,4 +69,77 @@ NOTICES: dict[str, NoticeText] = {
         ),
         sms=_("{service}: the removal of {hint} from your account was canceled."),
     ),
+    "password_changed": NoticeText(
+        subject=_("The password of your {service} account was changed"),
+        lines=(
+            _("The password of your {service} account {account} was changed on {when}. "
+              "Everywhere else it was signed in, it was signed out."),
+            _("If this wasn't you, someone else may be using your account: on the sign-in "
+              "page, choose \"Forgot your password?\" to set a new one, then check your "
+              "security info."),
+        ),
+        sms=_("{service}: your account's password was changed. Not you? Reset it on the "
+              "sign-in page."),
+        link_text=_("Review your security info"),
+    ),
+    "password_reset": NoticeText(
+        subject=_("The password of your {service} account was reset"),
+        lines=(
+            _("The password of your {service} account {account} was reset on {when}, with "
+              "codes sent to its security info. Everywhere it was signed in, it was signed "
+              "out."),
+            _("If this wasn't you, someone else can read your email or texts: reset your "
+              "password again, then check your security info."),
+        ),
+        sms=_("{service}: your account's password was reset. Not you? Reset it again on the "
+              "sign-in page."),
+        link_text=_("Review your security info"),
+    ),
+    "two_step_on": NoticeText(
+        subject=_("Two-step verification is on for your {service} account"),
+        lines=(
+            _("Two-step verification was turned on for your {service} account {account} on "
+              "{when}. From now on, every sign-in needs two steps: for example your password "
+              "and a code."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: two-step verification was turned on for your account. Not you? "
+              "Check your account."),
+        link_text=_("Review your security info"),
+    ),
+    "two_step_off": NoticeText(
+        subject=_("Two-step verification is off for your {service} account"),
+        lines=(
+            _("Two-step verification was turned off for your {service} account {account} on "
+              "{when}. From now on, your password alone signs you in."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: two-step verification was turned off for your account. Not you? "
+              "Check your account."),
+        link_text=_("Review your security info"),
+    ),
+    "recovery_code_used": NoticeText(
+        subject=_("Your {service} recovery code was used"),
+        lines=(
+            _("The recovery code of your {service} account {account} was used to sign in on "
+              "{when}, instead of a code. It no longer works; a new one was shown after the "
+              "sign-in."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: your recovery code was used to sign in. Not you? Check your "
+              "account."),
+        link_text=_("Review your security info"),
+    ),
+    "new_browser": NoticeText(
+        subject=_("New sign-in to your {service} account"),
+        lines=(
+            _("Your {service} account {account} was signed in to on {when}, from a browser "
+              "that had not signed in to it before: {agent}, IP address {ip}."),
+            _("If this was you, there's nothing to do. If it wasn't, someone knows how to sign "
+              "in as you: change your password now and check your security info."),
+        ),
+        sms=_("{service}: new sign-in to your account from {agent}. Not you? Change your "
+              "password now."),
+        link_text=_("Review your security info"),
+    ),
 }  # fmt: skip

@@ -40,3 +40,16 @@ def link_not_valid() -> NotYours:
             "in to see your security info."
         )
     )
+
+
+class TwoWaysNeeded(Conflict):
+    code = "two_ways_needed"
+
+
+def two_ways_needed() -> TwoWaysNeeded:
+    return TwoWaysNeeded(
+        _(
+            "Two-step verification needs two different ways to verify, such as an email "
+            "address and a phone number. Add a second one first."
+        )
+    )

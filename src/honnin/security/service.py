@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.service import AccountRecord, AccountService
@@ -28,14 +28,16 @@ from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Tx
 from honnin.destinations.kinds import Destinations, kind_of_name, mask
-from honnin.errors import Conflict, NotFound
+from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
 from honnin.jobs.models import JobStatus
 from honnin.jobs.service import Jobs, JobView
+from honnin.localtime import known_zones
 from honnin.notices.service import Notices, Recipient
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
-from honnin.security import errors
+from honnin.security import errors, recovery_codes
+from honnin.sessions.service import SessionService
 
 REMOVE_PROOF = "remove_proof"  # the job that removes the last way once the wait is over
 CHANGE_KINDS = (REMOVE_PROOF,)  # the jobs that are a change waiting ("one at a time")
@@ -85,6 +87,7 @@ class SecurityChanges:
         jobs: Jobs,
         notices: Notices,
         destinations: Destinations,
+        sessions: SessionService,
         removal_wait: timedelta,
     ) -> None:
         self.db = db
@@ -94,6 +97,7 @@ class SecurityChanges:
         self.jobs = jobs
         self.notices = notices
         self.destinations = destinations
+        self.sessions = sessions
         self.removal_wait = removal_wait
         jobs.register(REMOVE_PROOF, self._run_removal)
 
@@ -353,6 +357,121 @@ class SecurityChanges:
                 also=[removed],
                 hint=hint,
             )
+
+    # --- the password and two-step verification -----------------------------------------
+
+    async def set_password(
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        password_hash: str,
+        origin: Origin,
+        *,
+        keep_session: uuid.UUID | None,
+        reset: bool = False,
+    ) -> None:
+        """A new password (already judged and hashed: `AccountService.new_password_hash`):
+        every other session ends, it is logged, and every way is told."""
+        await self._lock(tx, account.id)
+        now = self.clock.now()
+        await tx.session.execute(
+            update(Account).where(Account.id == account.id).values(password_hash=password_hash)
+        )
+        await self.sessions.revoke_account(tx, account.id, now, keep=keep_session)
+        action = "password_reset" if reset else "password_changed"
+        await audit.record(tx, account.id, action, now, origin)
+        await self.notices.send(
+            tx, account, action, now, account_hint=await self._hint(tx, account)
+        )
+
+    async def two_step_on(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
+        """Turn two-step verification on: it needs two distinct ways to verify (two verified
+        addresses or numbers: two codes to one inbox are one step). Returns the new recovery
+        code, to show once."""
+        await self._lock(tx, account.id)
+        await self.ensure_none_pending(tx, account.id)
+        if len(await proofs.verified_proofs(tx, account.id)) < 2:
+            raise errors.two_ways_needed()
+        now = self.clock.now()
+        code = await self._new_recovery_code(tx, account.id, two_step=True)
+        await audit.record(tx, account.id, "two_step_on", now, origin)
+        await self.notices.send(
+            tx, account, "two_step_on", now, account_hint=await self._hint(tx, account)
+        )
+        return code
+
+    async def two_step_off(self, tx: Tx, account: AccountRecord, origin: Origin) -> None:
+        await self._lock(tx, account.id)
+        now = self.clock.now()
+        await tx.session.execute(
+            update(Account)
+            .where(Account.id == account.id)
+            .values(two_step=False, recovery_code_digest=None)
+        )
+        await audit.record(tx, account.id, "two_step_off", now, origin)
+        await self.notices.send(
+            tx, account, "two_step_off", now, account_hint=await self._hint(tx, account)
+        )
+
+    async def replace_recovery_code(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
+        """A new recovery code (the old one stops working), to show once."""
+        await self._lock(tx, account.id)
+        code = await self._new_recovery_code(tx, account.id, two_step=True)
+        await audit.record(tx, account.id, "recovery_code_replaced", self.clock.now(), origin)
+        return code
+
+    async def use_recovery_code(
+        self, tx: Tx, account: AccountRecord, typed: str, origin: Origin
+    ) -> str | None:
+        """Spend the account's recovery code if `typed` is it (constant time): the next one,
+        to show once; None if it is not the code."""
+        normal = recovery_codes.normalize(typed)
+        stored = account.recovery_code_digest
+        right = self.keyring.matches(stored or bytes(32), "recovery-code", normal or "")
+        if not (right and stored and normal):
+            return None
+        await self._lock(tx, account.id)
+        now = self.clock.now()
+        code = await self._new_recovery_code(tx, account.id, two_step=account.two_step)
+        await audit.record(tx, account.id, "recovery_code_used", now, origin)
+        await self.notices.send(
+            tx, account, "recovery_code_used", now, account_hint=await self._hint(tx, account)
+        )
+        return code
+
+    async def _new_recovery_code(self, tx: Tx, account_id: uuid.UUID, *, two_step: bool) -> str:
+        code = recovery_codes.new_code()
+        digest = self.keyring.digest("recovery-code", recovery_codes.normalize(code) or "")
+        await tx.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(two_step=two_step, recovery_code_digest=digest)
+        )
+        return code
+
+    async def new_browser(self, tx: Tx, account: AccountRecord, origin: Origin) -> None:
+        """A browser that never signed in to the account just did: "was this you?"."""
+        now = self.clock.now()
+        await audit.record(tx, account.id, "new_browser", now, origin)
+        await self.notices.send(
+            tx,
+            account,
+            "new_browser",
+            now,
+            account_hint=await self._hint(tx, account),
+            agent=origin.agent or "?",
+            ip=origin.ip or "?",
+        )
+
+    async def set_time_zone(self, tx: Tx, account_id: uuid.UUID, zone: str) -> None:
+        """The account's time zone: an IANA name this machine knows."""
+        if zone not in known_zones():
+            raise InvalidInput(
+                _("{zone} isn't a time zone we know. Use a name such as Asia/Tokyo.", zone=zone)
+            )
+        await tx.session.execute(
+            update(Account).where(Account.id == account_id).values(time_zone=zone)
+        )
 
     async def _hint(self, tx: Tx, account: AccountRecord) -> str:
         return await self.accounts.hint(tx, account.id) or ""

@@ -39,3 +39,8 @@ class Session(Base):
     # "verify your identity"): when, and with what — "password" and "proof:<id>" tokens
     verified_at: Mapped[datetime | None]
     verified_with: Mapped[str | None] = mapped_column(String(200))
+    # where it was signed in from, as the security page shows it: the IP address, the browser
+    # ("Chrome on Windows") or the application; and when it was last seen in use
+    ip: Mapped[str | None] = mapped_column(String(45))
+    agent: Mapped[str | None] = mapped_column(String(120))
+    last_seen_at: Mapped[datetime | None]

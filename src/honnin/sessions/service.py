@@ -23,7 +23,9 @@ from honnin.db import Database, Prepared, Tx, new_id, table_of
 from honnin.destinations.kinds import mask
 from honnin.sessions.models import Session
 
+TOUCH_EVERY = timedelta(minutes=10)
 _sessions = table_of(Session)
+_NO_SESSION = uuid.UUID(int=0)
 _names = table_of(SignInName)
 _s = _sessions.c
 _n = _names.c
@@ -41,6 +43,7 @@ class SessionView:
     verified_at: datetime  # when the person last proved who they are in this session
     fresh: bool  # verified within the re-authentication age: may see their own info in full
     verified_with: tuple[str, ...] = ()  # with what: "password", "proof:<id>"
+    last_seen_at: datetime | None = None
 
     @property
     def shown_name(self) -> str:
@@ -68,6 +71,7 @@ _VIEW_COLUMNS = (
     _s.expires_at,
     _s.verified_at,
     _s.verified_with,
+    _s.last_seen_at,
 )
 _FOR_DEVICE = Prepared(
     select(*_VIEW_COLUMNS)
@@ -111,6 +115,15 @@ _VERIFIED = Prepared(
 _VERIFICATION = Prepared(
     select(_s.created_at, _s.verified_at, _s.verified_with).where(_s.id == bindparam("b_id"))
 )
+_REVOKE_ACCOUNT = Prepared(
+    update(_sessions)
+    .where(
+        _s.account_id == bindparam("b_account"),
+        _s.id != bindparam("b_keep"),
+        _s.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("b_now"))
+)
 _SIGN_OUT = (
     update(_sessions)
     .where(_s.device_digest.in_(bindparam("b_devices", expanding=True)), _s.revoked_at.is_(None))
@@ -131,6 +144,9 @@ class LiveSession:
     expires_at: datetime
     browser: int | None  # which browser: 1, 2, … in the order they first signed in; None: API
     client: str | None  # the application's name, for an API session
+    ip: str | None = None  # where it signed in from
+    agent: str | None = None  # "Chrome on Windows", "API: Example shop"
+    last_seen_at: datetime | None = None
 
 
 async def live_sessions(tx: Tx, account_id: uuid.UUID, now: datetime) -> list[LiveSession]:
@@ -154,7 +170,15 @@ async def live_sessions(tx: Tx, account_id: uuid.UUID, now: datetime) -> list[Li
             browser = browsers.setdefault(session.device_digest, len(browsers) + 1)
         sessions.append(
             LiveSession(
-                session.id, session.method, session.created_at, session.expires_at, browser, client
+                session.id,
+                session.method,
+                session.created_at,
+                session.expires_at,
+                browser,
+                client,
+                session.ip,
+                session.agent,
+                session.last_seen_at or session.created_at,
             )
         )
     return sessions
@@ -206,6 +230,8 @@ class SessionService:
         device_token: str | None = None,
         client_id: uuid.UUID | None = None,
         verified_with: tuple[str, ...] = (),
+        ip: str | None = None,
+        agent: str | None = None,
     ) -> tuple[uuid.UUID, str | None]:
         """A new session for a browser (`device_token`) or, without one, for an API client:
         its id and, for an API client, the bearer token (returned only this once).
@@ -226,9 +252,47 @@ class SessionService:
                 "expires_at": now + self.ttl,
                 "verified_at": now,
                 "verified_with": ",".join(verified_with) or None,
+                "ip": ip,
+                "agent": agent[:120] if agent else None,
+                "last_seen_at": now,
             },
         )
         return session_id, token
+
+    async def revoke_account(
+        self, tx: Tx, account_id: uuid.UUID, now: datetime, *, keep: uuid.UUID | None = None
+    ) -> int:
+        """End every session of the account (but `keep`, the one making the change): after a
+        new password, nobody who knew the old one stays signed in. How many ended."""
+        params = {"b_account": account_id, "b_keep": keep or _NO_SESSION, "b_now": now}
+        return int((await tx.run(_REVOKE_ACCOUNT, params)).rowcount or 0)
+
+    async def end(
+        self, tx: Tx, account_id: uuid.UUID, session_id: uuid.UUID, now: datetime
+    ) -> bool:
+        """End one of the account's sessions (from its security page: "sign out" of a browser
+        or an application elsewhere). False if it had already ended."""
+        result = await tx.session.execute(
+            update(Session)
+            .where(
+                Session.id == session_id,
+                Session.account_id == account_id,
+                Session.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def touch(self, session_id: uuid.UUID, seen: datetime) -> None:
+        """Record that the session is in use now, at most every `TOUCH_EVERY` (a page view's
+        write is worth it only once in a while)."""
+        now = self.clock.now()
+        if now - seen < TOUCH_EVERY:
+            return
+        async with self.db.transaction() as tx:
+            await tx.session.execute(
+                update(Session).where(Session.id == session_id).values(last_seen_at=now)
+            )
 
     async def verified(
         self, tx: Tx, session_id: uuid.UUID, ways: tuple[str, ...], now: datetime
@@ -326,7 +390,7 @@ class SessionService:
         return SessionView(
             row.id, row.account_id, row.name, row.name_kind, row.method, row.created_at,
             row.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
-            _ways(row.verified_with),
+            _ways(row.verified_with), row.last_seen_at or row.created_at,
         )  # fmt: skip
 
 

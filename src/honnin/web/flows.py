@@ -18,11 +18,12 @@ from honnin.codes.service import code_burned, code_expired
 from honnin.courier.reasons import reason_text
 from honnin.errors import HonninError
 from honnin.flows.errors import FlowExpired, FlowNotFound
-from honnin.flows.service import Binding
+from honnin.flows.service import ActionResult, Binding
 from honnin.flows.views import FlowView
 from honnin.flows.ways import BY_CHANNEL
 from honnin.http.status import STATUS_BY_ERROR, headers_of, status_of
 from honnin.i18n import LazyText, _
+from honnin.localtime import TZ_COOKIE
 from honnin.runtime import runtime_of
 from honnin.web.browser import browser
 from honnin.web.fielderrors import FieldErrors
@@ -31,7 +32,13 @@ from honnin.web.templating import page_locale
 
 router = APIRouter(include_in_schema=False)
 
-PATHS = {"sign_in": "/signin", "sign_up": "/signup", "settings": "/account/security"}
+PATHS = {
+    "sign_in": "/signin",
+    "sign_up": "/signup",
+    "settings": "/account/security",
+    "password_reset": "/password/reset",
+}
+RESET_PAGES = ("identifier", "ways", "new_password", "done")  # the rest: the sign-in's
 # states that share a page with another
 TEMPLATES = {"second_password": "password", "verify_code": "code"}
 # what to tell the person after an action (shown once, on the page it leads to)
@@ -62,7 +69,7 @@ async def _show(request: Request, kind: str, flow_id: str) -> Response:
         view = await runtime_of(request).flows.get(flow_id, binding, kind=kind)
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
-    if view.done:
+    if view.done and view.kind != "password_reset":
         return redirect("/account")
     return await _render(request, view, notice=request.query_params.get("notice"))
 
@@ -76,6 +83,8 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     try:
         who.check_csrf(fields.pop("csrf", None))
         action = fields.pop("action", "")
+        if action in ("submit_details", "set_time_zone"):  # the zone the browser says it is in
+            fields["time_zone"] = request.cookies.get(TZ_COOKIE, "")
         outcome = await flows.act(
             flow_id, binding, action, fields, locale=page_locale(request), kind=kind
         )
@@ -89,7 +98,9 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
         return await _render(request, view, error=error, fields=fields)
     if outcome.error is not None:
         return await _render(request, outcome.view, error=outcome.error, fields=fields)
-    if outcome.view.done:
+    if outcome.recovery_code is not None:  # shown in this response only, never again
+        return await _recovery_code(request, outcome)
+    if outcome.view.done and kind != "password_reset":
         response = with_current(request, redirect("/account"), str(outcome.view.session_id))
         return with_device(request, response, outcome.device_token)
     notice = NOTICES.get(action)
@@ -104,7 +115,7 @@ async def _render(
     notice: str | None = None,
     fields: dict[str, str] | None = None,
 ) -> Response:
-    if view.done:  # e.g. an old tab posting to a flow that has finished: go where it led
+    if view.done and view.kind != "password_reset":  # an old tab: go where it led
         return redirect("/account")
     locale = page_locale(request)
     status = status_of(error) if error else 200
@@ -136,11 +147,28 @@ async def _render(
     return response
 
 
+async def _recovery_code(request: Request, outcome: ActionResult) -> Response:
+    """A new recovery code, on the page that answers the action (no redirect: the code is
+    kept nowhere to show it again); then on to where the flow leads."""
+    view = outcome.view
+    following = "/account" if view.done else f"{PATHS[view.kind]}/{view.id}"
+    response = await page(
+        request, "recovery_code.html", code=outcome.recovery_code, next=following, flow=view
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if view.done:
+        with_current(request, response, str(view.session_id))
+        with_device(request, response, outcome.device_token)
+    return response
+
+
 def _template(view: FlowView) -> str:
     if view.kind == "settings":  # its code steps look like any other's
         if view.state in ("verify_code", "add_code"):
             return "flows/code.html"
         return f"flows/settings/{view.state}.html"
+    if view.kind == "password_reset" and view.state in RESET_PAGES:
+        return f"flows/password_reset/{view.state}.html"
     return f"flows/{TEMPLATES.get(view.state, view.state)}.html"
 
 
@@ -203,6 +231,21 @@ async def show_security_info(request: Request, flow_id: str) -> Response:
 @router.post("/account/security/{flow_id}")
 async def act_on_security_info(request: Request, flow_id: str) -> Response:
     return await _act(request, "settings", flow_id)
+
+
+@router.get("/password/reset")
+async def password_reset(request: Request) -> Response:
+    return await _start(request, "password_reset")
+
+
+@router.get("/password/reset/{flow_id}")
+async def show_password_reset(request: Request, flow_id: str) -> Response:
+    return await _show(request, "password_reset", flow_id)
+
+
+@router.post("/password/reset/{flow_id}")
+async def act_on_password_reset(request: Request, flow_id: str) -> Response:
+    return await _act(request, "password_reset", flow_id)
 
 
 @router.get("/signin/{flow_id}")

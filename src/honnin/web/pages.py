@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honnin.runtime import runtime_of
 from honnin.sessions.service import SessionView
@@ -18,13 +18,18 @@ from honnin.web.browser import (
 )
 from honnin.web.templating import render
 
+R = TypeVar("R", bound=Response)
+
 
 async def signed_in(request: Request, who: Browser) -> tuple[list[SessionView], SessionView | None]:
     """The accounts signed in in this browser, and the current one."""
-    sessions = await runtime_of(request).sessions.for_device(who.device_token)
+    service = runtime_of(request).sessions
+    sessions = await service.for_device(who.device_token)
     current = next((s for s in sessions if s.id == who.current), None)
     if current is None and sessions:
         current = sessions[-1]  # the newest sign-in
+    if current is not None and current.last_seen_at is not None:
+        await service.touch(current.id, current.last_seen_at)  # its "last active" time
     return sessions, current
 
 
@@ -56,9 +61,7 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def with_device(
-    request: Request, response: RedirectResponse, token: str | None
-) -> RedirectResponse:
+def with_device(request: Request, response: R, token: str | None) -> R:
     """Give this browser a new device token (after a sign-in, or signing everyone out)."""
     if token is not None:
         settings = runtime_of(request).settings
@@ -69,9 +72,7 @@ def with_device(
     return response
 
 
-def with_current(
-    request: Request, response: RedirectResponse, session_id: str | None
-) -> RedirectResponse:
+def with_current(request: Request, response: R, session_id: str | None) -> R:
     """Make `session_id` the current account of this browser (or forget the choice)."""
     settings = runtime_of(request).settings
     name = cookie_names(settings)[1]

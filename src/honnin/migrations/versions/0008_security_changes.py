@@ -1,5 +1,5 @@
 """security changes: the audit log, scheduled jobs, a session's last verification, the
-account's time zone
+account's time zone and recovery code
 
 The security info page changes an account only after a fresh "verify your identity"
 (`sessions.verified_at`, and with what: `verified_with`); every change is written to the audit
@@ -77,20 +77,32 @@ def upgrade() -> None:
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("recovery_code_digest", sa.LargeBinary(length=32), nullable=True)
+        )
 
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("verified_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("verified_with", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("ip", sa.String(length=45), nullable=True))
+        batch_op.add_column(sa.Column("agent", sa.String(length=120), nullable=True))
+        batch_op.add_column(
+            sa.Column("last_seen_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_column("last_seen_at")
+        batch_op.drop_column("agent")
+        batch_op.drop_column("ip")
         batch_op.drop_column("verified_with")
         batch_op.drop_column("verified_at")
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("recovery_code_digest")
         batch_op.drop_column("time_zone")
 
     with op.batch_alter_table("jobs", schema=None) as batch_op:

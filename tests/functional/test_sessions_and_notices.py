@@ -1,0 +1,74 @@
+"""Where an account is signed in (its security page), signing out elsewhere, a notice for a
+browser that never signed in before, and the time zone notices use."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from honnin.runtime import Runtime
+from tests.support.journeys import to_password
+from tests.support.pages import PageClient
+from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in
+from tests.support.smtp import Sink
+
+NEW_SIGN_IN = "New sign-in to your Example account"
+
+
+async def test_the_page_lists_the_sessions_and_signs_out_elsewhere(
+    flow_of_emma: SettingsFlow, api: httpx.AsyncClient
+) -> None:
+    other = await sign_in(api)
+    third = await sign_in(api)
+    flow = await flow_of_emma.start()
+    sessions = flow["security"]["sessions"]
+    assert len(sessions) == 3
+    assert [s["current"] for s in sessions] == [True, False, False]
+    assert {s["agent"] for s in sessions} == {"API: Example shop"}
+    flow = await flow_of_emma.act("sign_out_session", session=sessions[1]["id"])
+    assert flow["notice"] == "signed_out"
+    gone = await api.get("/api/v1/sessions/current", headers={"X-Session-Token": other})
+    assert gone.status_code == 401
+    refused = await flow_of_emma.act("sign_out_session", status=409, session=sessions[0]["id"])
+    assert refused["error"] == "action_not_allowed"  # this one signs out as usual
+    flow = await flow_of_emma.act("sign_out_others")
+    assert [s["current"] for s in flow["security"]["sessions"]] == [True]
+    gone = await api.get("/api/v1/sessions/current", headers={"X-Session-Token": third})
+    assert gone.status_code == 401
+
+
+async def test_a_browser_that_never_signed_in_before_is_told_of(
+    browser: PageClient, another_browser: PageClient, api: httpx.AsyncClient, emma: Any, sink: Sink
+) -> None:
+    for who in (browser, browser, another_browser):
+        page = await who.submit(await to_password(who), "submit_password", password=PASSWORD)
+        assert page.path == "/account"
+    await sign_in(api)  # an application's sign-in: no browser to tell of
+    await asyncio.sleep(0.5)
+    notices = [m for m in sink.to(EMMA) if m.message["Subject"] == NEW_SIGN_IN]
+    assert len(notices) == 2  # each browser once
+    assert "IP address 192.0.2.10" in notices[0].text
+
+
+async def test_the_time_zone_comes_from_the_browser_at_sign_up_and_can_change(
+    browser: PageClient, runtime: Runtime, sink: Sink
+) -> None:
+    browser.client.cookies.set("tz", "America/New_York")
+    page = await browser.get("/signup")
+    page = await browser.submit(page, "submit_details", email=EMMA, password=PASSWORD)
+    page = await browser.submit(page, "submit_code", code=await sink.wait_for_code(EMMA))
+    async with runtime.db.transaction(write=False) as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+    assert account is not None
+    assert account.time_zone == "America/New_York"
+    page = await browser.get("/account/security")
+    assert "Notices we send give times in America/New_York." in page.text
+    browser.client.cookies.set("tz", "Asia/Tokyo")
+    page = await browser.submit(page, "set_time_zone")
+    assert "Notices we send give times in Asia/Tokyo." in page.text
+    browser.client.cookies.set("tz", "Mars/Olympus_Mons")
+    page = await browser.submit(page, "set_time_zone")
+    assert page.status == 422
+    assert "isn't a time zone we know" in page.text
