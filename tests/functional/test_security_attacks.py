@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import delete
 
 from honnin.audit.service import Origin
+from honnin.proofs.models import Proof
 from honnin.runtime import Runtime
 from honnin.security.errors import NotYours
 from tests.support.clock import ShiftableClock
@@ -107,3 +109,76 @@ async def test_a_cancel_link_works_only_with_its_own_token(
     async with runtime.db.transaction(write=False) as tx:
         assert len(await runtime.jobs.pending(tx)) == 1
     await sign_in(api)  # the account is still usable meanwhile
+
+
+async def second_step(api: httpx.AsyncClient) -> str:
+    """A sign-in of Emma (two-step on) at "verify your identity", after her password."""
+    flow = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
+    url = f"/api/v1/flows/{flow['id']}"
+    await api.post(url, json={"action": "submit_identifier", "name": EMMA})
+    second = await api.post(url, json={"action": "submit_password", "password": PASSWORD})
+    assert second.json()["state"] == "verify_options", second.text
+    return url
+
+
+async def turned_on(flow: SettingsFlow, sink: Sink) -> str:
+    await flow.start()
+    await add_work(flow, sink)
+    await flow.act("two_step_on")
+    return str((await flow.act("confirm"))["recovery_code"])
+
+
+async def test_a_recovery_code_signs_in_once_even_twice_at_once(
+    flow_of_emma: SettingsFlow, api: httpx.AsyncClient, sink: Sink
+) -> None:
+    code = await turned_on(flow_of_emma, sink)
+    first, second = await second_step(api), await second_step(api)
+    both = await asyncio.gather(
+        *(
+            api.post(url, json={"action": "use_recovery_code", "recovery_code": code})
+            for url in (first, second)
+        )
+    )
+    assert sorted(r.status_code for r in both) == [200, 400]
+
+
+async def test_with_two_step_on_a_way_it_needs_is_not_removed(
+    flow_of_emma: SettingsFlow, sink: Sink
+) -> None:
+    await turned_on(flow_of_emma, sink)
+    flow = await flow_of_emma.act("verify")
+    flow = await flow_of_emma.act("submit_password", password=PASSWORD)
+    work = flow["security"]["ways"][1]["id"]
+    await flow_of_emma.act("remove_proof", proof=work)
+    refused = await flow_of_emma.act("confirm", status=409)
+    assert refused["error"] == "two_step_needs_two"
+
+
+async def test_a_recovery_code_is_the_way_in_when_no_way_is_left(
+    flow_of_emma: SettingsFlow, api: httpx.AsyncClient, sink: Sink, runtime: Runtime, emma: Any
+) -> None:
+    """Ways lost (deleted by support, or no channel reaches them any more): the password and
+    the recovery code still sign in; the password alone never does."""
+    code = await turned_on(flow_of_emma, sink)
+    async with runtime.db.transaction() as tx:
+        await tx.session.execute(delete(Proof).where(Proof.account_id == emma.id))
+    url = await second_step(api)
+    flow = (await api.get(url)).json()
+    assert flow["options"] == []
+    assert "use_recovery_code" in flow["actions"]
+    done = await api.post(url, json={"action": "use_recovery_code", "recovery_code": code})
+    assert done.json()["state"] == "done"
+
+
+async def test_an_address_verified_after_a_removal_was_scheduled_does_not_count(
+    flow_of_emma: SettingsFlow, api: httpx.AsyncClient, sink: Sink
+) -> None:
+    """One change at a time, even across tabs: the add waits its turn."""
+    flow = await flow_of_emma.start()
+    await flow_of_emma.act("add_proof", address=WORK)  # its code is on its way
+    other_tab = SettingsFlow(api, flow_of_emma.headers["X-Session-Token"])
+    await other_tab.start()
+    await other_tab.act("remove_proof", proof=flow["security"]["ways"][0]["id"])
+    assert (await other_tab.act("confirm"))["notice"] == "removal_scheduled"
+    refused = await flow_of_emma.act("submit_code", status=409, code=await nth_code(sink, WORK, 1))
+    assert refused["error"] == "change_pending"

@@ -98,7 +98,11 @@ async def test_removing_a_way_needs_a_verification_by_another_way(
 
     flow = await flow_of_emma.act("remove_proof", proof=work["id"])
     assert flow["state"] == "verify_options"
-    assert flow["security"]["intent"] == {"change": "remove_proof", "hint": "em*****@work.example"}
+    assert flow["security"]["intent"] == {
+        "change": "remove_proof",
+        "hint": "em*****@work.example",
+        "last": False,
+    }
     assert [o["hint"] for o in flow["options"]] == ["em*****@example.com"]  # not the removed one
     assert "submit_password" in flow["actions"]
     flow = await flow_of_emma.act("choose_option", option=flow["options"][0]["id"])

@@ -91,6 +91,7 @@ class Pending(BaseModel):
 class Intent(BaseModel):
     change: str = Field(description="`add_proof`, `remove_proof` or `verify`")
     hint: str | None = None
+    last: bool = Field(False, description="Removing the last way: it will be scheduled.")
 
 
 class SignedIn(BaseModel):

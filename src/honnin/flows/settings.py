@@ -166,10 +166,13 @@ class SecuritySettings(Steps):
         account_id = self._account_id(ctx)
         await self.changes.ensure_none_pending(ctx.tx, account_id)
         proof = await self.changes.proof(ctx.tx, account_id, field(fields, "proof"))
+        verified = await proofs.verified_proofs(ctx.tx, account_id)
         intent = {
             "change": "remove_proof",
             "proof": str(proof.id),
             "hint": mask(proof.kind, proof.value),
+            # the last way: its removal waits (the page says so before the person confirms)
+            "last": proof.verified_at is not None and all(p.id == proof.id for p in verified),
         }
         await self._ask(ctx, intent)
 
@@ -550,7 +553,9 @@ class SecuritySettings(Steps):
             ],
             two_step=account.two_step,
             has_password=account.password_hash is not None,
-            intent=IntentView(intent["change"], intent.get("hint")) if intent else None,
+            intent=IntentView(intent["change"], intent.get("hint"), bool(intent.get("last")))
+            if intent
+            else None,
             sessions=signed_in,
             time_zone=account.time_zone,
         )

@@ -210,8 +210,8 @@ class SignIn(Steps):
         elif account.two_step:
             ctx.update("second_password", challenge_id=None)
         else:
-            first = f"proof:{ctx.data['first_proof']}" if ctx.data.get("first_proof") else "code"
-            await self._complete(ctx, account, "code", (first,))
+            first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
+            await self._complete(ctx, account, "code", first)
         return None
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
@@ -359,15 +359,15 @@ class SignIn(Steps):
         """ "Verify your identity": the account's verified security info as options (but
         `besides`, the proof of a first step: two codes to one inbox are one step)."""
         proofs = [p for p in await verified_proofs(ctx.tx, account.id) if str(p.id) != besides]
-        if not proofs:  # fail closed: two-step verification is on, so a password is not enough
-            return errors.no_second_factor()
-        ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
         destinations = self.flows.destinations
         options = [
             vars(option) for way in CODE_WAYS for option in way.options(destinations, proofs)
         ]
-        if not options:  # security info no channel of this service reaches
+        # fail closed: two-step verification is on, so a password is not enough — unless the
+        # recovery code is there to take the second step's place
+        if not options and (account.recovery_code_digest is None or besides is not None):
             return errors.no_second_factor()
+        ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
         ctx.update("verify_options", options=options, reveal_delivery=True)
         return None
 

@@ -81,6 +81,7 @@ class IntentView:
 
     change: str  # add_proof, remove_proof, verify
     hint: str | None = None
+    last: bool = False  # removing the account's last way to verify: it will wait
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ STATUS_BY_ERROR = {
     "verification_needed": 403,
     "link_not_valid": 410,
     "two_ways_needed": 409,
+    "two_step_off": 409,
+    "two_step_needs_two": 409,
 }
 
 

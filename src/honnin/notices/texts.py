@@ -130,6 +130,16 @@ NOTICES: dict[str, NoticeText] = {
               "account."),
         link_text=_("Review your security info"),
     ),
+    "recovery_code_replaced": NoticeText(
+        subject=_("Your {service} recovery code was replaced"),
+        lines=(
+            _("A new recovery code was made for your {service} account {account} on {when}. "
+              "The old one no longer works."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: your recovery code was replaced. Not you? Check your account."),
+        link_text=_("Review your security info"),
+    ),
     "new_browser": NoticeText(
         subject=_("New sign-in to your {service} account"),
         lines=(

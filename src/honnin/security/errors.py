@@ -53,3 +53,26 @@ def two_ways_needed() -> TwoWaysNeeded:
             "address and a phone number. Add a second one first."
         )
     )
+
+
+class TwoStepIsOff(Conflict):
+    code = "two_step_off"
+
+
+def two_step_is_off() -> TwoStepIsOff:
+    return TwoStepIsOff(
+        _("Two-step verification is off, so there is no recovery code. Turn it on first.")
+    )
+
+
+class TwoStepNeedsTwo(Conflict):
+    code = "two_step_needs_two"
+
+
+def two_step_needs_two() -> TwoStepNeedsTwo:
+    return TwoStepNeedsTwo(
+        _(
+            "Two-step verification needs two ways to verify, so this one can't be removed "
+            "while it is on. Add another one first, or turn two-step verification off."
+        )
+    )

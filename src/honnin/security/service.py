@@ -169,6 +169,7 @@ class SecurityChanges:
         """The code sent to new security info came back: it counts from now (and is a
         sign-in name too, if asked and no account has it); logged and told to every way."""
         await self._lock(tx, account.id)
+        await self.ensure_none_pending(tx, account.id)  # a removal scheduled meanwhile
         proof = await tx.session.get(Proof, proof_id)
         if proof is None or proof.account_id != account.id:
             raise NotFound(_("This is no longer part of the account's security info."))
@@ -237,7 +238,12 @@ class SecurityChanges:
         now = self.clock.now()
         hint = mask(proof.kind, proof.value)
         verified = await proofs.verified_proofs(tx, account.id)
-        if proof.verified_at is None or any(p.id != proof.id for p in verified):
+        others = [p for p in verified if p.id != proof.id]
+        two_step = await tx.session.scalar(select(Account.two_step).where(Account.id == account.id))
+        if proof.verified_at is not None and two_step and len(others) < 2:
+            # its second step would have nowhere to go: turn it off first (it says the risk)
+            raise errors.two_step_needs_two()
+        if proof.verified_at is None or others:
             await self._delete(tx, account, proof, origin, now, scheduled=False)
             return Removal(scheduled=False)
         due_at = now + self.removal_wait
@@ -416,8 +422,15 @@ class SecurityChanges:
     async def replace_recovery_code(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
         """A new recovery code (the old one stops working), to show once."""
         await self._lock(tx, account.id)
+        on = await tx.session.scalar(select(Account.two_step).where(Account.id == account.id))
+        if not on:  # turned off meanwhile (another tab): a code would turn it back on
+            raise errors.two_step_is_off()
+        now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=True)
-        await audit.record(tx, account.id, "recovery_code_replaced", self.clock.now(), origin)
+        await audit.record(tx, account.id, "recovery_code_replaced", now, origin)
+        await self.notices.send(
+            tx, account, "recovery_code_replaced", now, account_hint=await self._hint(tx, account)
+        )
         return code
 
     async def use_recovery_code(
@@ -425,12 +438,14 @@ class SecurityChanges:
     ) -> str | None:
         """Spend the account's recovery code if `typed` is it (constant time): the next one,
         to show once; None if it is not the code."""
+        await self._lock(tx, account.id)  # two sign-ins with one code: the second sees it gone
+        stored = await tx.session.scalar(
+            select(Account.recovery_code_digest).where(Account.id == account.id)
+        )
         normal = recovery_codes.normalize(typed)
-        stored = account.recovery_code_digest
         right = self.keyring.matches(stored or bytes(32), "recovery-code", normal or "")
         if not (right and stored and normal):
             return None
-        await self._lock(tx, account.id)
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=account.two_step)
         await audit.record(tx, account.id, "recovery_code_used", now, origin)
