@@ -27,6 +27,7 @@ CHROME_IOS = SAFARI_IPHONE.replace("Version/17.5", "CriOS/131.0.6778.73")
         (SAFARI_IPHONE, "Safari on iPhone"),
         (CHROME_IOS, "Chrome on iPhone"),
         (FIREFOX_ANDROID, "Firefox on Android"),
+        (CHROME_WINDOWS.replace("Chrome/", "HeadlessChrome/"), "Chrome on Windows"),
         ("curl/8.5.0", None),
         ("", None),
         (None, None),
