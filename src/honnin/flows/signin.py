@@ -31,7 +31,7 @@ from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of
 from honnin.flows.ways.password import PasswordCheck
-from honnin.proofs.service import verified_proof, verified_proofs
+from honnin.proofs.service import verified_proof_id, verified_proofs
 
 
 class RecoveryCodes(Protocol):
@@ -155,10 +155,10 @@ class SignIn(Steps):
         account = await self.flows.account_by_name(ctx.tx, name)
         # a code goes only to verified security info: a name that is not (any more) is
         # answered like a name without an account
-        proof = await verified_proof(  # looked up for every name: the same work
+        proof_id = await verified_proof_id(  # looked up for every name: the same work
             ctx.tx, account.id if account else NOBODY, ctx.data.get("name_kind", EMAIL), name
         )
-        account_id = account.id if account and proof else None
+        account_id = account.id if account and proof_id else None
         sent = await self.flows.codes.send(
             ctx.tx,
             purpose=SIGN_IN,
@@ -177,7 +177,7 @@ class SignIn(Steps):
         ctx.update(
             "code",
             challenge_id=str(sent.challenge.id),
-            first_proof=str(proof.id) if proof else None,
+            first_proof=str(proof_id) if proof_id else None,
         )
         ctx.challenge = sent.challenge
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from honnin.clock import Clock
 from honnin.codes.models import Challenge
 from honnin.codes.service import CodeService
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx, table_of
 from honnin.destinations.kinds import CHANNEL_KINDS, Destinations, mask
 from honnin.errors import Conflict, NotFound
 from honnin.i18n import _
@@ -68,6 +68,27 @@ async def verified_proof(tx: Tx, account_id: uuid.UUID, kind: str, value: str) -
     found: Proof | None = await tx.session.scalar(
         _verified_of(account_id).where(Proof.kind == kind, Proof.value == value)
     )
+    return found
+
+
+_proofs = table_of(Proof)
+_VERIFIED_ID = Prepared(
+    select(_proofs.c.id).where(
+        _proofs.c.account_id == bindparam("b_account"),
+        _proofs.c.kind == bindparam("b_kind"),
+        _proofs.c.value == bindparam("b_value"),
+        _proofs.c.verified_at.is_not(None),
+    )
+)
+
+
+async def verified_proof_id(
+    tx: Tx, account_id: uuid.UUID, kind: str, value: str
+) -> uuid.UUID | None:
+    """`verified_proof`'s id, on the hot path (a sign-in's "send me a code"): one prepared
+    statement, no ORM."""
+    params = {"b_account": account_id, "b_kind": kind, "b_value": value}
+    found: uuid.UUID | None = (await tx.run(_VERIFIED_ID, params)).scalar()
     return found
 
 
