@@ -53,13 +53,8 @@ class PasswordReset(SignIn):
         codes proved: only reachable once they did)."""
         if action != "submit_new_password" or flow.account_id is None:
             return None
-        async with self.flows.db.transaction(write=False) as tx:
-            account = await self.flows.accounts.record(tx, flow.account_id)
-            names = await self.flows.accounts.names(tx, flow.account_id)
-        if account is None:
-            raise errors.not_found()
-        return await self.flows.accounts.new_password_hash(
-            fields.get("password") or "", names, only_factor=not account.two_step
+        return await self.flows.accounts.new_password_hash_for(
+            flow.account_id, fields.get("password") or ""
         )
 
     async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:

@@ -106,13 +106,8 @@ class SecuritySettings(Steps):
     ) -> Any:
         if action == "submit_new_password":  # judged and hashed before the transaction
             assert flow.account_id is not None
-            async with self.flows.db.transaction(write=False) as tx:
-                account = await self.flows.accounts.record(tx, flow.account_id)
-                names = await self.flows.accounts.names(tx, flow.account_id)
-            if account is None:
-                raise errors.not_found()
-            return await self.flows.accounts.new_password_hash(
-                fields.get("password") or "", names, only_factor=not account.two_step
+            return await self.flows.accounts.new_password_hash_for(
+                flow.account_id, fields.get("password") or ""
             )
         if action != "submit_password":
             return None
