@@ -220,6 +220,17 @@ class Settings(BaseSettings):
         ge=60,
         description="How long the removal of an account's last way to verify waits.",
     )
+    recovery_wait_seconds: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How long a recovery (every way in lost) waits before its new way counts.",
+    )
+    recovery_reminder_seconds: int = Field(
+        7 * 86_400,
+        ge=0,
+        description="How long before a recovery's end every way is reminded of it (half the "
+        "wait, when this is not shorter than the wait).",
+    )
     jobs_poll_seconds: float = Field(
         30.0, gt=0, description="How often a courier's process looks for due jobs."
     )

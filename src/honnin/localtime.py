@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.core import get_global
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 
-from honnin.i18n import _
+from honnin.i18n import LazyText, _, ngettext
 
 TZ_COOKIE = "tz"
 FALLBACK_ZONES = {"ja": "Asia/Tokyo", "en": "UTC"}
@@ -83,3 +83,15 @@ class LocalTimes:
 def local_times_for(zone: str | None, locale: str) -> LocalTimes:
     """How times are shown to someone whose zone is `zone` (None: their language's)."""
     return LocalTimes(choose_zone(zone, locale), locale)
+
+
+def duration(seconds: int) -> LazyText:
+    """A waiting period as people say it: in whole days, else hours, else minutes."""
+    if seconds >= 86_400:
+        days = seconds // 86_400
+        return ngettext("{n} day", "{n} days", days, n=days)
+    if seconds >= 3_600:
+        hours = seconds // 3_600
+        return ngettext("{n} hour", "{n} hours", hours, n=hours)
+    minutes = max(1, seconds // 60)
+    return ngettext("{n} minute", "{n} minutes", minutes, n=minutes)

@@ -34,6 +34,7 @@ from honnin.courier.worker import Courier, CourierConfig
 from honnin.crypto import Keyring
 from honnin.db import Database
 from honnin.destinations.kinds import Destinations
+from honnin.flows.recovery import AccountRecovery
 from honnin.flows.reset import PasswordReset
 from honnin.flows.service import FlowService
 from honnin.flows.settings import SecuritySettings
@@ -45,6 +46,7 @@ from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
 from honnin.proofs.service import ProofService
+from honnin.security.recovery import Recoveries
 from honnin.security.service import SecurityChanges
 from honnin.sessions.service import SessionService
 from honnin.verifications.service import VerificationService
@@ -133,10 +135,16 @@ class Runtime:
             sessions=self.sessions,
             removal_wait=timedelta(seconds=settings.removal_wait_seconds),
         )
+        self.recoveries = Recoveries(
+            self.security,
+            wait=timedelta(seconds=settings.recovery_wait_seconds),
+            remind_before=timedelta(seconds=settings.recovery_reminder_seconds),
+        )
         self.flows.register(SignIn(self.flows, self.security))
         self.flows.register(SignUp(self.flows))
         self.flows.register(SecuritySettings(self.flows, self.security))
         self.flows.register(PasswordReset(self.flows, self.security, self.security))
+        self.flows.register(AccountRecovery(self.flows, self.security, self.recoveries))
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)
         self._channels: dict[str, list[Channel]] | None = None

@@ -155,6 +155,16 @@ async def password_reset_attempt(browser: PageClient, runtime: Runtime, sink: Si
     return Attempt(form.action, {**form.fields, "name": EMMA}, unchanged)
 
 
+async def recovery_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await browser.get("/recovery")
+    form = page.form("submit_identifier")
+
+    async def unchanged() -> None:
+        assert (await browser.get(page.path)).has("submit_identifier")
+
+    return Attempt(form.action, {**form.fields, "name": EMMA}, unchanged)
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -165,6 +175,7 @@ CASES: dict[str, Setup] = {
     "/account/security/{flow_id}": security_info_attempt,
     "/account/changes/{change_id}": cancel_change_attempt,
     "/password/reset/{flow_id}": password_reset_attempt,
+    "/recovery/{flow_id}": recovery_attempt,
 }
 
 

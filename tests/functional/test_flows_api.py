@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from honnin.flows.recovery import ACTIONS as RECOVERY
 from honnin.flows.reset import ACTIONS as RESET
 from honnin.flows.settings import ACTIONS as SETTINGS
 from honnin.flows.signin import ACTIONS as SIGN_IN
@@ -100,7 +101,7 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
     mapping = union["discriminator"]["mapping"]
     every_action = {
         a
-        for table in (SIGN_IN, SIGN_UP, SETTINGS, RESET)
+        for table in (SIGN_IN, SIGN_UP, SETTINGS, RESET, RECOVERY)
         for actions in table.values()
         for a in actions
     }
@@ -139,6 +140,9 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "sign_out_session": ["action", "session"],
         "sign_out_others": ["action"],
         "set_time_zone": ["action", "time_zone"],
+        "skip_password": ["action"],
+        "submit_new_way": ["action", "address"],
+        "start_recovery": ["action"],  # and `time_zone`, optional
     }
     assert all(
         schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()
@@ -150,6 +154,7 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "sign_up",
         "settings",
         "password_reset",
+        "recovery",
     ]
 
 

@@ -23,6 +23,9 @@ class Account(Base):
     recovery_code_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # the IANA zone times are shown and sent in (None: the language's: `honnin.localtime`)
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # "this wasn't me": the password may be known to someone else, so the password alone no
+    # longer signs in, and the next sign-in (by a code) asks for a new one
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     sign_in_names: Mapped[list[SignInName]] = relationship(
         back_populates="account", order_by="SignInName.created_at", cascade="all, delete-orphan"

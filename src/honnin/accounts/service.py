@@ -46,6 +46,7 @@ class AccountRecord:
     two_step: bool
     time_zone: str | None = None
     recovery_code_digest: bytes | None = None
+    password_change_required: bool = False
 
 
 _accounts = table_of(Account)

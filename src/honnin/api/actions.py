@@ -234,6 +234,22 @@ class SubmitNewPassword(_Action):
     password: NewPassword
 
 
+class SubmitNewWay(_Action):
+    """Recovery: the new email address or phone number; a code is sent to it."""
+
+    action: Literal["submit_new_way"]
+    address: SignInName
+
+
+class StartRecovery(_Action):
+    """Recovery: start the waiting period (after the new way's code)."""
+
+    action: Literal["start_recovery"]
+    time_zone: str | None = Field(
+        None, max_length=64, description="The person's IANA zone, for the message to the new way."
+    )
+
+
 class SimpleAction(_Action):
     """Actions without fields (`email_code`: `send_code` with the way `email_code`; `verify`,
     `confirm`, `back`: settings)."""
@@ -241,7 +257,7 @@ class SimpleAction(_Action):
     action: Literal[
         "email_code", "have_code", "other_options", "change_address", "restart", "verify",
         "confirm", "back", "change_password", "two_step_on", "two_step_off",
-        "new_recovery_code", "sign_out_others",
+        "new_recovery_code", "sign_out_others", "skip_password",
     ]  # fmt: skip
 
 
@@ -261,6 +277,8 @@ FlowAction = Annotated[
     | SetTimeZone
     | UseRecoveryCode
     | SubmitNewPassword
+    | SubmitNewWay
+    | StartRecovery
     | SimpleAction,
     Field(discriminator="action"),
 ]

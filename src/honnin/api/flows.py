@@ -32,9 +32,10 @@ router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 class FlowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sign_in", "sign_up", "settings", "password_reset"] = Field(
+    kind: Literal["sign_in", "sign_up", "settings", "password_reset", "recovery"] = Field(
         description="`settings` (the security info of a signed-in account) needs the "
-        "session's `X-Session-Token`, on this request and on every action."
+        "session's `X-Session-Token`, on this request and on every action. `recovery`: "
+        "every way in is lost; a new one counts after a waiting period."
     )
     locale: Locale | None = None
 
@@ -103,6 +104,23 @@ class SignedIn(BaseModel):
     current: bool = Field(description="The session making this request.")
 
 
+class WaitingRecovery(BaseModel):
+    id: uuid.UUID = Field(description="For `cancel_change` (after a code to one of the ways).")
+    hint: str = Field(description="The new way asked for, masked.")
+    due_at: datetime
+    can_cancel: bool = Field(
+        description="The session verified with a code to one of the account's ways recently: "
+        "`cancel_change` cancels at once (else it asks for that verification first)."
+    )
+
+
+class RecoveryStep(BaseModel):
+    address: str = Field(description="The new way, as typed.")
+    kind: str = Field(description="`email` or `phone`")
+    due_at: datetime = Field(description="When the wait ends (before `start_recovery`: if now).")
+    password_proven: bool
+
+
 class Security(BaseModel):
     fresh: bool = Field(
         description="The session verified who this is recently: full addresses, and changes "
@@ -117,6 +135,12 @@ class Security(BaseModel):
     intent: Intent | None = Field(None, description="The change the flow is verifying for.")
     sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
     time_zone: str | None = Field(None, description="Notices give times in it.")
+    recovery: WaitingRecovery | None = Field(
+        None,
+        description="A recovery waits: the limited mode. `names`, `ways` and `pending` are "
+        "empty, and the security info, two-step verification and password can't change "
+        "(`recovery_waiting`).",
+    )
 
 
 class FlowState(BaseModel):
@@ -137,9 +161,12 @@ class FlowState(BaseModel):
     notice: str | None = Field(
         None,
         description="What the last action did (settings: `added`, `removed`, "
-        "`removal_scheduled`, `cancelled`, `verified`).",
+        "`removal_scheduled`, `cancelled`, `verified`, `recovery_cancelled`; a sign-in: "
+        "`recovery_waiting`, when it used one of the account's ways while a recovery waits — "
+        "offer to cancel it).",
     )
     security: Security | None = Field(None, description="Settings: the account's security info.")
+    recovery: RecoveryStep | None = Field(None, description="Recovery: the new way asked for.")
     recovery_code: str | None = Field(
         None,
         description="A new recovery code, in this response only (two-step verification turned "
@@ -184,6 +211,9 @@ class FlowState(BaseModel):
             recovery_code=recovery_code,
             security=Security.model_validate(view.security, from_attributes=True)
             if view.security
+            else None,
+            recovery=RecoveryStep.model_validate(view.recovery, from_attributes=True)
+            if view.recovery
             else None,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from honnin.cli import accounts, clients, db, messages, serve
+from honnin.cli import accounts, clients, db, messages, recovery, serve
 
 app = typer.Typer(
     name="honnin",
@@ -17,6 +17,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(clients.app, name="clients")
 app.add_typer(messages.app, name="messages")
+app.add_typer(recovery.app, name="recovery")
 app.command()(serve.serve)
 app.command()(serve.courier)
 

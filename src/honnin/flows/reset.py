@@ -15,8 +15,7 @@ from typing import Any
 from honnin.accounts.service import AccountRecord
 from honnin.errors import HonninError
 from honnin.flows import errors
-from honnin.flows.models import FlowRecord
-from honnin.flows.service import Binding, Context, FlowService
+from honnin.flows.service import Context, FlowService
 from honnin.flows.signin import Handler, RecoveryCodes, SignIn
 from honnin.security.service import SecurityChanges
 
@@ -46,17 +45,6 @@ class PasswordReset(SignIn):
     def _handlers(self) -> dict[str, Handler]:
         return {**super()._handlers(), "submit_new_password": self._submit_new_password}
 
-    async def prepare(
-        self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
-    ) -> Any:
-        """The new password, judged and hashed before the transaction (for the account the
-        codes proved: only reachable once they did)."""
-        if action != "submit_new_password" or flow.account_id is None:
-            return None
-        return await self.flows.accounts.new_password_hash_for(
-            flow.account_id, fields.get("password") or ""
-        )
-
     async def _submit_identifier(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         await super()._submit_identifier(ctx, fields, _)
         ctx.update("ways")
@@ -69,14 +57,12 @@ class PasswordReset(SignIn):
         return None
 
     async def _submit_new_password(
-        self, ctx: Context, fields: Mapping[str, str], password_hash: str
+        self, ctx: Context, fields: Mapping[str, str], password_hash: str | None
     ) -> None:
-        account = (
-            await self.flows.accounts.record(ctx.tx, ctx.flow.account_id)
-            if (ctx.flow.account_id)
-            else None
-        )
-        if account is None:
+        """The new password (judged and hashed before the transaction, for the account the
+        codes proved: `SignIn.prepare`); it signs nobody in."""
+        account = await self._proven_account(ctx, "submit_new_password")
+        if password_hash is None:
             raise errors.not_now("submit_new_password")
         await self.changes.set_password(
             ctx.tx, account, password_hash, ctx.binding.origin, keep_session=None, reset=True

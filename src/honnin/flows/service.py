@@ -380,13 +380,14 @@ class FlowService:
     ) -> FlowView:
         """What the flow shows; `known`: its challenge as just written, if the action has it."""
         data = flow.data
+        view_actions = self.kinds[flow.kind].actions(flow.state)
         view = FlowView(
             id=flow.id,
             kind=flow.kind,
             state=flow.state,
             locale=flow.locale,
             expires_at=flow.expires_at,
-            actions=self.kinds[flow.kind].actions(flow.state),
+            actions=view_actions,
             name=data.get("name"),
             shown_name=self.destinations.kind(data.get("name_kind", EMAIL)).display(data["name"])
             if data.get("name")
@@ -395,7 +396,7 @@ class FlowService:
             if data.get("name")
             else None,
             session_id=flow.session_id,
-            ways=first_ways(data) if flow.state in ("password", "ways") else [],
+            ways=first_ways(data) if "send_code" in view_actions else [],
             notice=data.get("notice"),
         )
         if data.get("options"):

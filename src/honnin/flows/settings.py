@@ -35,6 +35,7 @@ from honnin.flows.views import (
     IntentView,
     NameView,
     PendingView,
+    RecoveryView,
     SecurityView,
     SignedInView,
     WayView,
@@ -44,8 +45,8 @@ from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofService
-from honnin.security.errors import two_ways_needed
-from honnin.security.service import SecurityChanges
+from honnin.security.errors import recovery_waiting, two_ways_needed
+from honnin.security.service import RECOVER, SecurityChanges
 from honnin.sessions.service import live_sessions
 
 ACTIONS = {
@@ -68,6 +69,11 @@ NEXT_STATE = {
     "two_step_on": "confirm_two_step",
     "two_step_off": "confirm_two_step",
 }
+# what a waiting recovery keeps anyone from doing (the limited mode: `security.recovery`)
+LOCKED_BY_RECOVERY = frozenset(
+    {"add_proof", "remove_proof", "verify", "change_password", "two_step_on", "two_step_off",
+     "new_recovery_code"}
+)  # fmt: skip
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
 
@@ -117,6 +123,10 @@ class SecuritySettings(Steps):
         self, ctx: Context, action: str, fields: Mapping[str, str], prepared: Any
     ) -> HonninError | None:
         ctx.update(notice=None)
+        if action in LOCKED_BY_RECOVERY and await self.changes.recovery_waiting(
+            ctx.tx, self._account_id(ctx)
+        ):
+            raise recovery_waiting()
         handlers: dict[str, Handler] = {
             "add_proof": self._add_proof,
             "remove_proof": self._remove_proof,
@@ -218,12 +228,19 @@ class SecuritySettings(Steps):
         await self._start_verification(ctx, {"change": "verify"})
 
     async def _cancel_change(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
-        """Cancel the change that waits: it makes the account safer, so it needs no fresh
-        verification (the notice's link needs no sign-in either)."""
+        """Cancel the change that waits: a removal makes the account safer, so it needs no
+        fresh verification (the notice's link needs no sign-in either). A recovery is canceled
+        only after a code to one of the account's ways: the password alone may be what the
+        person who asked for it knows (and the owner who lost every way must not be stopped
+        by it)."""
         try:
             change_id = uuid.UUID(field(fields, "change"))
         except ValueError:
             raise errors.not_now("cancel_change") from None
+        recovery = await self.changes.recovery_waiting(ctx.tx, self._account_id(ctx))
+        if recovery is not None and recovery.id == change_id:
+            await self._ask(ctx, {"change": "cancel_recovery", "id": str(change_id)})
+            return
         account = await self._account(ctx)
         await self.changes.cancel(ctx.tx, account, change_id, ctx.binding.origin)
         ctx.update(notice="cancelled")
@@ -240,6 +257,8 @@ class SecuritySettings(Steps):
         _at, ways, fresh = await self.flows.sessions.verification(ctx.tx, ctx.flow.session_id)
         if not fresh:
             return False
+        if intent["change"] == "cancel_recovery":  # a code to one of its ways, not a password
+            return await self._by_a_way(ctx, ways)
         if intent["change"] != "remove_proof":
             return True
         # removing a way: verified by another, where the account has another
@@ -249,6 +268,12 @@ class SecuritySettings(Steps):
             return True
         return any(way != target for way in ways)
 
+    async def _by_a_way(self, ctx: Context, ways: tuple[str, ...]) -> bool:
+        """Whether the session verified with a code to one of the account's ways (still
+        its)."""
+        verified = await proofs.verified_proofs(ctx.tx, self._account_id(ctx))
+        return any(way in {proof_way(p.id) for p in verified} for way in ways)
+
     async def _proceed(self, ctx: Context, intent: dict[str, Any]) -> None:
         """The session is verified as the change needs: go on with it."""
         change = intent["change"]
@@ -256,6 +281,24 @@ class SecuritySettings(Steps):
             ctx.update("overview", intent=None, options=None, challenge_id=None, notice="verified")
         elif change in NEXT_STATE:
             ctx.update(NEXT_STATE[change], intent=intent, options=None, challenge_id=None)
+        elif change == "cancel_recovery":
+            # canceled and secured (every other session signed out); now a new password,
+            # for whoever asked may know this one
+            account = await self._account(ctx)
+            await self.changes.cancel(
+                ctx.tx,
+                account,
+                uuid.UUID(intent["id"]),
+                ctx.binding.origin,
+                keep=ctx.flow.session_id,
+            )
+            ctx.update(
+                "new_password",
+                intent={"change": "password"},
+                options=None,
+                challenge_id=None,
+                notice="recovery_cancelled",
+            )
         elif change == "recovery_code":
             account = await self._account(ctx)
             code = await self.changes.replace_recovery_code(ctx.tx, account, ctx.binding.origin)
@@ -281,7 +324,8 @@ class SecuritySettings(Steps):
             "verify_options",
             intent=intent,
             options=options,
-            password=account.password_hash is not None,
+            # a recovery is canceled by a code, never by the password
+            password=account.password_hash is not None and intent["change"] != "cancel_recovery",
             option=None,
             challenge_id=None,
             reveal_delivery=True,
@@ -490,7 +534,7 @@ class SecuritySettings(Steps):
         assert flow.account_id is not None
         assert flow.session_id is not None
         sessions = self.flows.sessions
-        at, _ways, fresh = await sessions.verification(tx, flow.session_id)
+        at, verified_with, fresh = await sessions.verification(tx, flow.session_id)
         account = await self.flows.accounts.record(tx, flow.account_id)
         if account is None:
             return view
@@ -554,5 +598,16 @@ class SecuritySettings(Steps):
             sessions=signed_in,
             time_zone=account.time_zone,
         )
+        recovery = next((p for p in pending if p.change == RECOVER), None)
+        if recovery is not None:  # the limited mode: nothing of the security info shows
+            own = {proof_way(way.id) for way in ways if way.verified_at}
+            can_cancel = fresh and any(way in own for way in verified_with)
+            security = replace(
+                security,
+                names=[],
+                ways=[],
+                pending=[],
+                recovery=RecoveryView(recovery.id, recovery.hint, recovery.due_at, can_cancel),
+            )
         # the account's name is on the page (fresh: in full), not in the flow's own fields
         return replace(view, security=security, name=None, shown_name=None)

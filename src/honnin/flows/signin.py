@@ -44,6 +44,19 @@ class RecoveryCodes(Protocol):
 
     async def new_browser(self, tx: Tx, account: AccountRecord, origin: Origin) -> None: ...
 
+    async def set_password(
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        password_hash: str,
+        origin: Origin,
+        *,
+        keep_session: uuid.UUID | None,
+        reset: bool = False,
+    ) -> None: ...
+
+    async def recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> Any: ...
+
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
@@ -57,12 +70,14 @@ ACTIONS = {
     "verify_options": ["choose_option", "have_code", "use_recovery_code", "restart"],
     "verify_confirm": ["confirm_address", "other_options", "restart"],
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
+    # after "this wasn't me": a code proved who this is, and the password must change
+    "new_password": ["submit_new_password", "restart"],
     "done": [],
 }
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
 
 
-def _name_hint(ctx: Context) -> str:
+def name_hint(ctx: Context) -> str:
     """The sign-in name, masked: how messages of this sign-in name the account."""
     return mask(ctx.data.get("name_kind", EMAIL), ctx.data["name"])
 
@@ -73,7 +88,7 @@ def field(fields: Mapping[str, str], name: str) -> str:
 
 class SignIn(Steps):
     ACTIONS = ACTIONS
-    PREPARED = frozenset({"submit_password"})
+    PREPARED = frozenset({"submit_password", "submit_new_password"})
     name = "sign_in"
     first_state = "identifier"
 
@@ -87,6 +102,12 @@ class SignIn(Steps):
     async def prepare(
         self, action: str, flow: FlowRecord, fields: Mapping[str, str], binding: Binding
     ) -> Any:
+        if action == "submit_new_password":  # judged and hashed, for the account proven
+            if flow.account_id is None:
+                return None
+            return await self.flows.accounts.new_password_hash_for(
+                flow.account_id, fields.get("password") or ""
+            )
         if action != "submit_password":
             return None
         return await password.check(self.flows, self.guesses, flow, fields, binding)
@@ -112,6 +133,7 @@ class SignIn(Steps):
             "confirm_address": self._confirm_address,
             "other_options": self._other_options,
             "use_recovery_code": self._use_recovery_code,
+            "submit_new_password": self._submit_new_password,
             "restart": self._restart,
         }
 
@@ -138,9 +160,11 @@ class SignIn(Steps):
             first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
             await self._complete(ctx, account, "code+password", (*first, "password"))
             return None
-        if not account.two_step:
+        if not account.two_step and not account.password_change_required:
             await self._complete(ctx, account, "password", ("password",))
             return None
+        # two-step verification, or a password someone else may know: a code to one of its
+        # ways too
         return await self._offer_options(ctx, account)
 
     async def _email_code(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
@@ -169,7 +193,7 @@ class SignIn(Steps):
             account_id=account_id,
             flow_id=ctx.flow.id,
             template="code" if account_id else None,  # no account: a decoy, sent to the void
-            template_params={"account_hint": _name_hint(ctx)},
+            template_params={"account_hint": name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, account_id, ctx.binding, way.channel, name
             ),
@@ -238,7 +262,7 @@ class SignIn(Steps):
             requester=ctx.binding.requester,
             locale=ctx.flow.locale,
             template="code" if challenge.account_id else None,
-            template_params={"account_hint": _name_hint(ctx)},
+            template_params={"account_hint": name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, challenge.account_id, ctx.binding, challenge.channel, challenge.destination
             ),
@@ -287,7 +311,7 @@ class SignIn(Steps):
             requester=ctx.binding.requester,
             account_id=ctx.flow.account_id,
             flow_id=ctx.flow.id,
-            template_params={"account_hint": _name_hint(ctx)},
+            template_params={"account_hint": name_hint(ctx)},
             quota_key=await self.guesses.own_send_quota(
                 ctx.tx, ctx.flow.account_id, ctx.binding, channel, proof_value
             ),
@@ -316,6 +340,30 @@ class SignIn(Steps):
         await self._complete(ctx, account, "password+recovery_code", ("password",))
         return None
 
+    async def _submit_new_password(
+        self, ctx: Context, fields: Mapping[str, str], password_hash: str | None
+    ) -> None:
+        """The new password asked for after "this wasn't me"; then the sign-in completes."""
+        account = await self._proven_account(ctx, "submit_new_password")
+        if password_hash is None:
+            raise errors.not_now("submit_new_password")
+        await self.recovery.set_password(
+            ctx.tx, account, password_hash, ctx.binding.origin, keep_session=None
+        )
+        changed = await self._proven_account(ctx, "submit_new_password")
+        ways = tuple(ctx.data.get("pending_ways") or ())
+        await self._complete(ctx, changed, str(ctx.data.get("pending_method")), ways)
+
+    async def _proven_account(self, ctx: Context, action: str) -> AccountRecord:
+        account = (
+            await self.flows.accounts.record(ctx.tx, ctx.flow.account_id)
+            if ctx.flow.account_id
+            else None
+        )
+        if account is None:
+            raise errors.not_now(action)
+        return account
+
     async def _other_options(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         ctx.update("verify_options", option=None, challenge_id=None)
 
@@ -329,13 +377,30 @@ class SignIn(Steps):
     async def _complete(
         self, ctx: Context, account: AccountRecord, method: str, ways: tuple[str, ...]
     ) -> None:
-        """Sign in; a browser that never signed in to the account before tells its ways."""
+        """Sign in; a browser that never signed in to the account before tells its ways. An
+        account secured after "this wasn't me" first chooses a new password (the ways proved
+        it: a code, or the recovery code)."""
+        if account.password_change_required:
+            ctx.flow.account_id = account.id
+            ctx.update(
+                "new_password",
+                pending_method=method,
+                pending_ways=list(ways),
+                options=None,
+                challenge_id=None,
+            )
+            return
         new_browser = ctx.binding.device_token is not None and not (
             await self.guesses.known_browser(ctx.tx, account.id, ctx.binding)
         )
         await self.flows.complete(ctx, account.id, method, ways)
         if new_browser:
             await self.recovery.new_browser(ctx.tx, account, ctx.binding.origin)
+        # signed in with one of its ways while a recovery waits: offer to cancel it
+        if any(way.startswith("proof:") for way in ways) and await self.recovery.recovery_waiting(
+            ctx.tx, account.id
+        ):
+            ctx.update(notice="recovery_waiting")
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
         return await self.guesses.reserve(

@@ -108,10 +108,32 @@ class SecurityView:
     intent: IntentView | None = None
     sessions: list[SignedInView] = field(default_factory=list)
     time_zone: str | None = None  # the account's, for notices (None: its language's)
+    # a recovery waits: the security info is hidden and nothing may change (limited mode)
+    recovery: RecoveryView | None = None
 
     @property
     def verified_ways(self) -> int:
         return sum(1 for way in self.ways if way.verified)
+
+
+@dataclass(frozen=True)
+class RecoveryStepView:
+    """`recovery`: the new way asked for, and when it would count."""
+
+    address: str  # as the person typed it (theirs: in full)
+    kind: str  # email, phone
+    due_at: datetime  # when the wait ends (before it starts: if it started now)
+    password_proven: bool
+
+
+@dataclass(frozen=True)
+class RecoveryView:
+    """`settings`: the account's recovery that waits (the limited mode)."""
+
+    id: uuid.UUID
+    hint: str  # the new way, masked
+    due_at: datetime
+    can_cancel: bool  # this session verified with one of the account's ways: one click
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,7 @@ class FlowView:
     ways: list[str] = field(default_factory=list)  # codes the name can get instead of a password
     notice: str | None = None  # what the last action did, to say once (`settings`: "added")
     security: SecurityView | None = None  # `settings`: the account's security info
+    recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
 
     @property
     def done(self) -> bool:

@@ -40,6 +40,7 @@ STATUS_BY_ERROR = {
     "two_ways_needed": 409,
     "two_step_off": 409,
     "two_step_needs_two": 409,
+    "recovery_waiting": 409,
 }
 
 

@@ -59,8 +59,40 @@ class Notices:
         """Queue the notice of `action` (`notices.texts`) to each of the account's ways and
         `also`; `dates` are shown in the account's time zone; `link`: a path that acts, sealed
         (without one, the notice links to the security page). The ids of the messages."""
+        return await self.send_to(
+            tx,
+            await self._recipients(tx, account.id, also or []),
+            action,
+            now,
+            locale=account.locale,
+            time_zone=account.time_zone,
+            account_hint=account_hint,
+            dates=dates,
+            link=link,
+            everyone=True,
+            **params,
+        )
+
+    async def send_to(
+        self,
+        tx: Tx,
+        recipients: list[Recipient],
+        action: str,
+        now: datetime,
+        *,
+        locale: str,
+        time_zone: str | None,
+        account_hint: str,
+        dates: dict[str, datetime] | None = None,
+        link: str | None = None,
+        everyone: bool = False,
+        **params: str,
+    ) -> list[uuid.UUID]:
+        """The notice of `action` to these recipients alone (a recovery's new address, which
+        is not yet the account's), in this language and zone. `everyone`: they are all of
+        the account's ways (the notice says so); else it has no link unless given one."""
         text = NOTICES[action]
-        times = local_times_for(account.time_zone, account.locale)
+        times = local_times_for(time_zone, locale)
         values: dict[str, Any] = {
             "service": self.service_name,
             "account": account_hint,
@@ -68,16 +100,18 @@ class Notices:
             **{name: times.date_time_and_zone(at) for name, at in (dates or {}).items()},
             **params,
         }
-        locale = account.locale
         shown = {
             "subject": replace(text.subject, params=values).render(locale),
             "lines": [replace(line, params=values).render(locale) for line in text.lines],
             "link_text": text.link_text.render(locale) if text.link_text else "",
             "action": action,
+            "everyone": everyone,
         }
         url = f"{self.base_url}{link}" if link else f"{self.base_url}/account/security"
+        if not link and not everyone:
+            url = ""  # not the account's: nothing to review there
         ids = []
-        for recipient in await self._recipients(tx, account.id, also or []):
+        for recipient in recipients:
             channel = EMAIL if recipient.kind == EMAIL else SMS
             message_params = {**shown, "destination_hint": mask(recipient.kind, recipient.value)}
             if channel == SMS:

@@ -152,4 +152,65 @@ NOTICES: dict[str, NoticeText] = {
               "password now."),
         link_text=_("Review your security info"),
     ),
+    "recovery_started": NoticeText(
+        subject=_("Someone asked to recover your {service} account"),
+        lines=(
+            _("On {when}, someone asked to recover your {service} account {account}, saying "
+              "they can't use any of its security info, and to use {hint} instead."),
+            _("For your protection, {hint} can be used only from {date}. Until then nothing "
+              "changes: your security info and your password keep working."),
+            _("If this wasn't you, cancel it with the button below. We'll also sign you out "
+              "everywhere and ask for a new password at your next sign-in."),
+        ),
+        sms=_("{service}: someone asked to recover your account with {hint}, from {date}. Not "
+              "you? Cancel: {link}"),
+        link_text=_("This wasn't me: cancel it"),
+    ),
+    "recovery_reminder": NoticeText(
+        subject=_("Your {service} account's recovery ends on {date}"),
+        lines=(
+            _("On {started}, someone asked to recover your {service} account {account} and to "
+              "use {hint} instead of its security info."),
+            _("On {date}, {hint} will replace all of your security info."),
+            _("If this wasn't you, cancel it with the button below. We'll also sign you out "
+              "everywhere and ask for a new password at your next sign-in."),
+        ),
+        sms=_("{service}: on {date}, {hint} replaces your account's security info. Not you? "
+              "Cancel: {link}"),
+        link_text=_("This wasn't me: cancel it"),
+    ),
+    "recovery_request": NoticeText(
+        subject=_("Your {service} account recovery request"),
+        lines=(
+            _("On {when}, you asked to recover the {service} account {account} and to use "
+              "{hint} from now on."),
+            _("For the account's protection, the request waits until {date}. Meanwhile we tell "
+              "the account's security info, and it can be canceled from there."),
+            _("If it isn't canceled, on {date} {hint} becomes the account's security info, and "
+              "we'll write to you here. If you didn't ask for this, ignore this message."),
+        ),
+        sms=_("{service}: your request to recover {account} waits until {date}. We'll text "
+              "you then."),
+    ),
+    "recovery_cancelled": NoticeText(
+        subject=_("The recovery of your {service} account was canceled"),
+        lines=(
+            _("The recovery of your {service} account {account} was canceled on {when}. {hint} "
+              "was not added, and your security info is unchanged."),
+        ),
+        sms=_("{service}: the recovery of your account was canceled. {hint} was not added."),
+    ),
+    "recovery_completed": NoticeText(
+        subject=_("Your {service} account was recovered"),
+        lines=(
+            _("The recovery of your {service} account {account} ended on {when}. {hint} is "
+              "now its security info and a sign-in name; the previous security info was "
+              "removed, and two-step verification is off. Everywhere it was signed in, it was "
+              "signed out."),
+            _("Sign in with a code to {hint}. Then add a second way to verify, such as a "
+              "phone number, so that losing one never locks you out."),
+        ),
+        sms=_("{service}: your account was recovered. Sign in with a code to {hint}."),
+        link_text=_("Sign in"),
+    ),
 }  # fmt: skip

@@ -76,3 +76,17 @@ def two_step_needs_two() -> TwoStepNeedsTwo:
             "while it is on. Add another one first, or turn two-step verification off."
         )
     )
+
+
+class RecoveryWaiting(Conflict):
+    code = "recovery_waiting"
+
+
+def recovery_waiting() -> RecoveryWaiting:
+    return RecoveryWaiting(
+        _(
+            "A recovery of this account is waiting. Until it ends, its security info, "
+            "two-step verification and password can't be seen or changed. If you didn't ask "
+            "for it, cancel it on the security info page after verifying with a code."
+        )
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,13 +41,16 @@ from honnin.security import errors, recovery_codes
 from honnin.sessions.service import SessionService
 
 REMOVE_PROOF = "remove_proof"  # the job that removes the last way once the wait is over
-CHANGE_KINDS = (REMOVE_PROOF,)  # the jobs that are a change waiting ("one at a time")
+RECOVER = "recover"  # the job that ends a recovery's wait (`security.recovery`)
+CHANGE_KINDS = (REMOVE_PROOF, RECOVER)  # the jobs that are a change waiting ("one at a time")
+# how a kind of waiting change is canceled: the account, the job, who, the session canceling
+Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class PendingChange:
     id: uuid.UUID
-    change: str  # remove_proof
+    change: str  # remove_proof, recover
     proof_id: uuid.UUID | None
     hint: str
     due_at: datetime
@@ -100,6 +104,8 @@ class SecurityChanges:
         self.sessions = sessions
         self.removal_wait = removal_wait
         jobs.register(REMOVE_PROOF, self._run_removal)
+        # how each kind of waiting change is canceled (a recovery: `security.recovery`)
+        self.cancellers: dict[str, Canceller] = {REMOVE_PROOF: self._cancel_removal}
 
     # --- what is waiting ----------------------------------------------------------------
 
@@ -107,11 +113,26 @@ class SecurityChanges:
         return await pending_changes(tx, self.jobs, account_id)
 
     async def ensure_none_pending(self, tx: Tx, account_id: uuid.UUID) -> None:
-        if await self.pending(tx, account_id):
+        pending = await self.pending(tx, account_id)
+        if any(change.change == RECOVER for change in pending):
+            raise errors.recovery_waiting()
+        if pending:
             raise errors.change_pending()
 
+    async def ensure_no_recovery(self, tx: Tx, account_id: uuid.UUID) -> None:
+        """While a recovery waits, the password and two-step verification stay as they are
+        (the limited mode: `security.recovery`)."""
+        if await self.recovery_waiting(tx, account_id):
+            raise errors.recovery_waiting()
+
+    async def recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> PendingChange | None:
+        """The account's recovery that waits, if one does."""
+        for job in await self.jobs.pending(tx, account_id=account_id, kinds=(RECOVER,)):
+            return _pending(job)
+        return None
+
     @staticmethod
-    async def _lock(tx: Tx, account_id: uuid.UUID) -> None:
+    async def lock(tx: Tx, account_id: uuid.UUID) -> None:
         """One change of an account's security info at a time: two tabs removing its last two
         ways at once each see what the other did (the second is then the last, and waits)."""
         await tx.session.execute(
@@ -142,7 +163,7 @@ class SecurityChanges:
     async def new_proof(self, tx: Tx, account_id: uuid.UUID, kind: str, value: str) -> Proof:
         """Unverified security info (`read_new`), to send a code to; `Conflict` if the account
         already has it verified."""
-        await self._lock(tx, account_id)
+        await self.lock(tx, account_id)
         await self.ensure_none_pending(tx, account_id)
         await self.ensure_new(tx, account_id, kind, value)
         existing = await tx.session.scalar(
@@ -168,7 +189,7 @@ class SecurityChanges:
     ) -> Proof:
         """The code sent to new security info came back: it counts from now (and is a
         sign-in name too, if asked and no account has it); logged and told to every way."""
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
         await self.ensure_none_pending(tx, account.id)  # a removal scheduled meanwhile
         proof = await tx.session.get(Proof, proof_id)
         if proof is None or proof.account_id != account.id:
@@ -198,7 +219,7 @@ class SecurityChanges:
             sign_in=sign_in,
         )  # fmt: skip
         await self.notices.send(
-            tx, account, "proof_added", now, account_hint=await self._hint(tx, account), hint=hint
+            tx, account, "proof_added", now, account_hint=await self.hint(tx, account), hint=hint
         )
         return proof
 
@@ -232,7 +253,7 @@ class SecurityChanges:
         self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID, origin: Origin
     ) -> Removal:
         """Remove the proof now, or — the last verified way — schedule its removal."""
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
         await self.ensure_none_pending(tx, account.id)
         proof = await self.proof(tx, account.id, str(proof_id))
         now = self.clock.now()
@@ -266,7 +287,7 @@ class SecurityChanges:
             account,
             "removal_scheduled",
             now,
-            account_hint=await self._hint(tx, account),
+            account_hint=await self.hint(tx, account),
             dates={"date": due_at},
             link=f"/account/changes/{job_id}?token={token}",
             hint=hint,
@@ -274,16 +295,34 @@ class SecurityChanges:
         return Removal(scheduled=True, due_at=due_at)
 
     async def cancel(
-        self, tx: Tx, account: AccountRecord, change_id: uuid.UUID, origin: Origin
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        change_id: uuid.UUID,
+        origin: Origin,
+        *,
+        keep: uuid.UUID | None = None,
     ) -> PendingChange:
-        """Cancel a change that waits (the person, signed in, or by the link in its notice)."""
+        """Cancel a change that waits (the person, signed in — `keep`: their session — or by
+        the link in its notice)."""
         job = await self.jobs.get(tx, change_id, lock=True)
         if job is None or job.account_id != account.id or job.kind not in CHANGE_KINDS:
             raise errors.link_not_valid()
         cancelled = await self.jobs.cancel(tx, change_id)
         if cancelled is None:
             raise errors.link_not_valid()
-        change = _pending(cancelled)
+        await self.cancellers[cancelled.kind](tx, account, cancelled, origin, keep)
+        return _pending(cancelled)
+
+    async def _cancel_removal(
+        self,
+        tx: Tx,
+        account: AccountRecord,
+        job: JobView,
+        origin: Origin,
+        keep: uuid.UUID | None,
+    ) -> None:
+        change = _pending(job)
         now = self.clock.now()
         await audit.record(tx, account.id, "removal_cancelled", now, origin, hint=change.hint)
         await self.notices.send(
@@ -291,10 +330,9 @@ class SecurityChanges:
             account,
             "removal_cancelled",
             now,
-            account_hint=await self._hint(tx, account),
+            account_hint=await self.hint(tx, account),
             hint=change.hint,
         )
-        return change
 
     async def cancel_by_link(self, change_id: str, token: str, origin: Origin) -> PendingChange:
         """Cancel a waiting change with the secret link of its notice: no sign-in needed (the
@@ -359,7 +397,7 @@ class SecurityChanges:
                 account,
                 "proof_removed",
                 now,
-                account_hint=await self._hint(tx, account),
+                account_hint=await self.hint(tx, account),
                 also=[removed],
                 hint=hint,
             )
@@ -378,23 +416,24 @@ class SecurityChanges:
     ) -> None:
         """A new password (already judged and hashed: `AccountService.new_password_hash`):
         every other session ends, it is logged, and every way is told."""
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
+        await self.ensure_no_recovery(tx, account.id)
         now = self.clock.now()
         await tx.session.execute(
-            update(Account).where(Account.id == account.id).values(password_hash=password_hash)
+            update(Account)
+            .where(Account.id == account.id)
+            .values(password_hash=password_hash, password_change_required=False)
         )
         await self.sessions.revoke_account(tx, account.id, now, keep=keep_session)
         action = "password_reset" if reset else "password_changed"
         await audit.record(tx, account.id, action, now, origin)
-        await self.notices.send(
-            tx, account, action, now, account_hint=await self._hint(tx, account)
-        )
+        await self.notices.send(tx, account, action, now, account_hint=await self.hint(tx, account))
 
     async def two_step_on(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
         """Turn two-step verification on: it needs two distinct ways to verify (two verified
         addresses or numbers: two codes to one inbox are one step). Returns the new recovery
         code, to show once."""
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
         await self.ensure_none_pending(tx, account.id)
         if len(await proofs.verified_proofs(tx, account.id)) < 2:
             raise errors.two_ways_needed()
@@ -402,12 +441,13 @@ class SecurityChanges:
         code = await self._new_recovery_code(tx, account.id, two_step=True)
         await audit.record(tx, account.id, "two_step_on", now, origin)
         await self.notices.send(
-            tx, account, "two_step_on", now, account_hint=await self._hint(tx, account)
+            tx, account, "two_step_on", now, account_hint=await self.hint(tx, account)
         )
         return code
 
     async def two_step_off(self, tx: Tx, account: AccountRecord, origin: Origin) -> None:
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
+        await self.ensure_no_recovery(tx, account.id)
         now = self.clock.now()
         await tx.session.execute(
             update(Account)
@@ -416,12 +456,13 @@ class SecurityChanges:
         )
         await audit.record(tx, account.id, "two_step_off", now, origin)
         await self.notices.send(
-            tx, account, "two_step_off", now, account_hint=await self._hint(tx, account)
+            tx, account, "two_step_off", now, account_hint=await self.hint(tx, account)
         )
 
     async def replace_recovery_code(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
         """A new recovery code (the old one stops working), to show once."""
-        await self._lock(tx, account.id)
+        await self.lock(tx, account.id)
+        await self.ensure_no_recovery(tx, account.id)
         on = await tx.session.scalar(select(Account.two_step).where(Account.id == account.id))
         if not on:  # turned off meanwhile (another tab): a code would turn it back on
             raise errors.two_step_is_off()
@@ -429,7 +470,7 @@ class SecurityChanges:
         code = await self._new_recovery_code(tx, account.id, two_step=True)
         await audit.record(tx, account.id, "recovery_code_replaced", now, origin)
         await self.notices.send(
-            tx, account, "recovery_code_replaced", now, account_hint=await self._hint(tx, account)
+            tx, account, "recovery_code_replaced", now, account_hint=await self.hint(tx, account)
         )
         return code
 
@@ -438,21 +479,26 @@ class SecurityChanges:
     ) -> str | None:
         """Spend the account's recovery code if `typed` is it (constant time): the next one,
         to show once; None if it is not the code."""
-        await self._lock(tx, account.id)  # two sign-ins with one code: the second sees it gone
-        stored = await tx.session.scalar(
-            select(Account.recovery_code_digest).where(Account.id == account.id)
-        )
-        normal = recovery_codes.normalize(typed)
-        right = self.keyring.matches(stored or bytes(32), "recovery-code", normal or "")
-        if not (right and stored and normal):
+        if not await self.recovery_code_matches(tx, account.id, typed):
             return None
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=account.two_step)
         await audit.record(tx, account.id, "recovery_code_used", now, origin)
         await self.notices.send(
-            tx, account, "recovery_code_used", now, account_hint=await self._hint(tx, account)
+            tx, account, "recovery_code_used", now, account_hint=await self.hint(tx, account)
         )
         return code
+
+    async def recovery_code_matches(self, tx: Tx, account_id: uuid.UUID, typed: str) -> bool:
+        """Whether `typed` is the account's recovery code (constant time), read under the
+        account's lock: two uses of one code at once, the second sees it gone."""
+        await self.lock(tx, account_id)
+        stored = await tx.session.scalar(
+            select(Account.recovery_code_digest).where(Account.id == account_id)
+        )
+        normal = recovery_codes.normalize(typed)
+        right = self.keyring.matches(stored or bytes(32), "recovery-code", normal or "")
+        return bool(right and stored and normal)
 
     async def _new_recovery_code(self, tx: Tx, account_id: uuid.UUID, *, two_step: bool) -> str:
         code = recovery_codes.new_code()
@@ -473,7 +519,7 @@ class SecurityChanges:
             account,
             "new_browser",
             now,
-            account_hint=await self._hint(tx, account),
+            account_hint=await self.hint(tx, account),
             agent=origin.agent or "?",
             ip=origin.ip or "?",
         )
@@ -488,5 +534,6 @@ class SecurityChanges:
             update(Account).where(Account.id == account_id).values(time_zone=zone)
         )
 
-    async def _hint(self, tx: Tx, account: AccountRecord) -> str:
+    async def hint(self, tx: Tx, account: AccountRecord) -> str:
+        """How notices name the account: its first sign-in name, masked."""
         return await self.accounts.hint(tx, account.id) or ""

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 
-from honnin.accounts.models import SignInName
+from honnin.accounts.models import Account, SignInName
 from honnin.clients.models import Client
 from honnin.clock import Clock
 from honnin.crypto import Keyring
@@ -27,6 +27,7 @@ TOUCH_EVERY = timedelta(minutes=10)
 _sessions = table_of(Session)
 _NO_SESSION = uuid.UUID(int=0)
 _names = table_of(SignInName)
+_accounts = table_of(Account)
 _s = _sessions.c
 _n = _names.c
 
@@ -44,6 +45,7 @@ class SessionView:
     fresh: bool  # verified within the re-authentication age: may see their own info in full
     verified_with: tuple[str, ...] = ()  # with what: "password", "proof:<id>"
     last_seen_at: datetime | None = None
+    time_zone: str | None = None  # the account's: its pages show times in it
 
     @property
     def shown_name(self) -> str:
@@ -72,10 +74,12 @@ _VIEW_COLUMNS = (
     _s.verified_at,
     _s.verified_with,
     _s.last_seen_at,
+    _accounts.c.time_zone,
 )
 _FOR_DEVICE = Prepared(
     select(*_VIEW_COLUMNS)
     .join(_names, _n.account_id == _s.account_id)
+    .join(_accounts, _accounts.c.id == _s.account_id)
     .where(
         _s.device_digest.in_(bindparam("b_devices", expanding=True)),
         _live(bindparam("b_now")),
@@ -85,6 +89,7 @@ _FOR_DEVICE = Prepared(
 _BY_TOKEN = Prepared(
     select(*_VIEW_COLUMNS)
     .join(_names, _n.account_id == _s.account_id)
+    .join(_accounts, _accounts.c.id == _s.account_id)
     .where(
         _s.token_digest.in_(bindparam("b_tokens", expanding=True)),
         _s.client_id == bindparam("b_client"),
@@ -390,7 +395,7 @@ class SessionService:
         return SessionView(
             row.id, row.account_id, row.name, row.name_kind, row.method, row.created_at,
             row.expires_at, verified_at, now - verified_at <= self.reauth_max_age,
-            _ways(row.verified_with), row.last_seen_at or row.created_at,
+            _ways(row.verified_with), row.last_seen_at or row.created_at, row.time_zone,
         )  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""The link in the notice of a scheduled change: "this wasn't me, cancel it".
+"""The link in the notice of a scheduled change: "this wasn't me, cancel it" (a removal of the
+last security info, or a recovery: that one also secures the account, `security.recovery`).
 
 It works without signing in (the person may have lost every way in, or be locked out by the
 person who asked for the change): the secret token in the link is the proof. Opening the link
@@ -35,6 +36,7 @@ async def _refused(request: Request, error: HonninError) -> Response:
         status_code=status_of(error),
         change=None,
         cancelled=None,
+        kind=None,
         error=message,
     )
 
@@ -52,8 +54,10 @@ async def show_change(request: Request, change_id: str) -> Response:
         return await _refused(request, error)
     hint = job.payload.get("hint", "")
     if job.status == JobStatus.CANCELLED:
-        return await page(request, "change.html", change=None, cancelled=hint)
-    return await page(request, "change.html", change=job, cancelled=None, hint=hint, token=token)
+        return await page(request, "change.html", change=None, cancelled=hint, kind=job.kind)
+    return await page(
+        request, "change.html", change=job, cancelled=None, kind=job.kind, hint=hint, token=token
+    )
 
 
 @router.post("/account/changes/{change_id}")

@@ -37,8 +37,10 @@ PATHS = {
     "sign_up": "/signup",
     "settings": "/account/security",
     "password_reset": "/password/reset",
+    "recovery": "/recovery",
 }
 RESET_PAGES = ("identifier", "ways", "new_password", "done")  # the rest: the sign-in's
+RECOVERY_PAGES = ("identifier", "password", "new_way", "confirm", "started")
 # states that share a page with another
 TEMPLATES = {"second_password": "password", "verify_code": "code"}
 # what to tell the person after an action (shown once, on the page it leads to)
@@ -83,7 +85,8 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     try:
         who.check_csrf(fields.pop("csrf", None))
         action = fields.pop("action", "")
-        if action in ("submit_details", "set_time_zone"):  # the zone the browser says it is in
+        # the zone the browser says it is in
+        if action in ("submit_details", "set_time_zone", "start_recovery"):
             fields["time_zone"] = request.cookies.get(TZ_COOKIE, "")
         outcome = await flows.act(
             flow_id, binding, action, fields, locale=page_locale(request), kind=kind
@@ -101,7 +104,10 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     if outcome.recovery_code is not None:  # shown in this response only, never again
         return await _recovery_code(request, outcome)
     if outcome.view.done and kind != "password_reset":
-        response = with_current(request, redirect("/account"), str(outcome.view.session_id))
+        # signed in with one of its ways while a recovery waits: where it can be canceled
+        waiting = outcome.view.notice == "recovery_waiting"
+        target = "/account/security" if waiting else "/account"
+        response = with_current(request, redirect(target), str(outcome.view.session_id))
         return with_device(request, response, outcome.device_token)
     notice = NOTICES.get(action)
     return redirect(f"{PATHS[kind]}/{flow_id}" + (f"?notice={notice}" if notice else ""))
@@ -169,6 +175,12 @@ def _template(view: FlowView) -> str:
         return f"flows/settings/{view.state}.html"
     if view.kind == "password_reset" and view.state in RESET_PAGES:
         return f"flows/password_reset/{view.state}.html"
+    if view.kind == "recovery":
+        if view.state in RECOVERY_PAGES:
+            return f"flows/recovery/{view.state}.html"
+        return "flows/code.html"
+    if view.kind == "sign_in" and view.state == "new_password":  # after "this wasn't me"
+        return "flows/password_reset/new_password.html"
     return f"flows/{TEMPLATES.get(view.state, view.state)}.html"
 
 
@@ -231,6 +243,21 @@ async def show_security_info(request: Request, flow_id: str) -> Response:
 @router.post("/account/security/{flow_id}")
 async def act_on_security_info(request: Request, flow_id: str) -> Response:
     return await _act(request, "settings", flow_id)
+
+
+@router.get("/recovery")
+async def recovery(request: Request) -> Response:
+    return await _start(request, "recovery")
+
+
+@router.get("/recovery/{flow_id}")
+async def show_recovery(request: Request, flow_id: str) -> Response:
+    return await _show(request, "recovery", flow_id)
+
+
+@router.post("/recovery/{flow_id}")
+async def act_on_recovery(request: Request, flow_id: str) -> Response:
+    return await _act(request, "recovery", flow_id)
 
 
 @router.get("/password/reset")

@@ -1,4 +1,4 @@
-"""Pages around the flows: the front page, recovery help, the language switch, health."""
+"""Pages around the flows: the front page, the language switch, health."""
 
 from __future__ import annotations
 
@@ -21,11 +21,6 @@ async def home(request: Request) -> Response:
     if current is not None:
         return redirect("/account")
     return await page(request, "home.html")
-
-
-@router.get("/recovery")
-async def recovery(request: Request) -> Response:
-    return await page(request, "recovery.html")
 
 
 @router.post("/lang")

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from honnin.i18n import LOCALES, negotiate, template_environment
-from honnin.localtime import TZ_COOKIE, local_times_for
+from honnin.localtime import TZ_COOKIE, duration, local_times_for
 from honnin.runtime import runtime_of
 
 
@@ -21,6 +21,11 @@ def page_locale(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"), default)
 
 
+def _zone_of(request: Request, current: Any) -> str | None:
+    zone = getattr(current, "time_zone", None)
+    return zone if isinstance(zone, str) else request.cookies.get(TZ_COOKIE)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     locale = page_locale(request)
     html = (
@@ -30,8 +35,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             request=request,
             locale=locale,
             settings=runtime_of(request).settings,
-            # every time on a page goes through it
-            times=local_times_for(request.cookies.get(TZ_COOKIE), locale),
+            # every time on a page goes through it: in the signed-in account's zone, else
+            # in the one the browser says it is in
+            times=local_times_for(_zone_of(request, context.get("current")), locale),
+            duration=lambda seconds: duration(seconds).render(locale),
             **context,
         )
     )
