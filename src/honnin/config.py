@@ -196,6 +196,7 @@ class Settings(BaseSettings):
     limit_ip_sends: str = "20/hour,50/day"
     limit_client_checks: str = "10000/hour"
     limit_ip_checks: str = "100/hour"
+    limit_ip_meters: str = "120/minute,2000/hour"
     limit_name_failures: str = "10/15minutes,100/day"
     limit_prefix_sends: str = "20/hour,100/day"
     limit_country_sends: str = "500/hour,5000/day"
@@ -230,6 +231,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long before a recovery's end every way is reminded of it (half the "
         "wait, when this is not shorter than the wait).",
+    )
+    close_wait_seconds: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How long a closed account waits before it is deleted (signing in "
+        "meanwhile reopens it).",
     )
     jobs_poll_seconds: float = Field(
         30.0, gt=0, description="How often a courier's process looks for due jobs."
@@ -292,6 +299,7 @@ class Settings(BaseSettings):
         "limit_name_failures",
         "limit_prefix_sends",
         "limit_country_sends",
+        "limit_ip_meters",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:

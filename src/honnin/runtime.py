@@ -46,6 +46,7 @@ from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
 from honnin.proofs.service import ProofService
+from honnin.security.closing import AccountClosing
 from honnin.security.recovery import Recoveries
 from honnin.security.service import SecurityChanges
 from honnin.sessions.service import SessionService
@@ -140,11 +141,16 @@ class Runtime:
             wait=timedelta(seconds=settings.recovery_wait_seconds),
             remind_before=timedelta(seconds=settings.recovery_reminder_seconds),
         )
-        self.flows.register(SignIn(self.flows, self.security))
+        self.closing = AccountClosing(
+            self.security, wait=timedelta(seconds=settings.close_wait_seconds)
+        )
+        self.flows.register(SignIn(self.flows, self.security, self.closing))
         self.flows.register(SignUp(self.flows))
-        self.flows.register(SecuritySettings(self.flows, self.security))
-        self.flows.register(PasswordReset(self.flows, self.security, self.security))
-        self.flows.register(AccountRecovery(self.flows, self.security, self.recoveries))
+        self.flows.register(SecuritySettings(self.flows, self.security, self.closing))
+        self.flows.register(PasswordReset(self.flows, self.security, self.security, self.closing))
+        self.flows.register(
+            AccountRecovery(self.flows, self.security, self.recoveries, self.closing)
+        )
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)
         self._channels: dict[str, list[Channel]] | None = None

@@ -134,8 +134,20 @@ async def test_a_recovery_canceled_from_the_security_info_page(
     assert await accessibility_violations(page) == []
     await page.get_by_role("button", name="This wasn't me: cancel it").click()
     await page.get_by_role("heading", name="Change your password").wait_for()
-    await screenshot(page, "security-info-recovery-cancelled")
+    # the meter says why, as the person types (the same rules as when the form is sent)
+    reason = page.locator(".strength-reason")
+    await page.get_by_label("New password").press_sequentially("tangerine")
+    await page.wait_for_function(
+        "document.querySelector('.strength-reason').textContent.includes('15 characters')"
+    )
     await page.get_by_label("New password").fill(NEW_PASSWORD)
+    await page.wait_for_function(
+        "document.querySelector('.strength-reason').textContent.startsWith('Strong')"
+    )
+    assert await page.locator(".strength meter").get_attribute("value") == "4"
+    assert await reason.get_attribute("aria-live") == "polite"
+    await screenshot(page, "security-info-recovery-cancelled")
+    assert await accessibility_violations(page) == []
     await page.get_by_role("button", name="Change password").click()
     await page.get_by_text("Your password was changed.").wait_for()
     async with runtime.db.transaction(write=False) as tx:
@@ -179,6 +191,13 @@ async def test_a_recovery_canceled_from_the_link_in_its_notice(
     await page.get_by_label("セキュリティコード").fill(await code_to(sink, EMMA, before + 1))
     await page.get_by_role("button", name="確認", exact=True).click()
     await page.get_by_role("heading", name="新しいパスワードの設定").wait_for()
+    await page.get_by_label(words["new password"]).fill(PASSWORD)
+    await page.wait_for_function(
+        "document.querySelector('.strength-reason').textContent.includes('強力')"
+    )
+    await page.get_by_role("button", name="パスワードを変更").click()
+    # strong, but the old one: whoever asked may know it (the meter does not tell)
+    await page.locator("#password-error", has_text="これまでとは違うパスワード").wait_for()
     await screenshot(page, "sign-in-new-password")
     assert await accessibility_violations(page) == []
     await page.get_by_label(words["new password"]).fill(NEW_PASSWORD)

@@ -143,6 +143,8 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "skip_password": ["action"],
         "submit_new_way": ["action", "address"],
         "start_recovery": ["action"],  # and `time_zone`, optional
+        "close_account": ["action"],
+        "reopen": ["action"],
     }
     assert all(
         schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False for ref in mapping.values()

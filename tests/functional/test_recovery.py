@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from honnin.audit.service import Origin
+from honnin.audit.service import Origin, for_account
 from honnin.destinations.kinds import mask
 from honnin.jobs.models import Job, JobStatus
 from honnin.proofs.service import verified_proofs
 from honnin.runtime import Runtime
 from honnin.security.service import RECOVER
 from tests.support.clock import ShiftableClock
+from tests.support.journeys import to_password
 from tests.support.pages import PageClient
 from tests.support.recovery import NEW, RecoveryFlow, cancel_link
 from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
@@ -28,6 +29,7 @@ REQUEST = "Your Example account recovery request"
 RECOVERED = "Your Example account was recovered"
 CANCELLED = "The recovery of your Example account was canceled"
 WAIT = timedelta(days=30)
+NEW_PASSWORD = "a brand new passphrase of mine"
 
 
 async def proofs_of(runtime: Runtime, name: str) -> list[str]:
@@ -122,7 +124,13 @@ async def test_a_recovery_waits_then_replaces_every_way(
     gone = await api.get("/api/v1/sessions/current", headers={"X-Session-Token": old_session})
     assert gone.status_code == 401
     done = await code_sign_in(api, sink, NEW)  # the new way is a sign-in name now
-    assert done["state"] == "done"
+    assert done["state"] == "new_password"  # whoever knew the old password: not enough
+    flow = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
+    url = f"/api/v1/flows/{flow['id']}"
+    await api.post(url, json={"action": "submit_identifier", "name": EMMA})  # an old name
+    state = (await api.post(url, json={"action": "submit_password", "password": PASSWORD})).json()
+    assert state["state"] == "verify_options"  # a code to the new way, then a new password
+    assert [option["hint"] for option in state["options"]] == [mask("email", NEW)]
     async with runtime.db.transaction(write=False) as tx:
         account = await runtime.accounts.record_named(tx, NEW)
     assert account is not None
@@ -171,13 +179,16 @@ async def test_this_wasnt_me_cancels_and_secures_the_account(
     assert state["state"] == "new_password"
     assert state["session_token"] is None  # not signed in before it is chosen
     same = await api.post(url, json={"action": "submit_new_password", "password": PASSWORD})
-    assert same.status_code == 200
-    assert same.json()["state"] == "done"
+    assert same.status_code == 422  # the old one may be known to whoever asked
+    assert "different password from the one you had" in same.json()["message"]
+    done = await api.post(url, json={"action": "submit_new_password", "password": NEW_PASSWORD})
+    assert done.json()["state"] == "done"
+    assert done.json()["session_token"]
     async with runtime.db.transaction(write=False) as tx:
         account = await runtime.accounts.record_named(tx, EMMA)
     assert account is not None
     assert not account.password_change_required
-    assert (await sign_in(api)) != ""  # the password alone signs in again
+    assert await sign_in(api, password=NEW_PASSWORD)  # the password alone signs in again
 
 
 async def test_a_link_cancels_once_and_only_with_its_token(
@@ -320,8 +331,12 @@ async def test_the_recovery_code_skips_the_wait(
         account = await runtime.accounts.record_named(tx, EMMA)
         assert account is not None
         code = await runtime.security.replace_recovery_code(tx, account, Origin(None, None))
+    without = RecoveryFlow(api)
+    await without.to_confirm(sink, EMMA)  # the recovery code and the password: two factors
+    refused = await without.act("use_recovery_code", status=409, recovery_code=code)
+    assert refused["error"] == "action_not_allowed"
     flow = RecoveryFlow(api)
-    await flow.to_confirm(sink, EMMA)
+    await flow.to_confirm(sink, EMMA, password=PASSWORD)
     wrong = await flow.act("use_recovery_code", status=400, recovery_code="A" * 25)
     assert "isn't your recovery code" in wrong["message"]
     done = await flow.act("use_recovery_code", recovery_code=code.lower())
@@ -337,13 +352,73 @@ async def test_the_recovery_code_skips_the_wait(
     assert await recoveries(runtime) == 0
 
 
-async def test_support_lists_and_cancels_recoveries(
-    api: httpx.AsyncClient, emma: Any, sink: Sink, runtime: Runtime
+async def test_the_limited_mode_hides_the_account_page_and_refuses_a_reset(
+    api: httpx.AsyncClient, browser: PageClient, emma: Any, sink: Sink
 ) -> None:
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    assert EMMA in page.text
+    await RecoveryFlow(api).start(sink, EMMA)
+    page = await browser.get("/account")
+    assert "A recovery of your account is waiting" in page.text
+    assert "Email addresses you sign in with" not in page.text  # nor the security info
+    assert "Two-step verification" not in page.text
+    state = await SettingsFlow(api, await sign_in(api)).start()
+    assert state["security"]["two_step"] is None
+    assert state["security"]["has_password"] is None
+    # a reset by a code to the name: the password can't change while it waits
+    reset = (await api.post("/api/v1/flows", json={"kind": "password_reset"})).json()
+    url = f"/api/v1/flows/{reset['id']}"
+    await api.post(url, json={"action": "submit_identifier", "name": EMMA})
+    before = len(sink.with_codes(EMMA))
+    await api.post(url, json={"action": "send_code", "way": "email_code"})
+    code = await sink.wait_for_code(EMMA, before + 1)
+    await api.post(url, json={"action": "submit_code", "code": code})
+    refused = await api.post(url, json={"action": "submit_new_password", "password": NEW_PASSWORD})
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "recovery_waiting"
+
+
+async def test_after_a_cancel_no_recovery_starts_for_a_day_and_the_owner_still_gets_in(
+    api: httpx.AsyncClient,
+    browser: PageClient,
+    emma: Any,
+    sink: Sink,
+    runtime: Runtime,
+    clock: ShiftableClock,
+) -> None:
+    """Whoever asks again after every cancel cannot keep the account in its limited mode, nor
+    lock its owner out: a secured account whose recovery waits still signs in by a code."""
+    await RecoveryFlow(api).start(sink, EMMA)
+    change_id, token = cancel_link((await titled(sink, EMMA, ASKED)).text)
+    page = await browser.get(f"/account/changes/{change_id}?token={token}")
+    await browser.post(f"/account/changes/{change_id}", page)
+    await RecoveryFlow(api).start(sink, EMMA, new="again@example.net")
+    assert await recoveries(runtime) == 0  # refused, silently: the page was the same
+    async with runtime.db.transaction(write=False) as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        log = await for_account(tx, account.id)
+    assert any(e.action == "recovery_refused" and e.detail["reason"] == "cooldown" for e in log)
+    clock.advance(days=1, minutes=1)
+    await RecoveryFlow(api).start(sink, EMMA, new="later@example.net")
+    assert await recoveries(runtime) == 1
+    # the account is secured (a new password is due) and a recovery waits: a code signs in,
+    # to where it is canceled, and the new password comes after
+    done = await code_sign_in(api, sink, EMMA)
+    assert done["state"] == "done"
+    assert done["notice"] == "recovery_waiting"
+
+
+async def test_a_waiting_removal_gives_way_to_a_recovery(
+    flow_of_emma: SettingsFlow, api: httpx.AsyncClient, sink: Sink, runtime: Runtime
+) -> None:
+    state = await flow_of_emma.start()
+    state = await flow_of_emma.act("remove_proof", proof=state["security"]["ways"][0]["id"])
+    state = await flow_of_emma.act("confirm")
+    assert state["notice"] == "removal_scheduled"
     await RecoveryFlow(api).start(sink, EMMA)
     async with runtime.db.transaction(write=False) as tx:
-        [recovery] = await runtime.recoveries.waiting(tx)
-        overview = await runtime.security.pending(tx, recovery.account_id)
-    assert recovery.hint == mask("email", NEW)
-    assert not recovery.password_proven
-    assert [change.change for change in overview] == ["recover"]
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        pending = await runtime.security.pending(tx, account.id)
+    assert [change.change for change in pending] == ["recover"]

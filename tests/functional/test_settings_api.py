@@ -50,6 +50,7 @@ async def test_a_fresh_session_sees_its_security_info_in_full(flow_of_emma: Sett
         "sign_out_session",
         "sign_out_others",
         "set_time_zone",
+        "close_account",
     }
 
 

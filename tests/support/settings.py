@@ -40,11 +40,11 @@ class SettingsFlow:
         return dict(response.json())
 
 
-async def sign_in(api: httpx.AsyncClient, name: str = EMMA) -> str:
+async def sign_in(api: httpx.AsyncClient, name: str = EMMA, password: str = PASSWORD) -> str:
     flow = (await api.post("/api/v1/flows", json={"kind": "sign_in"})).json()
     url = f"/api/v1/flows/{flow['id']}"
     await api.post(url, json={"action": "submit_identifier", "name": name})
-    done = (await api.post(url, json={"action": "submit_password", "password": PASSWORD})).json()
+    done = (await api.post(url, json={"action": "submit_password", "password": password})).json()
     assert done["state"] == "done", done
     return str(done["session_token"])
 

@@ -72,10 +72,10 @@ class WeakPassword(InvalidInput):
 
 def check_strength(
     password: str, user_inputs: Iterable[str] = (), *, only_factor: bool = True
-) -> None:
-    """Raise `WeakPassword` with the reason a person can act on, or return: too short or too
-    long, built from the account's own names, one of the 100,000 most common passwords
-    (`honnin.accounts.common`), or easy to guess by zxcvbn's patterns.
+) -> int:
+    """Raise `WeakPassword` with the reason a person can act on, or return zxcvbn's score (2 to
+    4): too short or too long, built from the account's own names, one of the 100,000 most
+    common passwords (`honnin.accounts.common`), or easy to guess by zxcvbn's patterns.
 
     `only_factor`: the password alone will sign in (two-step verification off, as for a new
     account): at least 15 characters, else 8."""
@@ -99,13 +99,15 @@ def check_strength(
                 "Choose another: for example a few unrelated words."
             )
         )
-    if zxcvbn(password[:_SCORED_PREFIX], user_inputs=hints)["score"] < _MIN_SCORE:
+    score = int(zxcvbn(password[:_SCORED_PREFIX], user_inputs=hints)["score"])
+    if score < _MIN_SCORE:
         raise WeakPassword(
             _(
                 "This password is too common or too easy to guess. Try a longer one, "
                 "for example a few unrelated words."
             )
         )
+    return score
 
 
 # --- where hashes run -------------------------------------------------------------------------

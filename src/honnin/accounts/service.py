@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from honnin.accounts.breached import BreachedPasswords
 from honnin.accounts.models import Account, SignInName
-from honnin.accounts.passwords import WeakPassword, check_strength, hash_password
+from honnin.accounts.passwords import WeakPassword, check_strength, hash_password, verify_password
 from honnin.clock import Clock
 from honnin.db import Database, Prepared, Tx, table_of
 from honnin.destinations.kinds import EMAIL, Destinations, kind_of_name, mask
@@ -32,6 +32,10 @@ class AccountView:
     two_step: bool
     sign_in_names: list[str]
     proofs: list[ProofView]
+
+
+ACTIVE = "active"
+CLOSING = "closing"  # closed, waiting for its deletion (`security.closing`)
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,27 @@ class AccountService:
         names; 8 characters with two-step verification on, else 15."""
         async with self.db.transaction(write=False) as tx:
             account = await self.record(tx, account_id)
-            names = await self.names(tx, account_id)
+            names, only_factor = await self.password_rules(tx, account_id)
         if account is None:
             raise NotFound(_("This account no longer exists."))
-        return await self.new_password_hash(password, names, only_factor=not account.two_step)
+        # secured after "this wasn't me": the old password may be known to someone else
+        if (
+            account.password_change_required
+            and account.password_hash
+            and await verify_password(account.password_hash, password)
+        ):
+            raise WeakPassword(
+                _("Choose a different password from the one you had: someone else may know it.")
+            )
+        return await self.new_password_hash(password, names, only_factor=only_factor)
+
+    async def password_rules(self, tx: Tx, account_id: uuid.UUID) -> tuple[list[str], bool]:
+        """What a new password of this account is judged by: the names it must not contain,
+        and whether it alone signs in (two-step verification off: 15 characters, else 8)."""
+        account = await self.record(tx, account_id)
+        if account is None:
+            raise NotFound(_("This account no longer exists."))
+        return await self.names(tx, account_id), not account.two_step
 
     async def create(
         self, email: str, password: str, *, locale: str = "en", email_verified: bool = False

@@ -257,7 +257,7 @@ class SimpleAction(_Action):
     action: Literal[
         "email_code", "have_code", "other_options", "change_address", "restart", "verify",
         "confirm", "back", "change_password", "two_step_on", "two_step_off",
-        "new_recovery_code", "sign_out_others", "skip_password",
+        "new_recovery_code", "sign_out_others", "skip_password", "close_account", "reopen",
     ]  # fmt: skip
 
 

@@ -130,8 +130,8 @@ class Security(BaseModel):
     names: list[Name] = Field(description="The sign-in names.")
     ways: list[Way] = Field(description="The security info: the ways to verify.")
     pending: list[Pending] = Field(description="Changes that wait for their time.")
-    two_step: bool
-    has_password: bool
+    two_step: bool | None = Field(description="Null while a recovery waits (`recovery`).")
+    has_password: bool | None = Field(description="Null while a recovery waits.")
     intent: Intent | None = Field(None, description="The change the flow is verifying for.")
     sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
     time_zone: str | None = Field(None, description="Notices give times in it.")
@@ -167,6 +167,11 @@ class FlowState(BaseModel):
     )
     security: Security | None = Field(None, description="Settings: the account's security info.")
     recovery: RecoveryStep | None = Field(None, description="Recovery: the new way asked for.")
+    closing_at: datetime | None = Field(
+        None,
+        description="A closed account: when it will be deleted (settings `closed`; a sign-in's "
+        "`reopen`, which reopens it).",
+    )
     recovery_code: str | None = Field(
         None,
         description="A new recovery code, in this response only (two-step verification turned "
@@ -215,6 +220,7 @@ class FlowState(BaseModel):
             recovery=RecoveryStep.model_validate(view.recovery, from_attributes=True)
             if view.recovery
             else None,
+            closing_at=view.closing_at,
         )
 
 

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from honnin.accounts.service import AccountService
-from honnin.cli.common import console, fail, load_settings, one_of, print_json, with_database
+from honnin.accounts.service import AccountRecord, AccountService
+from honnin.audit.service import Origin
+from honnin.cli.common import console, fail, load_settings, one_of, print_json, run, with_database
 from honnin.clock import SystemClock
+from honnin.db import Tx
 from honnin.destinations.kinds import Destinations
 from honnin.i18n import LOCALES
+from honnin.runtime import Runtime
 from honnin.sessions.service import LiveSession
 from honnin.support.overview import AccountOverview, account_audit, account_overview
 
@@ -220,3 +224,56 @@ def two_step(
         lambda db: AccountService(db, SystemClock(), destinations).set_two_step(name, state == "on")
     )
     console.print(f"two-step verification is {state} for {', '.join(account.sign_in_names)}")
+
+
+OPERATOR = Origin(None, "honnin accounts")  # how the audit log names these commands
+
+
+def _with_account(name: str, work: Callable[[Runtime, Tx, AccountRecord], Awaitable[str]]) -> str:
+    """Run `work` on the account with the sign-in name NAME, in one transaction."""
+
+    async def go() -> str:
+        runtime = Runtime(load_settings())
+        try:
+            async with runtime.db.transaction() as tx:
+                account = await runtime.accounts.record_named(tx, name)
+                if account is None:
+                    fail(f"no account has the sign-in name {name}")
+                return await work(runtime, tx, account)
+        finally:
+            await runtime.db.dispose()
+
+    return run(go())
+
+
+@app.command()
+def close(
+    name: str,
+    now: bool = typer.Option(
+        False, "--now", help="Delete it at once (an erasure request) instead of after the wait."
+    ),
+) -> None:
+    """Close the account with the sign-in name NAME as its holder would: signed out
+    everywhere, every way told, deleted after HONNIN_CLOSE_WAIT_SECONDS (signing in meanwhile
+    reopens it). Needs the service's HONNIN_SECRET_KEY, like the server."""
+
+    async def work(runtime: Runtime, tx: Tx, account: AccountRecord) -> str:
+        if now:
+            await runtime.closing.delete(tx, account)
+            return f"deleted the account {name} and everything of it"
+        due_at = await runtime.closing.close(tx, account, OPERATOR)
+        return f"closed the account {name}; it will be deleted on {due_at:%Y-%m-%d %H:%M} UTC"
+
+    console.print(_with_account(name, work))
+
+
+@app.command()
+def reopen(name: str) -> None:
+    """Reopen the closed account with the sign-in name NAME (it will not be deleted)."""
+
+    async def work(runtime: Runtime, tx: Tx, account: AccountRecord) -> str:
+        if not await runtime.closing.reopen(tx, account, OPERATOR):
+            fail(f"the account {name} is not closed")
+        return f"reopened the account {name}"
+
+    console.print(_with_account(name, work))

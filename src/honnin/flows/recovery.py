@@ -24,7 +24,7 @@ from honnin.flows import errors
 from honnin.flows.guesses import Guess
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Context, FlowService
-from honnin.flows.signin import Handler, SignIn, field, name_hint
+from honnin.flows.signin import Closing, Handler, SignIn, field, name_hint
 from honnin.flows.views import FlowView, RecoveryStepView
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import ProofService, verified_proof
@@ -48,9 +48,13 @@ class AccountRecovery(SignIn):
     name = "recovery"
 
     def __init__(
-        self, flows: FlowService, changes: SecurityChanges, recoveries: Recoveries
+        self,
+        flows: FlowService,
+        changes: SecurityChanges,
+        recoveries: Recoveries,
+        closing: Closing,
     ) -> None:
-        super().__init__(flows, changes)
+        super().__init__(flows, changes, closing)
         self.changes = changes
         self.recoveries = recoveries
 
@@ -118,11 +122,10 @@ class AccountRecovery(SignIn):
     ) -> HonninError | None:
         await self.flows.throttle.attempt(ctx.binding.requester)
         challenge = await self._challenge(ctx)
-        attempt = await self._reserve(ctx, Guess.CODE, None)
+        # counted by the code's own tries and this address's checks, not under the name: a
+        # stranger guessing codes to an address of their own must not spend the owner's
         result = await self.flows.codes.check(ctx.tx, challenge, field(fields, "code"))
         ctx.challenge = result.current
-        if not result.wrong_try:
-            await self.guesses.release(ctx.tx, attempt)
         if not result.approved:
             return result.error
         ctx.update("confirm", challenge_id=None, new_way_proven=True)
@@ -134,6 +137,7 @@ class AccountRecovery(SignIn):
     async def _start_recovery(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         """Start the wait. The page after it is the same for every name."""
         self._ensure_proven(ctx, "start_recovery")
+        await self.flows.throttle.attempt(ctx.binding.requester)
         account = await self.flows.account_by_name(ctx.tx, ctx.data["name"])
         request = RecoveryRequest(
             name=ctx.data["name"],
@@ -153,6 +157,8 @@ class AccountRecovery(SignIn):
         """The account's recovery code instead of the wait: the new way replaces the old
         ones now, and the person is signed in."""
         self._ensure_proven(ctx, "use_recovery_code")
+        if not ctx.data.get("password_proven"):  # the code and the password: two factors
+            raise errors.not_now("use_recovery_code")
         await self.flows.throttle.attempt(ctx.binding.requester)
         account = await self.flows.account_by_name(ctx.tx, ctx.data["name"])
         attempt = await self._reserve(ctx, Guess.SECRET, account.id if account else None)

@@ -16,7 +16,7 @@ from honnin.accounts.service import AccountRecord
 from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.service import Context, FlowService
-from honnin.flows.signin import Handler, RecoveryCodes, SignIn
+from honnin.flows.signin import Closing, Handler, RecoveryCodes, SignIn
 from honnin.security.service import SecurityChanges
 
 ACTIONS = {
@@ -37,9 +37,13 @@ class PasswordReset(SignIn):
     name = "password_reset"
 
     def __init__(
-        self, flows: FlowService, recovery: RecoveryCodes, changes: SecurityChanges
+        self,
+        flows: FlowService,
+        recovery: RecoveryCodes,
+        changes: SecurityChanges,
+        closing: Closing,
     ) -> None:
-        super().__init__(flows, recovery)
+        super().__init__(flows, recovery, closing)
         self.changes = changes
 
     def _handlers(self) -> dict[str, Handler]:

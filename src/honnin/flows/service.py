@@ -317,6 +317,19 @@ class FlowService:
         ctx.session_token = token
         ctx.update("done")
 
+    async def password_rules(
+        self, flow_id: str, binding: Binding, *, typed_name: str = ""
+    ) -> tuple[list[str], bool]:
+        """What a new password typed on this flow's page is judged by (the meter): the names it
+        must not contain, and whether it alone will sign in (15 characters, else 8) — its
+        account's (`AccountService.password_rules`), or before there is one (a sign-up) the
+        address typed beside it."""
+        async with self.db.transaction(write=False) as tx:
+            flow = await self._load(tx, flow_id, binding, lock=False)
+            if flow.account_id is None:
+                return ([typed_name] if typed_name else []), True
+            return await self.accounts.password_rules(tx, flow.account_id)
+
     def call_offer_at(
         self, challenge: ChallengeState, delivery: DeliveryStatus | None
     ) -> datetime | None:
@@ -398,6 +411,9 @@ class FlowService:
             session_id=flow.session_id,
             ways=first_ways(data) if "send_code" in view_actions else [],
             notice=data.get("notice"),
+            closing_at=datetime.fromisoformat(data["closing_at"])
+            if data.get("closing_at")
+            else None,
         )
         if data.get("options"):
             options = [OptionView(**option) for option in data["options"]]

@@ -45,6 +45,7 @@ from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofService
+from honnin.security.closing import AccountClosing
 from honnin.security.errors import recovery_waiting, two_ways_needed
 from honnin.security.service import RECOVER, SecurityChanges
 from honnin.sessions.service import live_sessions
@@ -53,7 +54,7 @@ ACTIONS = {
     "overview": [
         "add_proof", "remove_proof", "cancel_change", "verify", "change_password",
         "two_step_on", "two_step_off", "new_recovery_code", "sign_out_session",
-        "sign_out_others", "set_time_zone",
+        "sign_out_others", "set_time_zone", "close_account",
     ],
     "verify_options": ["choose_option", "submit_password", "back"],
     "verify_code": ["submit_code", "resend", "other_options", "back"],
@@ -61,6 +62,8 @@ ACTIONS = {
     "confirm_remove": ["confirm", "back"],
     "new_password": ["submit_new_password", "back"],
     "confirm_two_step": ["confirm", "back"],
+    "confirm_close": ["confirm", "back"],
+    "closed": [],  # the session that closed the account has ended with it
 }  # fmt: skip
 # what each change asks for once the session is verified (`SecuritySettings._proceed`)
 NEXT_STATE = {
@@ -68,11 +71,12 @@ NEXT_STATE = {
     "password": "new_password",
     "two_step_on": "confirm_two_step",
     "two_step_off": "confirm_two_step",
+    "close_account": "confirm_close",
 }
 # what a waiting recovery keeps anyone from doing (the limited mode: `security.recovery`)
 LOCKED_BY_RECOVERY = frozenset(
     {"add_proof", "remove_proof", "verify", "change_password", "two_step_on", "two_step_off",
-     "new_recovery_code"}
+     "new_recovery_code", "close_account"}
 )  # fmt: skip
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
@@ -90,9 +94,12 @@ class SecuritySettings(Steps):
     name = "settings"
     first_state = "overview"
 
-    def __init__(self, flows: FlowService, changes: SecurityChanges) -> None:
+    def __init__(
+        self, flows: FlowService, changes: SecurityChanges, closing: AccountClosing
+    ) -> None:
         super().__init__(flows)
         self.changes = changes
+        self.closing = closing
         self.guesses = Guesses(flows)
 
     async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
@@ -147,6 +154,7 @@ class SecuritySettings(Steps):
             "sign_out_session": self._sign_out_session,
             "sign_out_others": self._sign_out_others,
             "set_time_zone": self._set_time_zone,
+            "close_account": self._close_account,
         }
         return await handlers[action](ctx, fields, prepared)
 
@@ -200,6 +208,10 @@ class SecuritySettings(Steps):
         if len(await proofs.verified_proofs(ctx.tx, account_id)) < 2:
             raise two_ways_needed()  # said before asking to verify, not after
         await self._ask(ctx, {"change": "two_step_on"})
+
+    async def _close_account(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        await self.changes.ensure_none_pending(ctx.tx, self._account_id(ctx))
+        await self._ask(ctx, {"change": "close_account"})
 
     async def _sign_out_session(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         """Sign out a browser or an application elsewhere (this one signs out as usual)."""
@@ -464,6 +476,9 @@ class SecuritySettings(Steps):
         elif intent["change"] == "two_step_off":
             await self.changes.two_step_off(ctx.tx, account, origin)
             self._rest(ctx, notice="two_step_off")
+        elif intent["change"] == "close_account":
+            due_at = await self.closing.close(ctx.tx, account, origin)
+            ctx.update("closed", intent=None, closing_at=due_at.isoformat())
         else:
             removal = await self.changes.remove(ctx.tx, account, uuid.UUID(intent["proof"]), origin)
             self._rest(ctx, notice="removal_scheduled" if removal.scheduled else "removed")
@@ -607,6 +622,8 @@ class SecuritySettings(Steps):
                 names=[],
                 ways=[],
                 pending=[],
+                two_step=None,
+                has_password=None,
                 recovery=RecoveryView(recovery.id, recovery.hint, recovery.due_at, can_cancel),
             )
         # the account's name is on the page (fresh: in full), not in the flow's own fields

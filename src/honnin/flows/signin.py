@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
-from honnin.accounts.service import AccountRecord
+from honnin.accounts.service import CLOSING, AccountRecord
 from honnin.audit.service import Origin
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
@@ -58,6 +59,14 @@ class RecoveryCodes(Protocol):
     async def recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> Any: ...
 
 
+class Closing(Protocol):
+    """A closed account waiting for its deletion (`security.closing.AccountClosing`)."""
+
+    async def due_at(self, tx: Tx, account_id: uuid.UUID) -> datetime | None: ...
+
+    async def reopen(self, tx: Tx, account: AccountRecord, origin: Origin | None) -> bool: ...
+
+
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
 
@@ -72,6 +81,8 @@ ACTIONS = {
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
     # after "this wasn't me": a code proved who this is, and the password must change
     "new_password": ["submit_new_password", "restart"],
+    # a closed account, waiting for its deletion: signing in reopens it (if the person wants)
+    "reopen": ["reopen", "restart"],
     "done": [],
 }
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
@@ -92,10 +103,11 @@ class SignIn(Steps):
     name = "sign_in"
     first_state = "identifier"
 
-    def __init__(self, flows: FlowService, recovery: RecoveryCodes) -> None:
+    def __init__(self, flows: FlowService, recovery: RecoveryCodes, closing: Closing) -> None:
         super().__init__(flows)
         self.guesses = Guesses(flows)
         self.recovery = recovery
+        self.closing = closing
 
     # --- slow work before the transaction ------------------------------------------------
 
@@ -134,6 +146,7 @@ class SignIn(Steps):
             "other_options": self._other_options,
             "use_recovery_code": self._use_recovery_code,
             "submit_new_password": self._submit_new_password,
+            "reopen": self._reopen,
             "restart": self._restart,
         }
 
@@ -354,6 +367,14 @@ class SignIn(Steps):
         ways = tuple(ctx.data.get("pending_ways") or ())
         await self._complete(ctx, changed, str(ctx.data.get("pending_method")), ways)
 
+    async def _reopen(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        """Reopen the closed account (it will not be deleted), then sign in."""
+        account = await self._proven_account(ctx, "reopen")
+        await self.closing.reopen(ctx.tx, account, ctx.binding.origin)
+        reopened = await self._proven_account(ctx, "reopen")
+        ways = tuple(ctx.data.get("pending_ways") or ())
+        await self._complete(ctx, reopened, str(ctx.data.get("pending_method")), ways)
+
     async def _proven_account(self, ctx: Context, action: str) -> AccountRecord:
         account = (
             await self.flows.accounts.record(ctx.tx, ctx.flow.account_id)
@@ -380,12 +401,27 @@ class SignIn(Steps):
         """Sign in; a browser that never signed in to the account before tells its ways. An
         account secured after "this wasn't me" first chooses a new password (the ways proved
         it: a code, or the recovery code)."""
-        if account.password_change_required:
+        # (while a recovery waits no password can be set: first sign in, and cancel it)
+        if account.password_change_required and not await self.recovery.recovery_waiting(
+            ctx.tx, account.id
+        ):
             ctx.flow.account_id = account.id
             ctx.update(
                 "new_password",
                 pending_method=method,
                 pending_ways=list(ways),
+                options=None,
+                challenge_id=None,
+            )
+            return
+        if account.status == CLOSING:  # offered to reopen it first
+            due_at = await self.closing.due_at(ctx.tx, account.id)
+            ctx.flow.account_id = account.id
+            ctx.update(
+                "reopen",
+                pending_method=method,
+                pending_ways=list(ways),
+                closing_at=due_at.isoformat() if due_at else None,
                 options=None,
                 challenge_id=None,
             )

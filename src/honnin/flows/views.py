@@ -103,8 +103,8 @@ class SecurityView:
     names: list[NameView]
     ways: list[WayView]
     pending: list[PendingView]
-    two_step: bool
-    has_password: bool
+    two_step: bool | None  # None while a recovery waits (nothing of it shows)
+    has_password: bool | None
     intent: IntentView | None = None
     sessions: list[SignedInView] = field(default_factory=list)
     time_zone: str | None = None  # the account's, for notices (None: its language's)
@@ -155,6 +155,7 @@ class FlowView:
     notice: str | None = None  # what the last action did, to say once (`settings`: "added")
     security: SecurityView | None = None  # `settings`: the account's security info
     recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
+    closing_at: datetime | None = None  # a closed account: when it will be deleted
 
     @property
     def done(self) -> bool:

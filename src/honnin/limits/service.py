@@ -113,6 +113,9 @@ class Throttle:
             ("send", "ip"): settings.rate("ip_sends"),
             ("check", "client"): settings.rate("client_checks"),
             ("check", "ip"): settings.rate("ip_checks"),
+            # the password meter's questions (`web.strength`): a browser, as the person types
+            ("meter", "client"): settings.rate("ip_meters"),
+            ("meter", "ip"): settings.rate("ip_meters"),
         }
 
     async def send(self, requester: Requester) -> None:
@@ -122,6 +125,10 @@ class Throttle:
     async def attempt(self, requester: Requester) -> None:
         """Count one code (or password) check by `requester`; `RateLimited` if one too many."""
         await self._hit("check", requester, too_many_attempts)
+
+    async def meter(self, requester: Requester) -> None:
+        """Count one question to the password meter; `RateLimited` if one too many."""
+        await self._hit("meter", requester, too_many_attempts)
 
     async def _hit(
         self, action: str, requester: Requester, message: Callable[[int], LazyText]

@@ -141,11 +141,12 @@ class Notices:
         found += also
         out: list[Recipient] = []
         for recipient in found:
-            if recipient in out:
-                continue
-            if recipient.kind == PHONE and SMS not in self.destinations.reach(
-                PHONE, recipient.value
-            ):
-                continue  # a landline, or no SMS provider: it hears nothing
-            out.append(recipient)
+            if recipient not in out and self.reaches(recipient):
+                out.append(recipient)
         return out
+
+    def reaches(self, recipient: Recipient) -> bool:
+        """Whether a notice can reach it: a landline, or a phone where no SMS provider is
+        configured, hears nothing (a call to read a notice out would wake people for
+        nothing)."""
+        return recipient.kind != PHONE or SMS in self.destinations.reach(PHONE, recipient.value)

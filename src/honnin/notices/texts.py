@@ -213,4 +213,36 @@ NOTICES: dict[str, NoticeText] = {
         sms=_("{service}: your account was recovered. Sign in with a code to {hint}."),
         link_text=_("Sign in"),
     ),
+    "account_closing": NoticeText(
+        subject=_("Your {service} account was closed"),
+        lines=(
+            _("Your {service} account {account} was closed on {when}, and everywhere it was "
+              "signed in, it was signed out."),
+            _("On {date} it will be deleted, with its security info and its history. Until "
+              "then, signing in reopens it."),
+            _("If this wasn't you, sign in now to reopen it, then change your password."),
+        ),
+        sms=_("{service}: your account was closed and will be deleted on {date}. Not you? "
+              "Sign in to reopen it."),
+        link_text=_("Sign in"),
+    ),
+    "account_reopened": NoticeText(
+        subject=_("Your {service} account was reopened"),
+        lines=(
+            _("Your {service} account {account} was reopened on {when}: it will not be "
+              "deleted."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: your account was reopened. Not you? Check your account."),
+        link_text=_("Review your security info"),
+    ),
+    "account_closed": NoticeText(
+        subject=_("Your {service} account was deleted"),
+        lines=(
+            _("Your {service} account {account}, closed on {asked}, was deleted on {when}, "
+              "with its security info, its sessions and its history."),
+            _("This is the last message we send about it."),
+        ),
+        sms=_("{service}: your account was deleted, as asked on {asked}."),
+    ),
 }  # fmt: skip

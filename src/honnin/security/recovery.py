@@ -11,8 +11,9 @@ While it waits, the account is in a limited mode: it signs in only as it did bef
 waiting way is no proof and no sign-in name: it never counts), and its security info, two-step
 verification and password can be neither seen nor changed (`SecurityChanges`, which treats a
 waiting recovery as the one change at a time). When the wait ends, the new way replaces the old
-ones, two-step verification is off (it needs two ways), every session is signed out, and
-everyone is told. The account's recovery code skips the wait.
+ones, two-step verification is off (it needs two ways), every session is signed out, the
+password alone no longer signs in (a code to the new way, then a new password), and everyone is
+told. The account's recovery code, with its password, skips the wait.
 
 Nothing the person sees tells whether the name has an account: a name without one, or an
 account whose recovery is already waiting, gets the same page and the same message at the
@@ -34,15 +35,16 @@ from honnin.audit import service as audit
 from honnin.audit.service import Origin
 from honnin.db import Tx
 from honnin.destinations.kinds import mask
-from honnin.jobs.models import JobStatus
+from honnin.jobs.models import Job, JobStatus
 from honnin.jobs.service import JobView
 from honnin.notices.service import Recipient
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
-from honnin.security.service import RECOVER, SecurityChanges
+from honnin.security.service import CLOSE, RECOVER, SecurityChanges
 
 RECOVERY_REMINDER = "recovery_reminder"  # the job that reminds every way before the end
 _LINK = "recovery-link"  # what the link's token is sealed and digested for
+COOLDOWN = timedelta(days=1)  # after a cancel, no recovery of the account starts for this long
 
 
 @dataclass(frozen=True)
@@ -137,11 +139,15 @@ class Recoveries:
         if account is None:
             return due_at
         await self.changes.lock(tx, account.id)
-        if await self.changes.pending(tx, account.id):  # one change at a time; said to no one
+        refused = await self._refused(tx, account.id, now)
+        if refused:  # said to no one but the audit log (support)
             await audit.record(
-                tx, account.id, "recovery_refused", now, origin, hint=hint, reason="pending"
+                tx, account.id, "recovery_refused", now, origin, hint=hint, reason=refused
             )
             return due_at
+        for removal in await self.changes.pending(tx, account.id):  # of the old ways: moot
+            await self.jobs.cancel(tx, removal.id)
+            await audit.record(tx, account.id, "removal_cancelled", now, origin, hint=removal.hint)
         token = secrets.token_urlsafe(32)
         job_id = await self.jobs.schedule(
             tx,
@@ -177,18 +183,50 @@ class Recoveries:
         )
         return due_at
 
+    async def _refused(self, tx: Tx, account_id: uuid.UUID, now: datetime) -> str | None:
+        """Why a recovery may not start now: another one waits, or the account is closed (one
+        change at a time), or one was canceled lately — whoever asked again must not keep the
+        account in its limited mode by asking after every cancel."""
+        pending = {change.change for change in await self.changes.pending(tx, account_id)}
+        if pending & {RECOVER, CLOSE}:
+            return "pending"
+        canceled = await tx.session.scalar(
+            select(Job.id).where(
+                Job.account_id == account_id,
+                Job.kind == RECOVER,
+                Job.status == JobStatus.CANCELLED,
+                Job.finished_at > now - COOLDOWN,
+            )
+        )
+        return "cooldown" if canceled is not None else None
+
     async def complete_with_code(
         self, tx: Tx, account: AccountRecord, kind: str, value: str, typed: str, origin: Origin
     ) -> bool:
         """The recovery code skips the wait: the new way replaces the old ones now (and any
         change that waited is canceled: it was about the old ones). False: not the code."""
+        waiting = await self.changes.pending(tx, account.id)
+        for change in waiting:  # locked before the account, in the job runner's order
+            await self.jobs.get(tx, change.id, lock=True)
         if not await self.changes.recovery_code_matches(tx, account.id, typed):
             return False
         now = self.clock.now()
-        for change in await self.changes.pending(tx, account.id):
-            await self.jobs.cancel(tx, change.id)
+        for change in waiting:
+            cancelled = await self.jobs.cancel(tx, change.id)
+            if cancelled is not None and cancelled.kind == RECOVER:  # someone else's request
+                await self.notices.send_to(
+                    tx,
+                    [Recipient(cancelled.payload["way"], cancelled.payload["value"])],
+                    "recovery_cancelled",
+                    now,
+                    locale=account.locale,
+                    time_zone=account.time_zone,
+                    account_hint=await self.changes.hint(tx, account),
+                    hint=change.hint,
+                )
         await audit.record(tx, account.id, "recovery_code_used", now, origin)
-        await self._replace(tx, account, kind, value, now, origin)
+        # the password and the recovery code proved who this is: the password stays good
+        await self._replace(tx, account, kind, value, now, origin, new_password=False)
         return True
 
     # --- while it waits -------------------------------------------------------------------
@@ -212,7 +250,9 @@ class Recoveries:
         now = self.clock.now()
         await self.changes.sessions.revoke_account(tx, account_id, now, keep=keep)
         await tx.session.execute(
-            update(Account).where(Account.id == account_id).values(password_change_required=True)
+            update(Account)
+            .where(Account.id == account_id, Account.password_hash.is_not(None))
+            .values(password_change_required=True)
         )
         await audit.record(tx, account_id, "account_secured", now, origin)
 
@@ -264,7 +304,9 @@ class Recoveries:
         account = await self.changes.accounts.record(tx, job.account_id) if job.account_id else None
         if account is None:
             return  # the account was closed meanwhile
-        await self._replace(tx, account, job.payload["way"], job.payload["value"], now, None)
+        await self._replace(
+            tx, account, job.payload["way"], job.payload["value"], now, None, new_password=True
+        )
 
     async def _replace(
         self,
@@ -274,6 +316,8 @@ class Recoveries:
         value: str,
         now: datetime,
         origin: Origin | None,
+        *,
+        new_password: bool,
     ) -> None:
         """The new way replaces every old one (and becomes a sign-in name, unless another
         account has it); two-step verification is off, for it needs two ways; every session
@@ -292,7 +336,13 @@ class Recoveries:
         await tx.session.execute(
             update(Account)
             .where(Account.id == account.id)
-            .values(two_step=False, recovery_code_digest=None, password_change_required=False)
+            # after the wait, the old password may be what let someone in (or be lost): a
+            # sign-in then needs a code to the new way too, and asks for a new password
+            .values(
+                two_step=False,
+                recovery_code_digest=None,
+                password_change_required=new_password and account.password_hash is not None,
+            )
         )
         await tx.session.flush()
         await self.changes.sessions.revoke_account(tx, account.id, now)

@@ -42,7 +42,12 @@ from honnin.sessions.service import SessionService
 
 REMOVE_PROOF = "remove_proof"  # the job that removes the last way once the wait is over
 RECOVER = "recover"  # the job that ends a recovery's wait (`security.recovery`)
-CHANGE_KINDS = (REMOVE_PROOF, RECOVER)  # the jobs that are a change waiting ("one at a time")
+CLOSE = "close_account"  # the job that deletes a closed account (`security.closing`)
+CHANGE_KINDS = (
+    REMOVE_PROOF,
+    RECOVER,
+    CLOSE,
+)  # the jobs that are a change waiting ("one at a time")
 # how a kind of waiting change is canceled: the account, the job, who, the session canceling
 Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
 

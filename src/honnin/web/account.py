@@ -29,8 +29,12 @@ async def account(request: Request) -> Response:
     _sessions, current = await signed_in(request, browser(request))
     if current is None:
         return redirect("/signin")
-    view = await runtime_of(request).accounts.show_own(current.account_id, fresh=current.fresh)
-    return await page(request, "account.html", account=view)
+    runtime = runtime_of(request)
+    async with runtime.db.transaction(write=False) as tx:
+        # a recovery waits: the limited mode shows none of the security info
+        waiting = await runtime.security.recovery_waiting(tx, current.account_id)
+    view = await runtime.accounts.show_own(current.account_id, fresh=current.fresh)
+    return await page(request, "account.html", account=view, recovery=waiting)
 
 
 @router.post("/account/switch")

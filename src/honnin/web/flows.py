@@ -103,6 +103,8 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
         return await _render(request, outcome.view, error=outcome.error, fields=fields)
     if outcome.recovery_code is not None:  # shown in this response only, never again
         return await _recovery_code(request, outcome)
+    if outcome.view.state == "closed":  # its session ended with it: shown now, not after
+        return with_current(request, await _render(request, outcome.view), None)
     if outcome.view.done and kind != "password_reset":
         # signed in with one of its ways while a recovery waits: where it can be canceled
         waiting = outcome.view.notice == "recovery_waiting"

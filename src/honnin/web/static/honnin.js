@@ -32,4 +32,39 @@
     }
     tick();
   });
+
+  // The password meter: how strong the password being typed is, and why, as the server's
+  // rules judge it (POST /password/strength: the same rules as when the form is sent).
+  document.querySelectorAll("input[data-strength-flow]").forEach(function (input) {
+    var form = input.form;
+    var meter = document.getElementById(input.getAttribute("data-strength-meter"));
+    if (!form || !meter) { return; }
+    var bar = meter.querySelector("meter");
+    var reason = meter.querySelector(".strength-reason");
+    var email = form.querySelector("input[name=email]");
+    var timer = null;
+    var asked = 0;
+    function ask() {
+      var body = new URLSearchParams();
+      body.set("csrf", form.querySelector("input[name=csrf]").value);
+      body.set("flow", input.getAttribute("data-strength-flow"));
+      body.set("password", input.value);
+      if (email) { body.set("email", email.value); }
+      var mine = ++asked;
+      fetch("/password/strength", { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) {
+          if (!answer || mine !== asked) { return; }  // an older answer, or refused: say nothing
+          bar.hidden = false;
+          bar.value = answer.score;
+          meter.setAttribute("data-score", String(answer.score));
+          reason.textContent = answer.reason;
+        })
+        .catch(function () { /* the form still works: the server judges it when sent */ });
+    }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 300);
+    });
+  });
 })();
