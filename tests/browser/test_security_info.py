@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from honnin.runtime import Runtime
@@ -18,6 +19,8 @@ from tests.support.smtp import CODE, Sink
 PASSWORD = "correct horse battery staple"
 EMMA = "emma@example.com"
 WORK = "emma.work@example.org"
+PHONE = "090-1234-5678"
+TEXTS = "819012345678@sms.honnin.localhost"  # the dev mailbox's inbox of the phone's texts
 
 
 async def code_to(sink: Sink, address: str, nth: int = 1) -> str:
@@ -131,20 +134,25 @@ async def test_security_info_journey(
     assert "削除予定" not in await page.locator("main").inner_text()
 
 
+@pytest.mark.parametrize("live", [{"dev": True}], indirect=True)  # texts: the dev mailbox
 async def test_two_step_recovery_code_and_password_reset_journey(
     live: tuple[str, Runtime], context: BrowserContext, sink: Sink, axe: Path
 ) -> None:
-    """Turn on two-step verification (the recovery code shown once), sign out, sign in with
-    the second step, then with the recovery code; reset the password."""
+    """Add a phone, turn on two-step verification (the recovery code shown once), sign out,
+    sign in with the second step (a text), then with the recovery code; reset the password
+    with a code to the address and a text to the phone."""
     base, runtime = live
     account = await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
     page = await context.new_page()
     await sign_in(page, base)
     await page.goto(f"{base}/account/security")
-    await page.get_by_label("Email address or phone number").fill(WORK)
+    await page.get_by_label("Email address or phone number").fill(PHONE)
     await page.get_by_role("button", name="Send a code").click()
-    await page.get_by_label("Security code").fill(await code_to(sink, WORK))
+    await page.get_by_text("We texted a code to the number ending in 78.").wait_for()
+    await screenshot(page, "security-info-add-phone")
+    await page.get_by_label("Security code").fill(await code_to(sink, TEXTS))
     await page.get_by_role("button", name="Verify").click()
+    await page.get_by_text("The new security info is verified").wait_for()
     await page.get_by_role("button", name="Turn on").click()
     await page.get_by_role("heading", name="Turn on two-step verification?").wait_for()
     await screenshot(page, "two-step-on")
@@ -159,6 +167,22 @@ async def test_two_step_recovery_code_and_password_reset_journey(
     assert "On: every sign-in needs your password and a code." in await main_text(page)
 
     # sign out; sign in with the password and a code to the second address
+    await page.goto(f"{base}/signout")
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.get_by_label("Email address or phone number").fill(EMMA)
+    await page.get_by_role("button", name="Next").click()
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Verify your identity").wait_for()
+    await page.get_by_label("Text the number ending in 78").check()
+    await page.get_by_role("button", name="Send a code").click()
+    await page.get_by_label("Last 4 digits").fill("5678")
+    await page.get_by_role("button", name="Send code").click()
+    await page.get_by_label("Security code").fill(await code_to(sink, TEXTS, 2))
+    await page.get_by_role("button", name="Verify", exact=True).click()
+    await page.wait_for_url(f"{base}/account")
+
+    # sign out; sign in with the password and the recovery code instead of the second step
     await page.goto(f"{base}/signout")
     await page.get_by_role("button", name="Sign out", exact=True).click()
     await page.get_by_label("Email address or phone number").fill(EMMA)
@@ -191,11 +215,11 @@ async def test_two_step_recovery_code_and_password_reset_journey(
     await page.get_by_label("セキュリティコード").fill(await code_to(sink, EMMA, before + 1))
     await page.get_by_role("button", name="確認", exact=True).click()
     await page.get_by_role("heading", name="本人確認").wait_for()
-    await page.get_by_role("button", name="コードを送信", exact=True).click()
-    await page.get_by_label("メールアドレス").fill(WORK)
-    sent = len([m for m in sink.to(WORK) if CODE.search(m.text)])
+    await page.get_by_role("button", name="コードを送信", exact=True).click()  # the phone: only one
+    await page.get_by_label("下4桁").fill("5678")
+    sent = len([m for m in sink.to(TEXTS) if CODE.search(m.text)])
     await page.get_by_role("button", name="コードを送信").click()
-    await page.get_by_label("セキュリティコード").fill(await code_to(sink, WORK, sent + 1))
+    await page.get_by_label("セキュリティコード").fill(await code_to(sink, TEXTS, sent + 1))
     await page.get_by_role("button", name="確認", exact=True).click()
     await page.get_by_role("heading", name="新しいパスワードの設定").wait_for()
     await screenshot(page, "password-reset-new")

@@ -4,6 +4,7 @@ browser that never signed in before, and the time zone notices use."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import httpx
 from honnin.runtime import Runtime
 from tests.support.journeys import to_password
 from tests.support.pages import PageClient
-from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in
+from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
 from tests.support.smtp import Sink
 
 NEW_SIGN_IN = "New sign-in to your Example account"
@@ -72,3 +73,48 @@ async def test_the_time_zone_comes_from_the_browser_at_sign_up_and_can_change(
     page = await browser.submit(page, "set_time_zone")
     assert page.status == 422
     assert "isn't a time zone we know" in page.text
+
+
+async def test_the_new_browser_notice_secures_the_account(
+    browser: PageClient, another_browser: PageClient, api: httpx.AsyncClient, emma: Any, sink: Sink
+) -> None:
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    assert page.path == "/account"
+    notice = await titled(sink, EMMA, NEW_SIGN_IN)
+    link = re.search(r"http://\S+(/account/secure/([0-9a-f-]+)\?token=(\w+))", notice.text)
+    assert link is not None
+    path, session_id, token = link.groups()
+    wrong = await another_browser.get(f"/account/secure/{session_id}?token={'0' * len(token)}")
+    assert wrong.status == 410
+    page = await another_browser.get(path)  # the person reads it elsewhere: no sign-in
+    assert "Secure your account" in page.text
+    assert (await browser.get("/account")).path == "/account"  # opening it did nothing
+    page = await another_browser.post(f"/account/secure/{session_id}", page)
+    assert "Your account is secured" in page.text
+    assert (await browser.get("/account")).path.startswith("/signin")  # signed out everywhere
+    await titled(sink, EMMA, "Your Example account was secured")
+    # the password alone no longer signs in: a code to the account's security info too
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    assert "Verify your identity" in page.text
+
+
+async def test_the_security_page_shows_recent_activity(
+    flow_of_emma: SettingsFlow, browser: PageClient, emma: Any
+) -> None:
+    state = await flow_of_emma.start()
+    await flow_of_emma.act("sign_out_others")
+    await flow_of_emma.act("change_password")
+    state = await flow_of_emma.act("submit_new_password", password="a brand new passphrase here")
+    [line] = state["security"]["activity"]
+    assert (line["action"], line["hint"], line["agent"]) == (
+        "password_changed",
+        "",
+        "API: Example shop",
+    )
+    page = await browser.submit(
+        await to_password(browser), "submit_password", password="a brand new passphrase here"
+    )
+    page = await browser.get("/account/security")
+    assert "Recent activity" in page.text
+    assert "Your password was changed" in page.text
+    assert "A browser signed in for the first time" in page.text

@@ -24,7 +24,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
-CODE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
+# a code as mails show it: 6 to 8 digits on their own — not a run of digits inside a link's
+# token (`/account/secure/…?token=3fa9123456…`)
+CODE = re.compile(r"(?<![0-9A-Za-z_\-/=?&%.])(\d{6,8})(?![0-9A-Za-z_\-])")
 
 
 def free_port() -> int:

@@ -121,6 +121,14 @@ class RecoveryStep(BaseModel):
     password_proven: bool
 
 
+class Activity(BaseModel):
+    at: datetime
+    action: str = Field(description="`proof_added`, `password_changed`, `recovery_started`, …")
+    hint: str = Field(description="The masked address or number it is about (or empty).")
+    ip: str | None
+    agent: str | None = Field(description="The browser or application; null: a scheduled job.")
+
+
 class Security(BaseModel):
     fresh: bool = Field(
         description="The session verified who this is recently: full addresses, and changes "
@@ -135,6 +143,10 @@ class Security(BaseModel):
     intent: Intent | None = Field(None, description="The change the flow is verifying for.")
     sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
     time_zone: str | None = Field(None, description="Notices give times in it.")
+    activity: list[Activity] = Field(
+        [],
+        description="The newest lines of the account's audit log (empty while a recovery waits).",
+    )
     recovery: WaitingRecovery | None = Field(
         None,
         description="A recovery waits: the limited mode. `names`, `ways` and `pending` are "

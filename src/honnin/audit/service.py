@@ -1,8 +1,8 @@
 """Writing and reading an account's audit log.
 
 Every change of an account's security is written in the transaction that makes it, so the log
-never says a change happened that did not (or misses one that did). What a line says is in
-`audit.actions`; where it came from is the request's `Origin`.
+never says a change happened that did not (or misses one that did). What a line says to its
+person is in `audit.actions`; where it came from is the request's `Origin`.
 """
 
 from __future__ import annotations

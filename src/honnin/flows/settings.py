@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from honnin.accounts.models import SignInName
 from honnin.accounts.service import AccountRecord
+from honnin.audit import service as audit
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
 from honnin.destinations.kinds import mask
@@ -31,6 +32,7 @@ from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import VERIFY, field
 from honnin.flows.views import (
+    ActivityView,
     FlowView,
     IntentView,
     NameView,
@@ -78,6 +80,7 @@ LOCKED_BY_RECOVERY = frozenset(
     {"add_proof", "remove_proof", "verify", "change_password", "two_step_on", "two_step_off",
      "new_recovery_code", "close_account"}
 )  # fmt: skip
+ACTIVITY = 10  # the newest lines of the audit log the page shows
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
 Handler = Callable[[Context, Mapping[str, str], Any], Awaitable[HonninError | None]]
 
@@ -612,6 +615,10 @@ class SecuritySettings(Steps):
             else None,
             sessions=signed_in,
             time_zone=account.time_zone,
+            activity=[
+                ActivityView(e.at, e.action, str(e.detail.get("hint", "")), e.ip, e.agent)
+                for e in await audit.for_account(tx, account.id, limit=ACTIVITY)
+            ],
         )
         recovery = next((p for p in pending if p.change == RECOVER), None)
         if recovery is not None:  # the limited mode: nothing of the security info shows
@@ -624,6 +631,7 @@ class SecuritySettings(Steps):
                 pending=[],
                 two_step=None,
                 has_password=None,
+                activity=[],
                 recovery=RecoveryView(recovery.id, recovery.hint, recovery.due_at, can_cancel),
             )
         # the account's name is on the page (fresh: in full), not in the flow's own fields

@@ -43,7 +43,9 @@ class RecoveryCodes(Protocol):
         self, tx: Tx, account: AccountRecord, typed: str, origin: Origin
     ) -> str | None: ...
 
-    async def new_browser(self, tx: Tx, account: AccountRecord, origin: Origin) -> None: ...
+    async def new_browser(
+        self, tx: Tx, account: AccountRecord, origin: Origin, session_id: uuid.UUID
+    ) -> None: ...
 
     async def set_password(
         self,
@@ -431,7 +433,10 @@ class SignIn(Steps):
         )
         await self.flows.complete(ctx, account.id, method, ways)
         if new_browser:
-            await self.recovery.new_browser(ctx.tx, account, ctx.binding.origin)
+            assert ctx.flow.session_id is not None
+            await self.recovery.new_browser(
+                ctx.tx, account, ctx.binding.origin, ctx.flow.session_id
+            )
         # signed in with one of its ways while a recovery waits: offer to cancel it
         if any(way.startswith("proof:") for way in ways) and await self.recovery.recovery_waiting(
             ctx.tx, account.id

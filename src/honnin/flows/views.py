@@ -97,6 +97,17 @@ class SignedInView:
 
 
 @dataclass(frozen=True)
+class ActivityView:
+    """A line of the account's audit log, as its person sees it."""
+
+    at: datetime
+    action: str  # `audit.actions`
+    hint: str  # the masked address or number it is about ("" for none)
+    ip: str | None
+    agent: str | None  # "Chrome on Windows", "API: Example shop"; None: a scheduled job
+
+
+@dataclass(frozen=True)
 class SecurityView:
     fresh: bool  # verified recently enough to see addresses in full and to make changes
     fresh_until: datetime | None
@@ -110,6 +121,7 @@ class SecurityView:
     time_zone: str | None = None  # the account's, for notices (None: its language's)
     # a recovery waits: the security info is hidden and nothing may change (limited mode)
     recovery: RecoveryView | None = None
+    activity: list[ActivityView] = field(default_factory=list)  # the newest lines of its log
 
     @property
     def verified_ways(self) -> int:

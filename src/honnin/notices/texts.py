@@ -146,11 +146,22 @@ NOTICES: dict[str, NoticeText] = {
             _("Your {service} account {account} was signed in to on {when}, from a browser "
               "that had not signed in to it before: {agent}, IP address {ip}."),
             _("If this was you, there's nothing to do. If it wasn't, someone knows how to sign "
-              "in as you: change your password now and check your security info."),
+              "in as you: secure your account with the button below. We'll sign you out "
+              "everywhere and ask for a new password at your next sign-in."),
         ),
-        sms=_("{service}: new sign-in to your account from {agent}. Not you? Change your "
-              "password now."),
-        link_text=_("Review your security info"),
+        sms=_("{service}: new sign-in to your account from {agent}. Not you? Secure it: "
+              "{link}"),
+        link_text=_("This wasn't me: secure my account"),
+    ),
+    "account_secured": NoticeText(
+        subject=_("Your {service} account was secured"),
+        lines=(
+            _("On {when}, your {service} account {account} was signed out everywhere, and its "
+              "next sign-in will need a code to its security info and a new password."),
+        ),
+        sms=_("{service}: your account was signed out everywhere. Sign in with a code to "
+              "choose a new password."),
+        link_text=_("Sign in"),
     ),
     "recovery_started": NoticeText(
         subject=_("Someone asked to recover your {service} account"),

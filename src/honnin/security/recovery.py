@@ -241,21 +241,6 @@ class Recoveries:
             return None
         return _recovery(job)
 
-    async def secure(
-        self, tx: Tx, account_id: uuid.UUID, origin: Origin | None, *, keep: uuid.UUID | None
-    ) -> None:
-        """ "This wasn't me": whoever asked may know the password. Every session but `keep`
-        (the one canceling) is signed out, and the password alone no longer signs in: the
-        next sign-in is by a code, and asks for a new password."""
-        now = self.clock.now()
-        await self.changes.sessions.revoke_account(tx, account_id, now, keep=keep)
-        await tx.session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.password_hash.is_not(None))
-            .values(password_change_required=True)
-        )
-        await audit.record(tx, account_id, "account_secured", now, origin)
-
     async def _cancelled(
         self,
         tx: Tx,
@@ -267,7 +252,7 @@ class Recoveries:
         now = self.clock.now()
         hint = str(job.payload.get("hint", ""))
         await audit.record(tx, account.id, "recovery_cancelled", now, origin, hint=hint)
-        await self.secure(tx, account.id, origin, keep=keep)
+        await self.changes.secure(tx, account.id, origin, keep=keep)
         await self.notices.send(
             tx,
             account,

@@ -38,6 +38,7 @@ from honnin.notices.service import Notices, Recipient
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.security import errors, recovery_codes
+from honnin.sessions.models import Session
 from honnin.sessions.service import SessionService
 
 REMOVE_PROOF = "remove_proof"  # the job that removes the last way once the wait is over
@@ -49,6 +50,7 @@ CHANGE_KINDS = (
     CLOSE,
 )  # the jobs that are a change waiting ("one at a time")
 # how a kind of waiting change is canceled: the account, the job, who, the session canceling
+_SECURE_LINK = "secure-account"  # what a new-browser notice's link is a digest for
 Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
 
 
@@ -515,19 +517,71 @@ class SecurityChanges:
         )
         return code
 
-    async def new_browser(self, tx: Tx, account: AccountRecord, origin: Origin) -> None:
-        """A browser that never signed in to the account just did: "was this you?"."""
+    async def new_browser(
+        self, tx: Tx, account: AccountRecord, origin: Origin, session_id: uuid.UUID
+    ) -> None:
+        """A browser that never signed in to the account just did: "was this you?", with a
+        link that secures the account (`secure_by_link`)."""
         now = self.clock.now()
         await audit.record(tx, account.id, "new_browser", now, origin)
+        token = self.keyring.digest(_SECURE_LINK, str(session_id)).hex()
         await self.notices.send(
             tx,
             account,
             "new_browser",
             now,
             account_hint=await self.hint(tx, account),
+            link=f"/account/secure/{session_id}?token={token}",
             agent=origin.agent or "?",
             ip=origin.ip or "?",
         )
+
+    async def secure(
+        self, tx: Tx, account_id: uuid.UUID, origin: Origin | None, *, keep: uuid.UUID | None
+    ) -> None:
+        """ "This wasn't me" (a recovery, a new browser): someone else may know the password.
+        Every session but `keep` (the one asking for it) is signed out, and the password alone
+        no longer signs in: the next sign-in is by a code, and asks for a new password."""
+        now = self.clock.now()
+        await self.sessions.revoke_account(tx, account_id, now, keep=keep)
+        await tx.session.execute(
+            update(Account)
+            .where(Account.id == account_id, Account.password_hash.is_not(None))
+            .values(password_change_required=True)
+        )
+        await audit.record(tx, account_id, "account_secured", now, origin)
+
+    async def secure_link_target(self, tx: Tx, session_id: str, token: str) -> AccountRecord:
+        """The account a new-browser notice's link secures, if the link is right: its token
+        is a keyed digest of the session it tells of (compared in constant time)."""
+        try:
+            key = uuid.UUID(session_id)
+            digest = bytes.fromhex(token)
+        except ValueError:
+            raise errors.link_not_valid() from None
+        if not self.keyring.matches(digest, _SECURE_LINK, str(key)):
+            raise errors.link_not_valid()
+        session = await tx.session.get(Session, key)
+        account = await self.accounts.record(tx, session.account_id) if session else None
+        if account is None:
+            raise errors.link_not_valid()
+        return account
+
+    async def secure_by_link(self, session_id: str, token: str, origin: Origin) -> None:
+        """ "This wasn't me" from a new-browser notice: every session ends (that browser's
+        too), and the next sign-in needs a code and a new password. No sign-in needed."""
+        async with self.db.transaction() as tx:
+            account = await self.secure_link_target(tx, session_id, token)
+            await self.lock(tx, account.id)
+            await self.secure(tx, account.id, origin, keep=None)
+            await self.notices.send(
+                tx,
+                account,
+                "account_secured",
+                self.clock.now(),
+                account_hint=await self.hint(tx, account),
+                link="/signin",
+            )
 
     async def set_time_zone(self, tx: Tx, account_id: uuid.UUID, zone: str) -> None:
         """The account's time zone: an IANA name this machine knows."""

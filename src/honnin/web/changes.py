@@ -1,10 +1,11 @@
-"""The link in the notice of a scheduled change: "this wasn't me, cancel it" (a removal of the
-last security info, or a recovery: that one also secures the account, `security.recovery`).
+"""The links in notices that act: "this wasn't me, cancel it" in the notice of a scheduled
+change (a removal of the last security info; a recovery, which also secures the account), and
+"this wasn't me, secure my account" in the notice of a new browser's sign-in.
 
-It works without signing in (the person may have lost every way in, or be locked out by the
-person who asked for the change): the secret token in the link is the proof. Opening the link
-only shows what it would cancel; the cancel itself is a POST (with CSRF), so a mail scanner that
-follows links cancels nothing.
+They work without signing in (the person may have lost every way in, or be locked out by the
+person who asked for the change): the secret token in the link is the proof. Opening a link
+only shows what it would do; the act itself is a POST (with CSRF), so a mail scanner that
+follows links does nothing.
 """
 
 from __future__ import annotations
@@ -72,3 +73,32 @@ async def cancel_change(request: Request, change_id: str) -> Response:
         return await _refused(request, error)
     query = urllib.parse.urlencode({"token": token})
     return redirect(f"/account/changes/{uuid.UUID(change_id)}?{query}")
+
+
+@router.get("/account/secure/{session_id}")
+async def show_secure(request: Request, session_id: str) -> Response:
+    """ "This wasn't me" from a new-browser notice: what securing the account does, and its
+    button (a GET secures nothing: mail scanners follow links)."""
+    token = request.query_params.get("token", "")
+    runtime = runtime_of(request)
+    try:
+        async with runtime.db.transaction(write=False) as tx:
+            await runtime.security.secure_link_target(tx, session_id, token)
+    except HonninError as error:
+        return await _refused(request, error)
+    done = request.query_params.get("done") == "1"  # where the POST comes back
+    return await page(request, "secure.html", session_id=session_id, token=token, done=done)
+
+
+@router.post("/account/secure/{session_id}")
+async def secure(request: Request, session_id: str) -> Response:
+    runtime = runtime_of(request)
+    try:
+        fields = await form_fields(request)
+        origin = Origin(browser(request).ip, describe(request.headers.get("user-agent")))
+        token = fields.get("token", "")
+        await runtime.security.secure_by_link(session_id, token, origin)
+    except HonninError as error:
+        return await _refused(request, error)
+    query = urllib.parse.urlencode({"token": token, "done": "1"})
+    return redirect(f"/account/secure/{uuid.UUID(session_id)}?{query}")

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from honnin.audit.actions import describe
 from honnin.i18n import LOCALES, negotiate, template_environment
 from honnin.localtime import TZ_COOKIE, duration, local_times_for
 from honnin.runtime import runtime_of
@@ -39,6 +40,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             # in the one the browser says it is in
             times=local_times_for(_zone_of(request, context.get("current")), locale),
             duration=lambda seconds: duration(seconds).render(locale),
+            # a line of the audit log, its masked address left as "{hint}" (`with_address`)
+            activity_text=lambda action: describe(action, "{hint}").render(locale),
             **context,
         )
     )
