@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from honnin.accounts.models import Account, SignInName
 from honnin.audit.models import AuditEvent
+from honnin.audit.service import Origin
 from honnin.cli.main import app
 from honnin.proofs.models import Proof
 from honnin.runtime import Runtime
@@ -21,6 +22,7 @@ from tests.functional.conftest import SECRET
 from tests.support.clock import ShiftableClock
 from tests.support.journeys import to_password
 from tests.support.pages import PageClient
+from tests.support.recovery import RecoveryFlow
 from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
 from tests.support.smtp import Sink
 
@@ -158,9 +160,12 @@ async def test_operators_close_reopen_and_delete(
 
     code, out = await asyncio.to_thread(run, "accounts", "reopen", EMMA)
     assert (code, out.strip()) == (1, f"error: the account {EMMA} is not closed")
-    code, out = await asyncio.to_thread(run, "accounts", "close", EMMA)
-    assert code == 0, out
+    code, out = await asyncio.to_thread(run, "accounts", "close", "Emma@Example.COM")
+    assert code == 0, out  # found as `accounts show` finds it
     assert "it will be deleted on" in out
+    code, out = await asyncio.to_thread(run, "accounts", "close", EMMA)
+    assert code == 1
+    assert "is closed already; deleted on" in out
     await titled(sink, EMMA, CLOSED)
     code, out = await asyncio.to_thread(run, "accounts", "show", EMMA)
     assert "closing" in out
@@ -171,4 +176,25 @@ async def test_operators_close_reopen_and_delete(
     assert (code, out.strip()) == (0, f"deleted the account {EMMA} and everything of it")
     assert (await rows(runtime))["accounts"] == 0
     code, out = await asyncio.to_thread(run, "accounts", "close", EMMA)
-    assert (code, out.strip()) == (1, f"error: no account has the sign-in name {EMMA}")
+    assert (code, out.strip()) == (1, f"error: No account has the sign-in name {EMMA}.")
+
+
+async def test_the_recovery_code_on_a_closed_account_signs_in_where_it_reopens(
+    api: httpx.AsyncClient, emma_two_step: Any, sink: Sink, runtime: Runtime
+) -> None:
+    async with runtime.db.transaction() as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        code = await runtime.security.replace_recovery_code(tx, account, Origin(None, None))
+        await runtime.closing.close(tx, account, None)
+    flow = RecoveryFlow(api)
+    await flow.to_confirm(sink, EMMA, password=PASSWORD)
+    state = await flow.act("use_recovery_code", recovery_code=code)
+    assert state["state"] == "reopen"  # still closed: the recovery did not reopen it
+    state = await flow.act("reopen")
+    assert state["state"] == "done"
+    async with runtime.db.transaction(write=False) as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        assert await runtime.closing.due_at(tx, account.id) is None
+    assert account.status == "active"

@@ -20,11 +20,14 @@ import pytest
 from fastapi import FastAPI
 
 from honnin.courier.providers import provider_key
+from honnin.proofs.service import add_proof
 from honnin.runtime import Runtime
 from tests.support.kannel import KannelGateway, reports_in, require_kannel
 from tests.support.live import listening
+from tests.support.recovery import RecoveryFlow, cancel_link
+from tests.support.settings import EMMA, PASSWORD
 from tests.support.smpp import ESME_RINVDSTADR, SmppServer
-from tests.support.smtp import CODE, free_port
+from tests.support.smtp import CODE, Sink, free_port
 
 SENDER = "+815012340000"
 _numbers = itertools.count(1)
@@ -192,3 +195,27 @@ async def test_a_delivery_report_without_the_messages_secret_is_refused(
             )
             assert forged.status_code == 403
     await delivery_becomes(api, created.json()["id"], "delivered")  # the real reports still count
+
+
+async def test_a_recovery_notice_reaches_the_phone_through_kannel_with_its_link(
+    api: httpx.AsyncClient,
+    gateway: KannelGateway,
+    served: str,
+    runtime: Runtime,
+    number: str,
+    sink: Sink,
+) -> None:
+    """Notices go to every way: to a phone by text, with the link that cancels, which works."""
+    account = await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    async with runtime.db.transaction() as tx:
+        await add_proof(tx, account.id, "phone", number, runtime.clock.now(), verified=True)
+    await RecoveryFlow(api).start(sink, EMMA)
+    sms = await asyncio.to_thread(gateway.wait_for_message, number)
+    assert sms.text.startswith("Example: someone asked to recover your account with n")
+    assert (sms.coding, sms.parts) == ("text", 2)  # GSM: the date alone, no narrow spaces
+    change_id, token = cancel_link(sms.text)
+    async with httpx.AsyncClient(base_url=served) as person:  # no sign-in: the link is enough
+        page = await person.get(f"/account/changes/{change_id}", params={"token": token})
+        assert "Cancel the recovery" in page.text
+    async with runtime.db.transaction(write=False) as tx:
+        assert len(await runtime.recoveries.waiting(tx)) == 1

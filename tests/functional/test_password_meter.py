@@ -50,6 +50,8 @@ async def test_on_the_security_page_the_accounts_own_rules_in_its_language(
     await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
     await browser.post("/lang", await browser.get("/account"), locale="ja")
     page = await browser.get("/account/security")
+    assert (await ask(browser, page, "emma-likes-long-walks")).status_code == 409  # not here
+    page = await browser.submit(page, "change_password")  # fresh: the new password's page
     answer = (await ask(browser, page, "emma-likes-long-walks")).json()  # the account's name
     assert answer["reason"] == "パスワードにメールアドレスや名前を使わないでください。"
     assert response_ok(await ask(browser, page, "a perfectly fine passphrase"))
@@ -78,6 +80,16 @@ async def test_without_its_csrf_token_or_for_anothers_flow_it_says_nothing(
         },
     )
     assert response.status_code == 404
+
+
+async def test_only_a_page_that_chooses_a_password_gets_answers(
+    browser: PageClient, emma: Any
+) -> None:
+    """A sign-in whose password is being typed: the meter would tell which names the account
+    has."""
+    page = await to_password(browser)
+    response = await ask(browser, page, "emma-likes-long-walks")
+    assert response.status_code == 409
 
 
 @pytest.mark.parametrize("settings_overrides", [{"limit_ip_meters": "3/minute"}])

@@ -11,7 +11,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from honnin.audit.service import Origin
 from honnin.cli.main import app
+from honnin.destinations.kinds import mask
+from honnin.proofs.service import verified_proofs
 from honnin.runtime import Runtime
 from tests.functional.conftest import SECRET
 from tests.support.journeys import to_password
@@ -122,14 +125,33 @@ async def test_support_lists_and_cancels_a_recovery(
     assert str(waiting.id) in out
     code, out = await asyncio.to_thread(run, "recovery", "cancel", "nonsense")
     assert code == 1
-    assert "not a recovery id" in out
+    assert "is not the id of a change" in out
     code, out = await asyncio.to_thread(run, "recovery", "cancel", str(waiting.id))
     assert code == 0, out
     assert "canceled the recovery of" in out
     code, out = await asyncio.to_thread(run, "recovery", "cancel", str(waiting.id))
     assert code == 1
-    assert "no recovery" in out
+    assert "no recovery or removal" in out
     await titled(sink, NEW, "The recovery of your Example account was canceled")
     code, out = await asyncio.to_thread(run, "accounts", "audit", EMMA)
     assert "recovery_cancelled" in out
     assert "honnin recovery cancel" in out
+
+
+async def test_support_cancels_a_scheduled_removal_too(
+    cli: CliRunner, emma: Any, sink: Sink, runtime: Runtime
+) -> None:
+    async with runtime.db.transaction() as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        [proof] = await verified_proofs(tx, account.id)
+        removal = await runtime.security.remove(tx, account, proof.id, Origin(None, None))
+        [change] = await runtime.security.pending(tx, account.id)
+    assert removal.scheduled
+    result = await asyncio.to_thread(cli.invoke, app, ["recovery", "cancel", str(change.id)])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.strip()
+        == f"canceled the removal of em*****@example.com from {mask('email', EMMA)}"
+    )
+    await titled(sink, EMMA, "The removal of your security info was canceled")

@@ -86,16 +86,26 @@ async def test_the_new_browser_notice_secures_the_account(
     path, session_id, token = link.groups()
     wrong = await another_browser.get(f"/account/secure/{session_id}?token={'0' * len(token)}")
     assert wrong.status == 410
-    page = await another_browser.get(path)  # the person reads it elsewhere: no sign-in
-    assert "Secure your account" in page.text
+    link_page = await another_browser.get(path)  # the person reads it elsewhere: no sign-in
+    assert "Secure your account" in link_page.text
     assert (await browser.get("/account")).path == "/account"  # opening it did nothing
-    page = await another_browser.post(f"/account/secure/{session_id}", page)
+    page = await another_browser.post(f"/account/secure/{session_id}", link_page)
     assert "Your account is secured" in page.text
     assert (await browser.get("/account")).path.startswith("/signin")  # signed out everywhere
     await titled(sink, EMMA, "Your Example account was secured")
-    # the password alone no longer signs in: a code to the account's security info too
+    again = await another_browser.post(f"/account/secure/{session_id}", link_page)  # once
+    assert again.status == 410
+    # the password alone no longer signs in: a code to the account's security info too,
+    # then a new password
     page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
     assert "Verify your identity" in page.text
+    option = page.form("choose_option").fields["option"]
+    page = await browser.submit(page, "choose_option", option=option)
+    codes = len(sink.with_codes(EMMA))
+    page = await browser.submit(page, "confirm_address", address=EMMA)
+    code = await sink.wait_for_code(EMMA, codes + 1)
+    page = await browser.submit(page, "submit_code", code=code)
+    assert "Choose a new password" in page.text
 
 
 async def test_the_security_page_shows_recent_activity(

@@ -236,9 +236,9 @@ def _with_account(name: str, work: Callable[[Runtime, Tx, AccountRecord], Awaita
         runtime = Runtime(load_settings())
         try:
             async with runtime.db.transaction() as tx:
-                account = await runtime.accounts.record_named(tx, name)
-                if account is None:
-                    fail(f"no account has the sign-in name {name}")
+                found = await runtime.accounts.view_by_name(tx, name)  # as `show` finds it
+                account = await runtime.accounts.record(tx, found.id)
+                assert account is not None
                 return await work(runtime, tx, account)
         finally:
             await runtime.db.dispose()
@@ -261,6 +261,9 @@ def close(
         if now:
             await runtime.closing.delete(tx, account)
             return f"deleted the account {name} and everything of it"
+        waiting = await runtime.closing.due_at(tx, account.id)
+        if waiting is not None:
+            fail(f"the account {name} is closed already; deleted on {waiting:%Y-%m-%d %H:%M} UTC")
         due_at = await runtime.closing.close(tx, account, OPERATOR)
         return f"closed the account {name}; it will be deleted on {due_at:%Y-%m-%d %H:%M} UTC"
 

@@ -1,5 +1,6 @@
 """Support's view of recoveries ("I don't have any of these"): which wait, and cancelling one
-for a person who calls in (it secures the account as the notices' "this wasn't me" link does).
+— or a scheduled removal of an account's last security info — for a person who calls in (a
+recovery's cancel secures the account as the notices' "this wasn't me" link does).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from rich.table import Table
 
 from honnin.audit.service import Origin
 from honnin.cli.common import console, fail, load_settings, print_json, run
+from honnin.jobs.models import JobStatus
 from honnin.runtime import Runtime
 from honnin.security.recovery import Recovery
+from honnin.security.service import RECOVER, REMOVE_PROOF
 
 app = typer.Typer(help="Recoveries waiting for their time.", no_args_is_help=True)
 
 SUPPORT = Origin(None, "honnin recovery cancel")  # how the audit log names the command
+CANCELABLE = (RECOVER, REMOVE_PROOF)  # a closed account is reopened instead (accounts reopen)
 
 
 @app.command("list")
@@ -69,28 +73,35 @@ def list_waiting(
 
 
 @app.command()
-def cancel(recovery_id: str = typer.Argument(..., metavar="ID")) -> None:
-    """Cancel the waiting recovery ID: every way is told, every session of the account is
-    signed out, and its next sign-in (by a code) asks for a new password."""
+def cancel(change_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Cancel the waiting recovery ID (every way is told, every session of the account is
+    signed out, its next sign-in asks for a code and a new password) or the scheduled removal
+    ID (`honnin accounts show` lists both): the account's ways are told."""
     try:
-        key = uuid.UUID(recovery_id)
+        key = uuid.UUID(change_id)
     except ValueError:
-        fail(f"{recovery_id!r} is not a recovery id (see: honnin recovery list)")
+        fail(f"{change_id!r} is not the id of a change (see: honnin recovery list)")
 
     async def go() -> str:
         runtime = Runtime(load_settings())
         try:
             async with runtime.db.transaction() as tx:
-                recovery = await runtime.recoveries.get(tx, key)
+                job = await runtime.jobs.get(tx, key)
                 account = (
-                    await runtime.accounts.record(tx, recovery.account_id) if recovery else None
+                    await runtime.accounts.record(tx, job.account_id)
+                    if job and job.account_id and job.status == JobStatus.PENDING
+                    else None
                 )
-                if recovery is None or account is None:
-                    fail(f"no recovery {recovery_id} is waiting (see: honnin recovery list)")
+                if job is None or job.kind not in CANCELABLE or account is None:
+                    fail(
+                        f"no recovery or removal {change_id} is waiting (see: honnin recovery list)"
+                    )
                 await runtime.security.cancel(tx, account, key, SUPPORT)
-                return await runtime.security.hint(tx, account)
+                hint = await runtime.security.hint(tx, account)
+                if job.kind == RECOVER:
+                    return f"canceled the recovery of {hint}; its sessions were signed out"
+                return f"canceled the removal of {job.payload.get('hint', '')} from {hint}"
         finally:
             await runtime.db.dispose()
 
-    hint = run(go())
-    console.print(f"canceled the recovery of {hint}; its sessions were signed out")
+    console.print(run(go()))

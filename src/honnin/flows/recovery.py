@@ -38,13 +38,16 @@ ACTIONS = {
     "new_code": ["submit_code", "resend", "change_address", "restart"],
     "confirm": ["start_recovery", "use_recovery_code", "change_address", "restart"],
     "started": [],
+    # as a sign-in (`SignIn._complete`), after the recovery code: a closed account reopens
+    "reopen": ["reopen", "restart"],
+    "new_password": ["submit_new_password", "restart"],
     "done": [],
 }
 
 
 class AccountRecovery(SignIn):
     ACTIONS = ACTIONS
-    PREPARED = frozenset({"submit_password"})
+    PREPARED = frozenset({"submit_password", "submit_new_password"})
     name = "recovery"
 
     def __init__(

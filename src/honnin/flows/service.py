@@ -326,6 +326,11 @@ class FlowService:
         address typed beside it."""
         async with self.db.transaction(write=False) as tx:
             flow = await self._load(tx, flow_id, binding, lock=False)
+            actions = self.kinds[flow.kind].actions(flow.state)
+            if not {"submit_details", "submit_new_password"} & set(actions):
+                # only a page that chooses a password: elsewhere its answers would tell, say,
+                # a half-proven sign-in which names the account has
+                raise errors.not_now("password_strength")
             if flow.account_id is None:
                 return ([typed_name] if typed_name else []), True
             return await self.accounts.password_rules(tx, flow.account_id)

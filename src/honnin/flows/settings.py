@@ -122,6 +122,8 @@ class SecuritySettings(Steps):
     ) -> Any:
         if action == "submit_new_password":  # judged and hashed before the transaction
             assert flow.account_id is not None
+            # "not the old one" compares with the old password: counted like a check
+            await self.flows.throttle.attempt(binding.requester)
             return await self.flows.accounts.new_password_hash_for(
                 flow.account_id, fields.get("password") or ""
             )

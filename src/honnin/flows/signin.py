@@ -119,6 +119,8 @@ class SignIn(Steps):
         if action == "submit_new_password":  # judged and hashed, for the account proven
             if flow.account_id is None:
                 return None
+            # "not the old one" compares with the old password: counted like a check
+            await self.flows.throttle.attempt(binding.requester)
             return await self.flows.accounts.new_password_hash_for(
                 flow.account_id, fields.get("password") or ""
             )

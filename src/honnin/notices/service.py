@@ -100,6 +100,14 @@ class Notices:
             **{name: times.date_time_and_zone(at) for name, at in (dates or {}).items()},
             **params,
         }
+        # a text gives dates alone: a time with its zone (and its narrow spaces, which only
+        # UCS-2 can carry) would make an English notice three times as many parts
+        texted = {
+            **values,
+            "when": times.date(now),
+            **{name: times.date(at) for name, at in (dates or {}).items()},
+            "link": "{link}",
+        }
         shown = {
             "subject": replace(text.subject, params=values).render(locale),
             "lines": [replace(line, params=values).render(locale) for line in text.lines],
@@ -115,7 +123,7 @@ class Notices:
             channel = EMAIL if recipient.kind == EMAIL else SMS
             message_params = {**shown, "destination_hint": mask(recipient.kind, recipient.value)}
             if channel == SMS:
-                short = replace(text.sms, params={**values, "link": "{link}"}).render(locale)
+                short = replace(text.sms, params=texted).render(locale)
                 message_params = {"sms_text": short, "action": action}
             secret = {"link": url} if link else None
             if not link:

@@ -26,7 +26,7 @@ from honnin.jobs.models import Job
 from honnin.jobs.service import JobView
 from honnin.notices.service import Recipient
 from honnin.proofs.service import verified_proofs
-from honnin.security.service import CLOSE, SecurityChanges
+from honnin.security.service import CLOSE, REMOVE_PROOF, SecurityChanges
 
 
 class AccountClosing:
@@ -42,6 +42,10 @@ class AccountClosing:
     async def close(self, tx: Tx, account: AccountRecord, origin: Origin | None) -> datetime:
         """Close the account now (every session ends, every way is told) and schedule its
         deletion. When it will be deleted."""
+        pending = await self.changes.pending(tx, account.id)
+        for removal in pending:  # of a way that goes with the account: moot
+            if removal.change == REMOVE_PROOF:
+                await self.jobs.cancel(tx, removal.id)
         await self.changes.lock(tx, account.id)
         await self.changes.ensure_none_pending(tx, account.id)
         now = self.clock.now()
@@ -81,19 +85,22 @@ class AccountClosing:
         return None
 
     async def reopen(self, tx: Tx, account: AccountRecord, origin: Origin | None) -> bool:
-        """Reopen a closed account (a sign-in, an operator); False if it was not closed."""
-        await self.changes.lock(tx, account.id)
+        """Reopen a closed account (a sign-in, an operator); False if it was not closed. The
+        job is locked before the account, in the job runner's order."""
         for change in await self.changes.pending(tx, account.id):
             if change.change == CLOSE:
                 await self.changes.cancel(tx, account, change.id, origin or Origin(None, None))
                 return True
+        if account.status == CLOSING:  # no deletion waits (whatever canceled it): open it
+            await self._reopened(tx, account, None, origin or Origin(None, None), None)
+            return True
         return False
 
     async def _reopened(
         self,
         tx: Tx,
         account: AccountRecord,
-        job: JobView,
+        job: JobView | None,
         origin: Origin,
         keep: uuid.UUID | None,
     ) -> None:
@@ -123,6 +130,8 @@ class AccountClosing:
     ) -> None:
         """Delete the account and everything of it (the database cascades from the account's
         row), then tell its ways, once, that it is gone."""
+        for change in await self.changes.pending(tx, account.id):  # the runner's order
+            await self.jobs.get(tx, change.id, lock=True)
         await self.changes.lock(tx, account.id)
         now = self.clock.now()
         ways = [Recipient(p.kind, p.value) for p in await verified_proofs(tx, account.id)]

@@ -205,7 +205,8 @@ class Recoveries:
     ) -> bool:
         """The recovery code skips the wait: the new way replaces the old ones now (and any
         change that waited is canceled: it was about the old ones). False: not the code."""
-        waiting = await self.changes.pending(tx, account.id)
+        # a closed account stays closed: the sign-in that follows offers to reopen it
+        waiting = [c for c in await self.changes.pending(tx, account.id) if c.change != CLOSE]
         for change in waiting:  # locked before the account, in the job runner's order
             await self.jobs.get(tx, change.id, lock=True)
         if not await self.changes.recovery_code_matches(tx, account.id, typed):

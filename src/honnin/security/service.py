@@ -51,6 +51,7 @@ CHANGE_KINDS = (
 )  # the jobs that are a change waiting ("one at a time")
 # how a kind of waiting change is canceled: the account, the job, who, the session canceling
 _SECURE_LINK = "secure-account"  # what a new-browser notice's link is a digest for
+SECURE_LINK_AGE = timedelta(days=30)  # how long after its sign-in that link works (once)
 Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
 
 
@@ -551,9 +552,12 @@ class SecurityChanges:
         )
         await audit.record(tx, account_id, "account_secured", now, origin)
 
-    async def secure_link_target(self, tx: Tx, session_id: str, token: str) -> AccountRecord:
+    async def secure_link_target(
+        self, tx: Tx, session_id: str, token: str, *, used: bool = False
+    ) -> AccountRecord:
         """The account a new-browser notice's link secures, if the link is right: its token
-        is a keyed digest of the session it tells of (compared in constant time)."""
+        is a keyed digest of the session it tells of (compared in constant time). `used`: the
+        link that secured it already (to say so)."""
         try:
             key = uuid.UUID(session_id)
             digest = bytes.fromhex(token)
@@ -562,7 +566,10 @@ class SecurityChanges:
         if not self.keyring.matches(digest, _SECURE_LINK, str(key)):
             raise errors.link_not_valid()
         session = await tx.session.get(Session, key)
-        account = await self.accounts.record(tx, session.account_id) if session else None
+        fresh = session is not None and self.clock.now() < session.created_at + SECURE_LINK_AGE
+        if session is None or (session.secured_at is not None) != used or not (fresh or used):
+            raise errors.link_not_valid()  # used already, or too old: a replay signs no one out
+        account = await self.accounts.record(tx, session.account_id)
         if account is None:
             raise errors.link_not_valid()
         return account
@@ -573,6 +580,11 @@ class SecurityChanges:
         async with self.db.transaction() as tx:
             account = await self.secure_link_target(tx, session_id, token)
             await self.lock(tx, account.id)
+            await tx.session.execute(
+                update(Session)
+                .where(Session.id == uuid.UUID(session_id))
+                .values(secured_at=self.clock.now())
+            )
             await self.secure(tx, account.id, origin, keep=None)
             await self.notices.send(
                 tx,

@@ -44,3 +44,5 @@ class Session(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     agent: Mapped[str | None] = mapped_column(String(120))
     last_seen_at: Mapped[datetime | None]
+    # when the new-browser notice of this session was used to secure the account (once)
+    secured_at: Mapped[datetime | None]

@@ -80,13 +80,13 @@ async def show_secure(request: Request, session_id: str) -> Response:
     """ "This wasn't me" from a new-browser notice: what securing the account does, and its
     button (a GET secures nothing: mail scanners follow links)."""
     token = request.query_params.get("token", "")
+    done = request.query_params.get("done") == "1"  # where the POST comes back
     runtime = runtime_of(request)
     try:
         async with runtime.db.transaction(write=False) as tx:
-            await runtime.security.secure_link_target(tx, session_id, token)
+            await runtime.security.secure_link_target(tx, session_id, token, used=done)
     except HonninError as error:
         return await _refused(request, error)
-    done = request.query_params.get("done") == "1"  # where the POST comes back
     return await page(request, "secure.html", session_id=session_id, token=token, done=done)
 
 
@@ -97,6 +97,7 @@ async def secure(request: Request, session_id: str) -> Response:
         fields = await form_fields(request)
         origin = Origin(browser(request).ip, describe(request.headers.get("user-agent")))
         token = fields.get("token", "")
+        await runtime.codes.throttle.attempt(browser(request).binding.requester)
         await runtime.security.secure_by_link(session_id, token, origin)
     except HonninError as error:
         return await _refused(request, error)

@@ -177,12 +177,12 @@ def _template(view: FlowView) -> str:
         return f"flows/settings/{view.state}.html"
     if view.kind == "password_reset" and view.state in RESET_PAGES:
         return f"flows/password_reset/{view.state}.html"
-    if view.kind == "recovery":
-        if view.state in RECOVERY_PAGES:
-            return f"flows/recovery/{view.state}.html"
+    if view.kind == "recovery" and view.state in RECOVERY_PAGES:
+        return f"flows/recovery/{view.state}.html"
+    if view.kind == "recovery" and view.state == "new_code":
         return "flows/code.html"
-    if view.kind == "sign_in" and view.state == "new_password":  # after "this wasn't me"
-        return "flows/password_reset/new_password.html"
+    if view.kind in ("sign_in", "recovery") and view.state == "new_password":
+        return "flows/password_reset/new_password.html"  # after "this wasn't me"
     return f"flows/{TEMPLATES.get(view.state, view.state)}.html"
 
 
