@@ -8,9 +8,10 @@ import re
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from honnin.runtime import Runtime
-from tests.support.journeys import to_password
+from tests.support.journeys import client_for, to_password
 from tests.support.pages import PageClient
 from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
 from tests.support.smtp import Sink
@@ -128,3 +129,17 @@ async def test_the_security_page_shows_recent_activity(
     assert "Recent activity" in page.text
     assert "Your password was changed" in page.text
     assert "A browser signed in for the first time" in page.text
+
+
+async def test_where_it_is_signed_in_says_the_country_of_the_address(
+    app: FastAPI, api: httpx.AsyncClient, emma: Any, sink: Sink
+) -> None:
+    async with client_for(app, ip="1.0.16.1") as client:  # registered in Japan (APNIC)
+        tokyo = PageClient(client)
+        page = await tokyo.submit(await to_password(tokyo), "submit_password", password=PASSWORD)
+        page = await tokyo.get("/account/security")
+        assert "IP address 1.0.16.1 · Japan" in page.text
+    notice = await titled(sink, EMMA, NEW_SIGN_IN)
+    assert "IP address 1.0.16.1 (Japan)" in notice.text
+    state = await SettingsFlow(api, await sign_in(api)).start()
+    assert [s["country"] for s in state["security"]["sessions"]] == ["JP", None]

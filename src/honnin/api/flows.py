@@ -102,6 +102,9 @@ class SignedIn(BaseModel):
     created_at: datetime
     last_seen_at: datetime | None
     current: bool = Field(description="The session making this request.")
+    country: str | None = Field(
+        None, description="ISO 3166 code of the country its IP address is registered in."
+    )
 
 
 class WaitingRecovery(BaseModel):
@@ -127,6 +130,9 @@ class Activity(BaseModel):
     hint: str = Field(description="The masked address or number it is about (or empty).")
     ip: str | None
     agent: str | None = Field(description="The browser or application; null: a scheduled job.")
+    country: str | None = Field(
+        None, description="ISO 3166 code of the country its IP address is registered in."
+    )
 
 
 class Security(BaseModel):

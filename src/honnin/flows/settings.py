@@ -22,6 +22,7 @@ from sqlalchemy import select
 from honnin.accounts.models import SignInName
 from honnin.accounts.service import AccountRecord
 from honnin.audit import service as audit
+from honnin.audit.places import country_of
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
 from honnin.destinations.kinds import mask
@@ -597,6 +598,7 @@ class SecuritySettings(Steps):
                 live.created_at,
                 live.last_seen_at,
                 live.id == flow.session_id,
+                country_of(live.ip),
             )
             for live in await live_sessions(tx, account.id, self.flows.clock.now())
         ]
@@ -618,7 +620,9 @@ class SecuritySettings(Steps):
             sessions=signed_in,
             time_zone=account.time_zone,
             activity=[
-                ActivityView(e.at, e.action, str(e.detail.get("hint", "")), e.ip, e.agent)
+                ActivityView(
+                    e.at, e.action, str(e.detail.get("hint", "")), e.ip, e.agent, country_of(e.ip)
+                )
                 for e in await audit.for_account(tx, account.id, limit=ACTIVITY)
             ],
         )

@@ -94,6 +94,7 @@ class SignedInView:
     created_at: datetime
     last_seen_at: datetime | None
     current: bool  # the session looking at the page
+    country: str | None = None  # where its IP address is registered (`audit.places`)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class ActivityView:
     hint: str  # the masked address or number it is about ("" for none)
     ip: str | None
     agent: str | None  # "Chrome on Windows", "API: Example shop"; None: a scheduled job
+    country: str | None = None  # where its IP address is registered (`audit.places`)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.service import AccountRecord, AccountService
 from honnin.audit import service as audit
+from honnin.audit.places import ip_and_place
 from honnin.audit.service import Origin
 from honnin.clock import Clock
 from honnin.crypto import Keyring
@@ -534,7 +535,7 @@ class SecurityChanges:
             account_hint=await self.hint(tx, account),
             link=f"/account/secure/{session_id}?token={token}",
             agent=origin.agent or "?",
-            ip=origin.ip or "?",
+            ip=ip_and_place(origin.ip, account.locale),
         )
 
     async def secure(

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from honnin.audit.actions import describe
+from honnin.audit.places import country_name
 from honnin.i18n import LOCALES, negotiate, template_environment
 from honnin.localtime import TZ_COOKIE, duration, local_times_for
 from honnin.runtime import runtime_of
@@ -42,6 +43,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             duration=lambda seconds: duration(seconds).render(locale),
             # a line of the audit log, its masked address left as "{hint}" (`with_address`)
             activity_text=lambda action: describe(action, "{hint}").render(locale),
+            country_name=lambda code: country_name(code, locale),
             **context,
         )
     )
