@@ -34,6 +34,7 @@ from honnin.config import Settings
 from honnin.courier.models import FINAL, Message, MessageEvent, MessageStatus
 from honnin.db import Database, table_of
 from honnin.flows.models import Flow
+from honnin.jobs.models import Job, JobStatus
 from honnin.limits.models import FailedAttempt
 from honnin.sessions.models import Session
 
@@ -54,6 +55,7 @@ class Pruned:
     sessions: int
     challenges: int = 0  # of no flow; a flow's go with it
     messages: int = 0  # finished ones, with their timelines
+    jobs: int = 0  # done or canceled, as long ago as the messages (their payloads: hints, links)
 
 
 def _longest(settings: Settings, *names: str) -> timedelta:
@@ -132,4 +134,12 @@ async def prune(
     messages = await _delete_in_batches(
         db, _messages, _finished_before(message_horizon), batch, along=[_events.c.message_id]
     )
-    return Pruned(flows, failures, sessions, challenges, messages)
+    jobs = await _delete_in_batches(
+        db,
+        table_of(Job),
+        and_(
+            Job.status.in_((JobStatus.DONE, JobStatus.CANCELLED)), Job.finished_at < message_horizon
+        ),
+        batch,
+    )
+    return Pruned(flows, failures, sessions, challenges, messages, jobs)

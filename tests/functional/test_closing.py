@@ -187,7 +187,7 @@ async def test_the_recovery_code_on_a_closed_account_signs_in_where_it_reopens(
         assert account is not None
         code = await runtime.security.replace_recovery_code(tx, account, Origin(None, None))
         await runtime.closing.close(tx, account, None)
-    flow = RecoveryFlow(api)
+    flow = RecoveryFlow(api, runtime)
     await flow.to_confirm(sink, EMMA, password=PASSWORD)
     state = await flow.act("use_recovery_code", recovery_code=code)
     assert state["state"] == "reopen"  # still closed: the recovery did not reopen it

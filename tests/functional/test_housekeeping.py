@@ -333,3 +333,27 @@ async def test_every_table_is_pruned_in_batches(
     batches = [(tx, n) for tx, table, n in deletes if table == "failed_attempts"]
     assert [n for _, n in batches] == [2, 1]
     assert len({tx for tx, _ in batches}) == 2
+
+
+async def test_finished_jobs_are_kept_for_the_history_setting(
+    runtime: Runtime, clock: StoppedClock
+) -> None:
+    """Done and canceled jobs (their payloads: masked hints, sealed links) go with the message
+    history; a pending one stays, however old."""
+    ran: list[str] = []
+
+    async def work(tx: Any, job: Any, now: Any) -> None:
+        ran.append(job.kind)
+
+    runtime.jobs.register("test", work)
+    async with runtime.db.transaction() as tx:
+        await runtime.jobs.schedule(tx, "test", clock.now())
+        canceled = await runtime.jobs.schedule(tx, "test", clock.now() + HISTORY * 2)
+        await runtime.jobs.schedule(tx, "test", clock.now() + HISTORY * 3)  # stays pending
+        await runtime.jobs.cancel(tx, canceled)
+    assert await runtime.jobs.run_due("test") == 1
+    edge = clock.now() + HISTORY
+    assert await prune_at(runtime, clock, edge) == NOTHING
+    assert await prune_at(runtime, clock, edge + TICK) == Pruned(0, 0, 0, 0, jobs=2)
+    async with runtime.db.transaction(write=False) as tx:
+        assert len(await runtime.jobs.pending(tx)) == 1

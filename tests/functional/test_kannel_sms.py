@@ -209,7 +209,7 @@ async def test_a_recovery_notice_reaches_the_phone_through_kannel_with_its_link(
     account = await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
     async with runtime.db.transaction() as tx:
         await add_proof(tx, account.id, "phone", number, runtime.clock.now(), verified=True)
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     sms = await asyncio.to_thread(gateway.wait_for_message, number)
     assert sms.text.startswith("Example: someone asked to recover your account with n")
     assert (sms.coding, sms.parts) == ("text", 2)  # GSM: the date alone, no narrow spaces

@@ -20,7 +20,7 @@ from honnin.security.service import RECOVER
 from tests.support.clock import ShiftableClock
 from tests.support.journeys import to_password
 from tests.support.pages import PageClient
-from tests.support.recovery import NEW, RecoveryFlow, cancel_link
+from tests.support.recovery import NEW, RecoveryFlow, cancel_link, requests_done
 from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
 from tests.support.smtp import Received, Sink
 
@@ -83,7 +83,7 @@ async def test_a_recovery_waits_then_replaces_every_way(
 ) -> None:
     before = clock.now()
     old_session = await sign_in(api)
-    started = await RecoveryFlow(api).start(sink, EMMA)
+    started = await RecoveryFlow(api, runtime).start(sink, EMMA)
     due_at = datetime.fromisoformat(started["recovery"]["due_at"])
     assert before + WAIT <= due_at <= clock.now() + WAIT
     assert started["recovery"]["address"] == NEW
@@ -147,7 +147,7 @@ async def test_this_wasnt_me_cancels_and_secures_the_account(
     clock: ShiftableClock,
 ) -> None:
     session = await sign_in(api)
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     change_id, token = cancel_link((await titled(sink, EMMA, ASKED)).text)
     page = await browser.get(f"/account/changes/{change_id}?token={token}")
     assert "Cancel the recovery" in page.text  # opening the link cancels nothing
@@ -194,7 +194,7 @@ async def test_this_wasnt_me_cancels_and_secures_the_account(
 async def test_a_link_cancels_once_and_only_with_its_token(
     api: httpx.AsyncClient, browser: PageClient, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     change_id, token = cancel_link((await titled(sink, EMMA, ASKED)).text)
     wrong = await browser.get(f"/account/changes/{change_id}?token={token[:-2]}xx")
     assert wrong.status == 410
@@ -211,7 +211,7 @@ async def test_signing_in_with_a_way_offers_to_cancel_but_the_password_cannot(
     api: httpx.AsyncClient, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
     by_password = SettingsFlow(api, await sign_in(api))
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     # the limited mode: nothing of the security info shows, nothing changes
     state = await by_password.start()
     waiting = state["security"]["recovery"]
@@ -263,7 +263,7 @@ async def test_nothing_tells_whether_the_name_has_an_account(
         (EMMA, "b@example.net"),
         (EMMA, "c@example.net"),  # one is waiting already: nothing starts, nothing shows
     ):
-        flow = RecoveryFlow(api)
+        flow = RecoveryFlow(api, runtime)
         confirm = await flow.to_confirm(sink, name, new=new)
         started = await flow.act("start_recovery")
         request = await titled(sink, new, REQUEST)
@@ -279,16 +279,19 @@ async def test_nothing_tells_whether_the_name_has_an_account(
             )
         )
     assert seen[0] == seen[1] == seen[2]
+    await requests_done(runtime)
     assert await recoveries(runtime) == 1  # Emma's first
     assert len([m for m in sink.to(EMMA) if m.message["Subject"] == ASKED]) == 1
-    wrong = await RecoveryFlow(api).to_confirm(sink, "nobody@example.com", new="d@example.net")
+    wrong = await RecoveryFlow(api, runtime).to_confirm(
+        sink, "nobody@example.com", new="d@example.net"
+    )
     assert "use_recovery_code" in wrong["actions"]
 
 
 async def test_a_wrong_password_is_refused_and_counted_like_a_sign_in(
-    api: httpx.AsyncClient, emma: Any, sink: Sink
+    api: httpx.AsyncClient, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
-    flow = RecoveryFlow(api)
+    flow = RecoveryFlow(api, runtime)
     await flow.begin()
     await flow.act("submit_identifier", name=EMMA)
     wrong = await flow.act("submit_password", status=400, password="not the password")
@@ -300,13 +303,13 @@ async def test_a_wrong_password_is_refused_and_counted_like_a_sign_in(
 async def test_the_wait_cannot_be_shortened_or_its_notices_kept_back(
     api: httpx.AsyncClient, emma: Any, sink: Sink, runtime: Runtime, clock: ShiftableClock
 ) -> None:
-    flow = RecoveryFlow(api)
+    flow = RecoveryFlow(api, runtime)
     await flow.to_confirm(sink, EMMA, password=PASSWORD)
     for extra in ({"due_at": "2020-01-01T00:00:00Z"}, {"wait": 1}, {"notify": False}):
         refused = await flow.act("start_recovery", status=422, **extra)
         assert refused["error"] == "invalid_request"
     # a new way nobody proved cannot start a recovery; the code's step cannot be skipped
-    other = RecoveryFlow(api)
+    other = RecoveryFlow(api, runtime)
     await other.begin()
     await other.act("submit_identifier", name=EMMA)
     await other.act("skip_password")
@@ -315,7 +318,11 @@ async def test_the_wait_cannot_be_shortened_or_its_notices_kept_back(
     assert refused["error"] == "action_not_allowed"
 
     await flow.act("start_recovery")
-    await titled(sink, EMMA, ASKED)  # told in the transaction that started it
+    # nothing the asker does now keeps the notices back: the flow takes no more actions, and
+    # the request's job (committed with it) tells every way at once
+    refused = await flow.act("restart", status=409)
+    assert refused["error"] == "action_not_allowed"
+    await titled(sink, EMMA, ASKED)
     clock.advance(days=29, hours=23)
     await runtime.jobs.run_due("test")
     assert await proofs_of(runtime, EMMA) == [EMMA]
@@ -331,11 +338,11 @@ async def test_the_recovery_code_skips_the_wait(
         account = await runtime.accounts.record_named(tx, EMMA)
         assert account is not None
         code = await runtime.security.replace_recovery_code(tx, account, Origin(None, None))
-    without = RecoveryFlow(api)
+    without = RecoveryFlow(api, runtime)
     await without.to_confirm(sink, EMMA)  # the recovery code and the password: two factors
     refused = await without.act("use_recovery_code", status=409, recovery_code=code)
     assert refused["error"] == "action_not_allowed"
-    flow = RecoveryFlow(api)
+    flow = RecoveryFlow(api, runtime)
     await flow.to_confirm(sink, EMMA, password=PASSWORD)
     wrong = await flow.act("use_recovery_code", status=400, recovery_code="A" * 25)
     assert "isn't your recovery code" in wrong["message"]
@@ -353,11 +360,11 @@ async def test_the_recovery_code_skips_the_wait(
 
 
 async def test_the_limited_mode_hides_the_account_page_and_refuses_a_reset(
-    api: httpx.AsyncClient, browser: PageClient, emma: Any, sink: Sink
+    api: httpx.AsyncClient, browser: PageClient, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
     page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
     assert EMMA in page.text
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     page = await browser.get("/account")
     assert "A recovery of your account is waiting" in page.text
     assert "Email addresses you sign in with" not in page.text  # nor the security info
@@ -388,11 +395,11 @@ async def test_after_a_cancel_no_recovery_starts_for_a_day_and_the_owner_still_g
 ) -> None:
     """Whoever asks again after every cancel cannot keep the account in its limited mode, nor
     lock its owner out: a secured account whose recovery waits still signs in by a code."""
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     change_id, token = cancel_link((await titled(sink, EMMA, ASKED)).text)
     page = await browser.get(f"/account/changes/{change_id}?token={token}")
     await browser.post(f"/account/changes/{change_id}", page)
-    await RecoveryFlow(api).start(sink, EMMA, new="again@example.net")
+    await RecoveryFlow(api, runtime).start(sink, EMMA, new="again@example.net")
     assert await recoveries(runtime) == 0  # refused, silently: the page was the same
     async with runtime.db.transaction(write=False) as tx:
         account = await runtime.accounts.record_named(tx, EMMA)
@@ -400,7 +407,7 @@ async def test_after_a_cancel_no_recovery_starts_for_a_day_and_the_owner_still_g
         log = await for_account(tx, account.id)
     assert any(e.action == "recovery_refused" and e.detail["reason"] == "cooldown" for e in log)
     clock.advance(days=1, minutes=1)
-    await RecoveryFlow(api).start(sink, EMMA, new="later@example.net")
+    await RecoveryFlow(api, runtime).start(sink, EMMA, new="later@example.net")
     assert await recoveries(runtime) == 1
     # the account is secured (a new password is due) and a recovery waits: a code signs in,
     # to where it is canceled, and the new password comes after
@@ -416,7 +423,7 @@ async def test_a_waiting_removal_gives_way_to_a_recovery(
     state = await flow_of_emma.act("remove_proof", proof=state["security"]["ways"][0]["id"])
     state = await flow_of_emma.act("confirm")
     assert state["notice"] == "removal_scheduled"
-    await RecoveryFlow(api).start(sink, EMMA)
+    await RecoveryFlow(api, runtime).start(sink, EMMA)
     async with runtime.db.transaction(write=False) as tx:
         account = await runtime.accounts.record_named(tx, EMMA)
         assert account is not None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import httpx
 
+from honnin.runtime import Runtime
+from honnin.security.recovery import RECOVERY_START
 from tests.support.settings import nth_code
 from tests.support.smtp import Sink
 
@@ -14,11 +17,25 @@ NEW = "new@example.net"  # the address a recovery asks to use from now on
 LINK = re.compile(r"/account/changes/([0-9a-f-]{36})\?token=([\w-]+)")
 
 
-class RecoveryFlow:
-    """One recovery flow of an API client, and its actions."""
+async def requests_done(runtime: Runtime, timeout: float = 10.0) -> None:
+    """Wait until every recovery request's account work (a job run at once, in the
+    background: `Recoveries.start`) is done."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with runtime.db.transaction(write=False) as tx:
+            if not await runtime.jobs.pending(tx, kinds=(RECOVERY_START,)):
+                return
+        assert asyncio.get_running_loop().time() < deadline, "a recovery request is still waiting"
+        await asyncio.sleep(0.02)
 
-    def __init__(self, api: httpx.AsyncClient) -> None:
+
+class RecoveryFlow:
+    """One recovery flow of an API client, and its actions (`runtime`: to wait, after
+    `start`, until the request's account work is done)."""
+
+    def __init__(self, api: httpx.AsyncClient, runtime: Runtime | None = None) -> None:
         self.api = api
+        self.runtime = runtime
         self.url = ""
 
     async def begin(self) -> dict[str, Any]:
@@ -56,6 +73,8 @@ class RecoveryFlow:
         await self.to_confirm(sink, name, new=new, password=password)
         state = await self.act("start_recovery", time_zone="Asia/Tokyo")
         assert state["state"] == "started", state
+        if self.runtime is not None:
+            await requests_done(self.runtime)
         return state
 
 

@@ -30,5 +30,5 @@ def prune_command() -> None:
     console.print(
         f"deleted {pruned.flows} flows, {pruned.challenges} other challenges, "
         f"{pruned.failed_attempts} failed attempts, {pruned.sessions} sessions, "
-        f"{pruned.messages} messages"
+        f"{pruned.messages} messages, {pruned.jobs} finished jobs"
     )

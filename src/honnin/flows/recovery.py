@@ -141,7 +141,6 @@ class AccountRecovery(SignIn):
         """Start the wait. The page after it is the same for every name."""
         self._ensure_proven(ctx, "start_recovery")
         await self.flows.throttle.attempt(ctx.binding.requester)
-        account = await self.flows.account_by_name(ctx.tx, ctx.data["name"])
         request = RecoveryRequest(
             name=ctx.data["name"],
             name_kind=ctx.data["name_kind"],
@@ -151,7 +150,7 @@ class AccountRecovery(SignIn):
             locale=ctx.flow.locale,
             time_zone=field(fields, "time_zone") or None,
         )
-        due_at = await self.recoveries.start(ctx.tx, account, request, ctx.binding.origin)
+        due_at = await self.recoveries.start(ctx.tx, request, ctx.binding.origin)
         ctx.update("started", due_at=due_at.isoformat())
 
     async def _use_code(

@@ -11,6 +11,7 @@ runner does it — once. A job that fails is tried again later, with its error k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,8 @@ class Jobs:
         self.db = db
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
+        # this process's runner, woken when a job due now commits (`JobRunner.start`)
+        self.wake: Callable[[], None] | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
         """`handler(tx, job, now)` does the job's work in `tx`; it raises to be tried later."""
@@ -74,6 +77,8 @@ class Jobs:
         **payload: Any,
     ) -> uuid.UUID:
         job_id = new_id()
+        if due_at <= self.clock.now() and self.wake is not None:
+            tx.after_commit(self.wake)  # work to do now, not at the next poll
         tx.session.add(
             Job(
                 id=job_id,
@@ -189,19 +194,25 @@ class JobRunner:
         self.actor = actor
         self.poll = poll
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     def start(self) -> None:
+        self.jobs.wake = self._woken.set
         self._task = asyncio.create_task(self._loop(), name="jobs")
 
     async def _loop(self) -> None:
         while True:
+            self._woken.clear()
             try:
                 await self.jobs.run_due(self.actor)
             except Exception:
                 log.exception("jobs: could not look for due jobs; will try again")
-            await asyncio.sleep(self.poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.poll)
 
     async def stop(self) -> None:
+        if self.jobs.wake == self._woken.set:
+            self.jobs.wake = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -17,7 +17,8 @@ told. The account's recovery code, with its password, skips the wait.
 
 Nothing the person sees tells whether the name has an account: a name without one, or an
 account whose recovery is already waiting, gets the same page and the same message at the
-new address (`recovery_request`) — and nothing more.
+new address (`recovery_request`) — and nothing more; and the request itself does the same work
+for every name, leaving the account's to a job that runs at once (`start`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.security.service import CLOSE, RECOVER, SecurityChanges
 
+RECOVERY_START = "recovery_start"  # the job that does a request's account work, at once
 RECOVERY_REMINDER = "recovery_reminder"  # the job that reminds every way before the end
 _LINK = "recovery-link"  # what the link's token is sealed and digested for
 COOLDOWN = timedelta(days=1)  # after a cancel, no recovery of the account starts for this long
@@ -101,6 +103,7 @@ class Recoveries:
         self.clock = changes.clock
         self.wait = wait
         self.remind_before = remind_before
+        self.jobs.register(RECOVERY_START, self._run_start)
         self.jobs.register(RECOVER, self._run_end)
         self.jobs.register(RECOVERY_REMINDER, self._run_reminder)
         changes.cancellers[RECOVER] = self._cancelled
@@ -116,15 +119,15 @@ class Recoveries:
 
     # --- starting -------------------------------------------------------------------------
 
-    async def start(
-        self, tx: Tx, account: AccountRecord | None, request: RecoveryRequest, origin: Origin
-    ) -> datetime:
-        """Start the wait (for an account that has no change waiting), tell every way, and
-        confirm to the new way. When it ends, if nobody canceled it."""
+    async def start(self, tx: Tx, request: RecoveryRequest, origin: Origin) -> datetime:
+        """Take the request: confirm it to the new way, and leave the rest — finding the
+        account, starting its wait, telling its ways — to a job that runs at once. The request
+        itself does the same work whatever the name is (no account, a recovery already
+        waiting, a cooldown), so that neither its answer nor its time tells which. When the
+        wait will end, if it starts."""
         now = self.clock.now()
         due_at = self.due_at(now)
         hint = mask(request.kind, request.value)
-        # the same message whatever the name is: it tells nothing of the account
         await self.notices.send_to(
             tx,
             [Recipient(request.kind, request.value)],
@@ -136,28 +139,53 @@ class Recoveries:
             dates={"date": due_at},
             hint=hint,
         )
+        await self.jobs.schedule(
+            tx,
+            RECOVERY_START,
+            now,
+            name=request.name,
+            way=request.kind,
+            value=request.value,
+            password=request.password_proven,
+            ip=origin.ip,
+            agent=origin.agent,
+        )
+        return due_at
+
+    async def _run_start(self, tx: Tx, job: JobView, now: datetime) -> None:
+        """The request's account work, asked at `job.created_at`: its wait counts from then.
+        The request is forgotten once done (a name without an account, an address that asked
+        for it): the recovery's own job keeps what it needs."""
+        payload = job.payload
+        await tx.session.execute(update(Job).where(Job.id == job.id).values(payload={}))
+        account = await self.changes.accounts.record_named(tx, payload["name"])
         if account is None:
-            return due_at
+            return  # no account has the name: the request did all there was to do
+        asked_at = job.created_at
+        due_at = self.due_at(asked_at)
+        origin = Origin(payload.get("ip"), payload.get("agent"))
+        kind, value = payload["way"], payload["value"]
+        hint = mask(kind, value)
         await self.changes.lock(tx, account.id)
-        refused = await self._refused(tx, account.id, now)
+        refused = await self._refused(tx, account.id, asked_at)
         if refused:  # said to no one but the audit log (support)
             await audit.record(
-                tx, account.id, "recovery_refused", now, origin, hint=hint, reason=refused
+                tx, account.id, "recovery_refused", asked_at, origin, hint=hint, reason=refused
             )
-            return due_at
+            return
         for removal in await self.changes.pending(tx, account.id):  # of the old ways: moot
             await self.jobs.cancel(tx, removal.id)
             await audit.record(tx, account.id, "removal_cancelled", now, origin, hint=removal.hint)
         token = secrets.token_urlsafe(32)
-        job_id = await self.jobs.schedule(
+        recovery_id = await self.jobs.schedule(
             tx,
             RECOVER,
             due_at,
             account_id=account.id,
-            way=request.kind,
-            value=request.value,
+            way=kind,
+            value=value,
             hint=hint,
-            password=request.password_proven,
+            password=bool(payload.get("password")),
             ip=origin.ip,
             agent=origin.agent,
             cancel_digest=self.keyring.digest("cancel-change", token).hex(),
@@ -165,23 +193,26 @@ class Recoveries:
             sealed_token=self.keyring.seal(token.encode(), _LINK).hex(),
         )
         await self.jobs.schedule(
-            tx, RECOVERY_REMINDER, self._remind_at(now), account_id=account.id, recovery=str(job_id)
+            tx,
+            RECOVERY_REMINDER,
+            self._remind_at(asked_at),
+            account_id=account.id,
+            recovery=str(recovery_id),
         )
         await audit.record(
-            tx, account.id, "recovery_started", now, origin, kind=request.kind, hint=hint,
-            password=request.password_proven, due_at=due_at.isoformat(),
+            tx, account.id, "recovery_started", asked_at, origin, kind=kind, hint=hint,
+            password=bool(payload.get("password")), due_at=due_at.isoformat(),
         )  # fmt: skip
         await self.notices.send(
             tx,
             account,
             "recovery_started",
-            now,
+            asked_at,
             account_hint=await self.changes.hint(tx, account),
             dates={"date": due_at},
-            link=_link(job_id, token),
+            link=_link(recovery_id, token),
             hint=hint,
         )
-        return due_at
 
     async def _refused(self, tx: Tx, account_id: uuid.UUID, now: datetime) -> str | None:
         """Why a recovery may not start now: another one waits, or the account is closed (one
