@@ -58,7 +58,7 @@ class RecoveryCodes(Protocol):
         reset: bool = False,
     ) -> None: ...
 
-    async def recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> Any: ...
+    async def has_recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> bool: ...
 
 
 class Closing(Protocol):
@@ -406,7 +406,7 @@ class SignIn(Steps):
         account secured after "this wasn't me" first chooses a new password (the ways proved
         it: a code, or the recovery code)."""
         # (while a recovery waits no password can be set: first sign in, and cancel it)
-        if account.password_change_required and not await self.recovery.recovery_waiting(
+        if account.password_change_required and not await self.recovery.has_recovery_waiting(
             ctx.tx, account.id
         ):
             ctx.flow.account_id = account.id
@@ -440,9 +440,9 @@ class SignIn(Steps):
                 ctx.tx, account, ctx.binding.origin, ctx.flow.session_id
             )
         # signed in with one of its ways while a recovery waits: offer to cancel it
-        if any(way.startswith("proof:") for way in ways) and await self.recovery.recovery_waiting(
-            ctx.tx, account.id
-        ):
+        if any(
+            way.startswith("proof:") for way in ways
+        ) and await self.recovery.has_recovery_waiting(ctx.tx, account.id):
             ctx.update(notice="recovery_waiting")
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:

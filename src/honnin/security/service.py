@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.service import AccountRecord, AccountService
@@ -28,11 +28,11 @@ from honnin.audit.places import ip_and_place
 from honnin.audit.service import Origin
 from honnin.clock import Clock
 from honnin.crypto import Keyring
-from honnin.db import Database, Tx
+from honnin.db import Database, Prepared, Tx, table_of
 from honnin.destinations.kinds import Destinations, kind_of_name, mask
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import _
-from honnin.jobs.models import JobStatus
+from honnin.jobs.models import Job, JobStatus
 from honnin.jobs.service import Jobs, JobView
 from honnin.localtime import known_zones
 from honnin.notices.service import Notices, Recipient
@@ -51,6 +51,16 @@ CHANGE_KINDS = (
     CLOSE,
 )  # the jobs that are a change waiting ("one at a time")
 # how a kind of waiting change is canceled: the account, the job, who, the session canceling
+_jobs = table_of(Job)
+_RECOVERY_WAITING = Prepared(
+    select(_jobs.c.id)
+    .where(
+        _jobs.c.account_id == bindparam("b_account"),
+        _jobs.c.kind == bindparam("b_kind"),
+        _jobs.c.status == bindparam("b_status"),
+    )
+    .limit(1)
+)
 _SECURE_LINK = "secure-account"  # what a new-browser notice's link is a digest for
 SECURE_LINK_AGE = timedelta(days=30)  # how long after its sign-in that link works (once)
 Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
@@ -133,6 +143,12 @@ class SecurityChanges:
         (the limited mode: `security.recovery`)."""
         if await self.recovery_waiting(tx, account_id):
             raise errors.recovery_waiting()
+
+    async def has_recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> bool:
+        """Whether a recovery of the account waits, on a sign-in's path: one prepared
+        statement, no ORM (through it, 1.3 ms of CPU per sign-in by code)."""
+        params = {"b_account": account_id, "b_kind": RECOVER, "b_status": JobStatus.PENDING}
+        return (await tx.run(_RECOVERY_WAITING, params)).first() is not None
 
     async def recovery_waiting(self, tx: Tx, account_id: uuid.UUID) -> PendingChange | None:
         """The account's recovery that waits, if one does."""
