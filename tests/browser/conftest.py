@@ -24,7 +24,7 @@ from honnin.runtime import Runtime
 from tests.support.ci import IN_CI
 from tests.support.ci import unavailable as missing
 from tests.support.clock import ShiftableClock
-from tests.support.smtp import Sink, free_port
+from tests.support.smtp import CODE, Sink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("HONNIN_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -154,3 +154,14 @@ async def accessibility_violations(page: Any) -> list[dict[str, Any]]:
         {"id": v["id"], "help": v["help"], "nodes": [n["html"] for n in v["nodes"]][:3]}
         for v in result["violations"]
     ]
+
+
+async def code_to(sink: Sink, address: str, nth: int = 1) -> str:
+    """The `nth` code mailed to `address` (notices without codes come in between)."""
+    for count in range(1, 20):
+        mail = await sink.wait_for(address, count=count)
+        if CODE.search(mail.text):
+            nth -= 1
+            if nth == 0:
+                return mail.code
+    raise AssertionError(f"no code #{nth} to {address}")

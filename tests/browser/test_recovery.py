@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from honnin.runtime import Runtime
-from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.conftest import accessibility_violations, code_to, screenshot
 from tests.support.recovery import requests_done
 from tests.support.smtp import CODE, Sink
 
@@ -62,16 +62,6 @@ WORDS = {
 
 def codes_to(sink: Sink, address: str) -> int:
     return len([m for m in sink.to(address) if CODE.search(m.text)])
-
-
-async def code_to(sink: Sink, address: str, nth: int) -> str:
-    for count in range(1, 30):
-        mail = await sink.wait_for(address, count=count)
-        if CODE.search(mail.text):
-            nth -= 1
-            if nth == 0:
-                return mail.code
-    raise AssertionError(f"no code #{nth} to {address}")
 
 
 async def ask_for_recovery(page: Page, base: str, sink: Sink, lang: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from honnin.runtime import Runtime
-from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.conftest import accessibility_violations, code_to, screenshot
 from tests.support.clock import ShiftableClock
 from tests.support.smtp import CODE, Sink
 
@@ -21,17 +21,6 @@ EMMA = "emma@example.com"
 WORK = "emma.work@example.org"
 PHONE = "090-1234-5678"
 TEXTS = "819012345678@sms.honnin.localhost"  # the dev mailbox's inbox of the phone's texts
-
-
-async def code_to(sink: Sink, address: str, nth: int = 1) -> str:
-    """The `nth` code mailed to `address` (notices without codes come in between)."""
-    for count in range(1, 20):
-        mail = await sink.wait_for(address, count=count)
-        if CODE.search(mail.text):
-            nth -= 1
-            if nth == 0:
-                return mail.code
-    raise AssertionError(f"no code #{nth} to {address}")
 
 
 async def main_text(page: Page) -> str:

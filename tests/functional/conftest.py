@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
 from honnin.app import create_app
 from honnin.config import Settings
@@ -16,6 +17,7 @@ from honnin.limits.service import Requester
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
 from tests.support.journeys import BACKUP, EMMA, PASSWORD, client_for
+from tests.support.operators import Operator
 from tests.support.pages import PageClient
 from tests.support.settings import SettingsFlow, sign_in
 from tests.support.smtp import Sink
@@ -127,3 +129,14 @@ async def emma_two_step(runtime: Runtime, emma: Any, sink: Sink) -> Any:
 async def flow_of_emma(api: httpx.AsyncClient, emma: Any) -> SettingsFlow:
     """Emma, signed in through the API just now, and her security info's flow (`start` it)."""
     return SettingsFlow(api, await sign_in(api))
+
+
+@pytest.fixture
+def operator(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Operator:
+    """`honnin …` as an operator runs it beside this test's service (its database, secret and
+    service name)."""
+    monkeypatch.setenv("HONNIN_DATABASE_URL", database_url)
+    monkeypatch.setenv("HONNIN_SECRET_KEY", SECRET)
+    monkeypatch.setenv("HONNIN_SERVICE_NAME", "Example")
+    monkeypatch.setenv("COLUMNS", "200")
+    return Operator(CliRunner())

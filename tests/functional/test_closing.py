@@ -3,24 +3,20 @@ reopened by signing in meanwhile; and the operators' commands."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from honnin.accounts.models import Account, SignInName
 from honnin.audit.models import AuditEvent
 from honnin.audit.service import Origin
-from honnin.cli.main import app
 from honnin.proofs.models import Proof
 from honnin.runtime import Runtime
 from honnin.sessions.models import Session
-from tests.functional.conftest import SECRET
 from tests.support.clock import ShiftableClock
 from tests.support.journeys import to_password
+from tests.support.operators import Operator
 from tests.support.pages import PageClient
 from tests.support.recovery import RecoveryFlow
 from tests.support.settings import EMMA, PASSWORD, SettingsFlow, sign_in, titled
@@ -141,41 +137,27 @@ async def test_the_pages_close_and_reopen(browser: PageClient, emma: Any, sink: 
     assert page.path == "/account"
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("HONNIN_DATABASE_URL", database_url)
-    monkeypatch.setenv("HONNIN_SECRET_KEY", SECRET)
-    monkeypatch.setenv("HONNIN_SERVICE_NAME", "Example")
-    monkeypatch.setenv("COLUMNS", "200")
-    return CliRunner()
-
-
 async def test_operators_close_reopen_and_delete(
-    cli: CliRunner, emma: Any, runtime: Runtime, sink: Sink
+    operator: Operator, emma: Any, runtime: Runtime, sink: Sink
 ) -> None:
-    def run(*args: str) -> tuple[int, str]:
-        result = cli.invoke(app, list(args))
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        return result.exit_code, result.output
-
-    code, out = await asyncio.to_thread(run, "accounts", "reopen", EMMA)
+    code, out = await operator.run("accounts", "reopen", EMMA)
     assert (code, out.strip()) == (1, f"error: the account {EMMA} is not closed")
-    code, out = await asyncio.to_thread(run, "accounts", "close", "Emma@Example.COM")
+    code, out = await operator.run("accounts", "close", "Emma@Example.COM")
     assert code == 0, out  # found as `accounts show` finds it
     assert "it will be deleted on" in out
-    code, out = await asyncio.to_thread(run, "accounts", "close", EMMA)
+    code, out = await operator.run("accounts", "close", EMMA)
     assert code == 1
     assert "is closed already; deleted on" in out
     await titled(sink, EMMA, CLOSED)
-    code, out = await asyncio.to_thread(run, "accounts", "show", EMMA)
+    code, out = await operator.run("accounts", "show", EMMA)
     assert "closing" in out
     assert "close_account" in out
-    code, out = await asyncio.to_thread(run, "accounts", "reopen", EMMA)
+    code, out = await operator.run("accounts", "reopen", EMMA)
     assert (code, out.strip()) == (0, f"reopened the account {EMMA}")
-    code, out = await asyncio.to_thread(run, "accounts", "close", EMMA, "--now")
+    code, out = await operator.run("accounts", "close", EMMA, "--now")
     assert (code, out.strip()) == (0, f"deleted the account {EMMA} and everything of it")
     assert (await rows(runtime))["accounts"] == 0
-    code, out = await asyncio.to_thread(run, "accounts", "close", EMMA)
+    code, out = await operator.run("accounts", "close", EMMA)
     assert (code, out.strip()) == (1, f"error: No account has the sign-in name {EMMA}.")
 
 

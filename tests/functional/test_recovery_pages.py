@@ -4,20 +4,16 @@ And support's commands."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
-import pytest
-from typer.testing import CliRunner
 
 from honnin.audit.service import Origin
-from honnin.cli.main import app
 from honnin.destinations.kinds import mask
 from honnin.proofs.service import verified_proofs
 from honnin.runtime import Runtime
-from tests.functional.conftest import SECRET
 from tests.support.journeys import to_password
+from tests.support.operators import Operator
 from tests.support.pages import PageClient
 from tests.support.recovery import NEW, RecoveryFlow, cancel_link, requests_done
 from tests.support.settings import EMMA, PASSWORD, nth_code, titled
@@ -95,52 +91,38 @@ async def test_a_sign_in_by_code_while_a_recovery_waits_goes_where_it_is_cancele
     assert "Your password was changed" in page.text
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("HONNIN_DATABASE_URL", database_url)
-    monkeypatch.setenv("HONNIN_SECRET_KEY", SECRET)
-    monkeypatch.setenv("HONNIN_SERVICE_NAME", "Example")
-    monkeypatch.setenv("COLUMNS", "200")
-    return CliRunner()
-
-
 async def test_support_lists_and_cancels_a_recovery(
-    api: httpx.AsyncClient, cli: CliRunner, emma: Any, sink: Sink, runtime: Runtime
+    api: httpx.AsyncClient, operator: Operator, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
-    def run(*args: str) -> tuple[int, str]:
-        result = cli.invoke(app, list(args))
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        return result.exit_code, result.output
-
-    code, out = await asyncio.to_thread(run, "recovery", "list")
+    code, out = await operator.run("recovery", "list")
     assert (code, out.strip()) == (0, "no recovery is waiting")
     await RecoveryFlow(api, runtime).start(sink, EMMA)
     async with runtime.db.transaction(write=False) as tx:
         [waiting] = await runtime.recoveries.waiting(tx)
-    code, out = await asyncio.to_thread(run, "recovery", "list")
+    code, out = await operator.run("recovery", "list")
     assert code == 0
     assert str(waiting.id) in out
     assert "not proven" in out
-    code, out = await asyncio.to_thread(run, "accounts", "show", EMMA)
+    code, out = await operator.run("accounts", "show", EMMA)
     assert "recover" in out
     assert str(waiting.id) in out
-    code, out = await asyncio.to_thread(run, "recovery", "cancel", "nonsense")
+    code, out = await operator.run("recovery", "cancel", "nonsense")
     assert code == 1
     assert "is not the id of a change" in out
-    code, out = await asyncio.to_thread(run, "recovery", "cancel", str(waiting.id))
+    code, out = await operator.run("recovery", "cancel", str(waiting.id))
     assert code == 0, out
     assert "canceled the recovery of" in out
-    code, out = await asyncio.to_thread(run, "recovery", "cancel", str(waiting.id))
+    code, out = await operator.run("recovery", "cancel", str(waiting.id))
     assert code == 1
     assert "no recovery or removal" in out
     await titled(sink, NEW, "The recovery of your Example account was canceled")
-    code, out = await asyncio.to_thread(run, "accounts", "audit", EMMA)
+    code, out = await operator.run("accounts", "audit", EMMA)
     assert "recovery_cancelled" in out
     assert "honnin recovery cancel" in out
 
 
 async def test_support_cancels_a_scheduled_removal_too(
-    cli: CliRunner, emma: Any, sink: Sink, runtime: Runtime
+    operator: Operator, emma: Any, sink: Sink, runtime: Runtime
 ) -> None:
     async with runtime.db.transaction() as tx:
         account = await runtime.accounts.record_named(tx, EMMA)
@@ -149,10 +131,7 @@ async def test_support_cancels_a_scheduled_removal_too(
         removal = await runtime.security.remove(tx, account, proof.id, Origin(None, None))
         [change] = await runtime.security.pending(tx, account.id)
     assert removal.scheduled
-    result = await asyncio.to_thread(cli.invoke, app, ["recovery", "cancel", str(change.id)])
-    assert result.exit_code == 0, result.output
-    assert (
-        result.output.strip()
-        == f"canceled the removal of em*****@example.com from {mask('email', EMMA)}"
-    )
+    code, out = await operator.run("recovery", "cancel", str(change.id))
+    assert code == 0, out
+    assert out.strip() == f"canceled the removal of em*****@example.com from {mask('email', EMMA)}"
     await titled(sink, EMMA, "The removal of your security info was canceled")
