@@ -84,7 +84,7 @@ class Name(BaseModel):
 
 class Pending(BaseModel):
     id: uuid.UUID = Field(description="For `cancel_change`.")
-    change: str = Field(description="`remove_proof`")
+    change: str = Field(description="`remove_proof`, `recover` or `close_account`")
     hint: str
     due_at: datetime
 
