@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from honnin.audit import service as audit
@@ -14,6 +16,13 @@ from honnin.jobs.models import JobStatus
 from honnin.jobs.service import CLAIM, RETRY, JobView
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """These tests run the jobs themselves: no runner in the app (it would run a job due now
+    as soon as it is scheduled)."""
+    return {"courier_enabled": False}
 
 
 async def audit_lines(runtime: Runtime) -> int:
@@ -110,3 +119,21 @@ async def test_a_cancelled_job_never_runs(
         assert await runtime.jobs.cancel(tx, job_id) is None  # once
     clock.advance(minutes=2)
     assert await runtime.jobs.run_due("a") == 0
+
+
+@pytest.mark.parametrize("settings_overrides", [{}])  # the app's own runner, as in production
+async def test_a_job_due_now_runs_at_once_not_at_the_next_poll(
+    runtime: Runtime, emma: Any, clock: ShiftableClock
+) -> None:
+    """`HONNIN_JOBS_POLL_SECONDS` is 30 s; a job due now (a recovery request's account work) is
+    run as soon as its transaction commits."""
+    ran = asyncio.Event()
+
+    async def work(tx: Tx, job: JobView, now: Any) -> None:
+        ran.set()
+
+    runtime.jobs.register("test", work)
+    assert runtime.settings.jobs_poll_seconds == 30
+    await asyncio.sleep(0.1)  # the runner's first look is over: it sleeps for 30 s
+    await schedule(runtime, emma, "test", timedelta(0))
+    await asyncio.wait_for(ran.wait(), 5)
