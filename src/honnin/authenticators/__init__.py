@@ -1,0 +1,1 @@
+"""Ways to verify that send nothing: authenticator apps (TOTP), later passkeys."""
