@@ -267,12 +267,6 @@ class Recoveries:
         """Every waiting recovery, soonest first (support)."""
         return [_recovery(job) for job in await self.jobs.pending(tx, kinds=(RECOVER,))]
 
-    async def get(self, tx: Tx, recovery_id: uuid.UUID) -> Recovery | None:
-        job = await self.jobs.get(tx, recovery_id)
-        if job is None or job.kind != RECOVER or job.status != JobStatus.PENDING:
-            return None
-        return _recovery(job)
-
     async def _cancelled(
         self,
         tx: Tx,

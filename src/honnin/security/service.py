@@ -451,8 +451,7 @@ class SecurityChanges:
         )
         await self.sessions.revoke_account(tx, account.id, now, keep=keep_session)
         action = "password_reset" if reset else "password_changed"
-        await audit.record(tx, account.id, action, now, origin)
-        await self.notices.send(tx, account, action, now, account_hint=await self.hint(tx, account))
+        await self._log_and_tell(tx, account, action, now, origin)
 
     async def two_step_on(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
         """Turn two-step verification on: it needs two distinct ways to verify (two verified
@@ -464,10 +463,7 @@ class SecurityChanges:
             raise errors.two_ways_needed()
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=True)
-        await audit.record(tx, account.id, "two_step_on", now, origin)
-        await self.notices.send(
-            tx, account, "two_step_on", now, account_hint=await self.hint(tx, account)
-        )
+        await self._log_and_tell(tx, account, "two_step_on", now, origin)
         return code
 
     async def two_step_off(self, tx: Tx, account: AccountRecord, origin: Origin) -> None:
@@ -479,10 +475,7 @@ class SecurityChanges:
             .where(Account.id == account.id)
             .values(two_step=False, recovery_code_digest=None)
         )
-        await audit.record(tx, account.id, "two_step_off", now, origin)
-        await self.notices.send(
-            tx, account, "two_step_off", now, account_hint=await self.hint(tx, account)
-        )
+        await self._log_and_tell(tx, account, "two_step_off", now, origin)
 
     async def replace_recovery_code(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
         """A new recovery code (the old one stops working), to show once."""
@@ -493,10 +486,7 @@ class SecurityChanges:
             raise errors.two_step_is_off()
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=True)
-        await audit.record(tx, account.id, "recovery_code_replaced", now, origin)
-        await self.notices.send(
-            tx, account, "recovery_code_replaced", now, account_hint=await self.hint(tx, account)
-        )
+        await self._log_and_tell(tx, account, "recovery_code_replaced", now, origin)
         return code
 
     async def use_recovery_code(
@@ -508,10 +498,7 @@ class SecurityChanges:
             return None
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=account.two_step)
-        await audit.record(tx, account.id, "recovery_code_used", now, origin)
-        await self.notices.send(
-            tx, account, "recovery_code_used", now, account_hint=await self.hint(tx, account)
-        )
+        await self._log_and_tell(tx, account, "recovery_code_used", now, origin)
         return code
 
     async def recovery_code_matches(self, tx: Tx, account_id: uuid.UUID, typed: str) -> bool:
@@ -621,6 +608,14 @@ class SecurityChanges:
         await tx.session.execute(
             update(Account).where(Account.id == account_id).values(time_zone=zone)
         )
+
+    async def _log_and_tell(
+        self, tx: Tx, account: AccountRecord, action: str, now: datetime, origin: Origin
+    ) -> None:
+        """A change with nothing more to say than its name: in the audit log, and told to
+        every way."""
+        await audit.record(tx, account.id, action, now, origin)
+        await self.notices.send(tx, account, action, now, account_hint=await self.hint(tx, account))
 
     async def hint(self, tx: Tx, account: AccountRecord) -> str:
         """How notices name the account: its first sign-in name, masked."""
