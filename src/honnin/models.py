@@ -2,6 +2,7 @@
 
 from honnin.accounts.models import Account, SignInName
 from honnin.audit.models import AuditEvent
+from honnin.authenticators.models import AuthenticatorApp
 from honnin.clients.models import Client
 from honnin.codes.models import Challenge, Code
 from honnin.courier.models import Message, MessageEvent
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "AuditEvent",
+    "AuthenticatorApp",
     "Challenge",
     "Client",
     "Code",

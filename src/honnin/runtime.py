@@ -46,6 +46,7 @@ from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
 from honnin.proofs.service import ProofService
+from honnin.security.apps import AppChanges
 from honnin.security.closing import AccountClosing
 from honnin.security.recovery import Recoveries
 from honnin.security.service import SecurityChanges
@@ -146,7 +147,12 @@ class Runtime:
         )
         self.flows.register(SignIn(self.flows, self.security, self.closing))
         self.flows.register(SignUp(self.flows))
-        self.flows.register(SecuritySettings(self.flows, self.security, self.closing))
+        self.apps = AppChanges(self.security)
+        self.flows.register(
+            SecuritySettings(
+                self.flows, self.security, self.closing, self.apps, settings.service_name
+            )
+        )
         self.flows.register(PasswordReset(self.flows, self.security, self.security, self.closing))
         self.flows.register(
             AccountRecovery(self.flows, self.security, self.recoveries, self.closing)

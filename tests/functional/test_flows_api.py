@@ -127,6 +127,8 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "restart": ["action"],
         "add_proof": ["action", "address"],  # and `sign_in`, optional
         "remove_proof": ["action", "proof"],
+        "add_app": ["action", "name"],
+        "remove_app": ["action", "app"],
         "cancel_change": ["action", "change"],
         "verify": ["action"],
         "confirm": ["action"],

@@ -51,6 +51,8 @@ async def test_a_fresh_session_sees_its_security_info_in_full(flow_of_emma: Sett
         "sign_out_others",
         "set_time_zone",
         "close_account",
+        "add_app",
+        "remove_app",
     }
 
 

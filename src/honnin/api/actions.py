@@ -194,6 +194,24 @@ class RemoveProof(_Action):
     proof: str = Field(max_length=64)
 
 
+class AddApp(_Action):
+    """Settings: add an authenticator app (after a fresh verification of who you are, if the
+    session needs one): the flow's `app_setup` then has its secret, and the app's first code
+    (`submit_code`) makes it count."""
+
+    action: Literal["add_app"]
+    name: str = Field(
+        max_length=80, description='What the person calls it ("phone"): 1 to 40 characters.'
+    )
+
+
+class RemoveApp(_Action):
+    """Settings: remove an authenticator app (`security.apps[].id`); then `confirm`."""
+
+    action: Literal["remove_app"]
+    app: str = Field(max_length=64)
+
+
 class SignOutSession(_Action):
     """Settings: sign out one of the account's other sessions (`security.sessions[].id`)."""
 
@@ -272,6 +290,8 @@ FlowAction = Annotated[
     | Resend
     | AddProof
     | RemoveProof
+    | AddApp
+    | RemoveApp
     | CancelChange
     | SignOutSession
     | SetTimeZone

@@ -42,9 +42,12 @@ class FlowCreate(BaseModel):
 
 class Option(BaseModel):
     id: str
-    kind: str = Field(description="`email` or `phone`")
-    hint: str
-    way: str = Field(description="How the code goes: `email_code`, `sms_code`, `call_code`.")
+    kind: str = Field(description="`email`, `phone`, or `app` (an authenticator app)")
+    hint: str = Field(description="The address or number, masked; an app: its name.")
+    way: str = Field(
+        description="How the code goes: `email_code`, `sms_code`, `call_code`; `totp`: the "
+        "code the authenticator app shows (`choose_option` sends nothing: then `submit_code`)."
+    )
 
 
 class Code(BaseModel):
@@ -77,6 +80,24 @@ class Way(BaseModel):
     removal_due_at: datetime | None = Field(description="Its removal is scheduled for then.")
 
 
+class App(BaseModel):
+    id: uuid.UUID = Field(description="For `remove_app`.")
+    name: str
+    created_at: datetime
+    verified_at: datetime | None = Field(description="When its first code came back.")
+    last_used_at: datetime | None
+
+
+class AppSetup(BaseModel):
+    name: str
+    secret: str = Field(
+        description="The key to type into the app (base32, in groups of four); shown only "
+        "until the app's first code comes back."
+    )
+    uri: str = Field(description="The `otpauth://totp/…` URI (what the QR code holds).")
+    qr_svg: str = Field(description="The URI as a QR code: SVG markup.")
+
+
 class Name(BaseModel):
     kind: str
     hint: str
@@ -90,8 +111,10 @@ class Pending(BaseModel):
 
 
 class Intent(BaseModel):
-    change: str = Field(description="`add_proof`, `remove_proof` or `verify`")
-    hint: str | None = None
+    change: str = Field(
+        description="`add_proof`, `remove_proof`, `add_app`, `remove_app` or `verify`"
+    )
+    hint: str | None = Field(None, description="The address or number; an app: its name.")
     last: bool = Field(False, description="Removing the last way: it will be scheduled.")
 
 
@@ -149,6 +172,7 @@ class Security(BaseModel):
     intent: Intent | None = Field(None, description="The change the flow is verifying for.")
     sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
     time_zone: str | None = Field(None, description="Notices give times in it.")
+    apps: list[App] = Field([], description="Authenticator apps (empty while a recovery waits).")
     activity: list[Activity] = Field(
         [],
         description="The newest lines of the account's audit log (empty while a recovery waits).",
@@ -179,7 +203,8 @@ class FlowState(BaseModel):
     notice: str | None = Field(
         None,
         description="What the last action did (settings: `added`, `removed`, "
-        "`removal_scheduled`, `cancelled`, `verified`, `recovery_cancelled`; a sign-in: "
+        "`removal_scheduled`, `cancelled`, `verified`, `recovery_cancelled`, `app_added`, "
+        "`app_removed`; a sign-in: "
         "`recovery_waiting`, when it used one of the account's ways while a recovery waits — "
         "offer to cancel it).",
     )
@@ -189,6 +214,9 @@ class FlowState(BaseModel):
         None,
         description="A closed account: when it will be deleted (settings `closed`; a sign-in's "
         "`reopen`, which reopens it).",
+    )
+    app_setup: AppSetup | None = Field(
+        None, description="Settings `add_app`: the authenticator app being added."
     )
     recovery_code: str | None = Field(
         None,
@@ -239,6 +267,9 @@ class FlowState(BaseModel):
             if view.recovery
             else None,
             closing_at=view.closing_at,
+            app_setup=AppSetup.model_validate(view.app_setup, from_attributes=True)
+            if view.app_setup
+            else None,
         )
 
 

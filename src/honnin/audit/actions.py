@@ -10,6 +10,8 @@ from honnin.i18n import LazyText, _
 ACTIONS: dict[str, LazyText] = {
     "proof_added": _("{hint} was added to your security info"),
     "proof_removed": _("{hint} was removed from your security info"),
+    "app_added": _("The authenticator app “{hint}” was added to your security info"),
+    "app_removed": _("The authenticator app “{hint}” was removed from your security info"),
     "removal_scheduled": _("The removal of {hint} was scheduled"),
     "removal_cancelled": _("The removal of {hint} was canceled"),
     "password_changed": _("Your password was changed"),

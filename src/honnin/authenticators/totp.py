@@ -51,8 +51,10 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The URI as a QR code, inline SVG markup (no image file, no script: the pages' CSP
-    allows it as it is)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=4, border=2, omitsize=True))
+    allows it as it is); dark on white, with the quiet zone scanners need, in dark mode too."""
+    return str(
+        segno.make(uri, error="m").svg_inline(scale=4, border=4, omitsize=True, light="#fff")
+    )
 
 
 def seal(keyring: Keyring, secret: str, app_id: str) -> bytes:

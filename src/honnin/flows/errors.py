@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from honnin.codes.errors import InvalidCode
 from honnin.errors import HonninError, InvalidInput, NotFound
 from honnin.i18n import _
 
@@ -114,5 +115,15 @@ def wrong_recovery_code() -> InvalidCredentials:
         _(
             "That isn't your recovery code. It has 25 letters and digits in groups of five: "
             "check it, or use a code sent to your security info instead."
+        )
+    )
+
+
+def wrong_app_code() -> InvalidCode:
+    return InvalidCode(
+        _(
+            "That code isn't right, or it was used already. Enter the code your app shows "
+            "now; if it still isn't accepted, check that your phone's clock is set "
+            "automatically."
         )
     )

@@ -23,6 +23,8 @@ from honnin.accounts.models import SignInName
 from honnin.accounts.service import AccountRecord
 from honnin.audit import service as audit
 from honnin.audit.places import country_of
+from honnin.authenticators import apps
+from honnin.authenticators.totp import grouped, provisioning_uri, qr_svg
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
 from honnin.destinations.kinds import mask
@@ -34,6 +36,7 @@ from honnin.flows.service import Binding, Context, FlowService, Steps
 from honnin.flows.signin import VERIFY, field
 from honnin.flows.views import (
     ActivityView,
+    AppSetupView,
     FlowView,
     IntentView,
     NameView,
@@ -43,11 +46,12 @@ from honnin.flows.views import (
     SignedInView,
     WayView,
 )
-from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of
+from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of, totp
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofService
+from honnin.security.apps import AppChanges
 from honnin.security.closing import AccountClosing
 from honnin.security.errors import recovery_waiting, two_ways_needed
 from honnin.security.service import RECOVER, SecurityChanges
@@ -57,11 +61,13 @@ ACTIONS = {
     "overview": [
         "add_proof", "remove_proof", "cancel_change", "verify", "change_password",
         "two_step_on", "two_step_off", "new_recovery_code", "sign_out_session",
-        "sign_out_others", "set_time_zone", "close_account",
+        "sign_out_others", "set_time_zone", "close_account", "add_app", "remove_app",
     ],
     "verify_options": ["choose_option", "submit_password", "back"],
     "verify_code": ["submit_code", "resend", "other_options", "back"],
+    "verify_app": ["submit_code", "other_options", "back"],
     "add_code": ["submit_code", "resend", "back"],
+    "add_app": ["submit_code", "back"],  # scan the QR code, then enter the app's first code
     "confirm_remove": ["confirm", "back"],
     "new_password": ["submit_new_password", "back"],
     "confirm_two_step": ["confirm", "back"],
@@ -71,6 +77,7 @@ ACTIONS = {
 # what each change asks for once the session is verified (`SecuritySettings._proceed`)
 NEXT_STATE = {
     "remove_proof": "confirm_remove",
+    "remove_app": "confirm_remove",
     "password": "new_password",
     "two_step_on": "confirm_two_step",
     "two_step_off": "confirm_two_step",
@@ -79,7 +86,7 @@ NEXT_STATE = {
 # what a waiting recovery keeps anyone from doing (the limited mode: `security.recovery`)
 LOCKED_BY_RECOVERY = frozenset(
     {"add_proof", "remove_proof", "verify", "change_password", "two_step_on", "two_step_off",
-     "new_recovery_code", "close_account"}
+     "new_recovery_code", "close_account", "add_app", "remove_app"}
 )  # fmt: skip
 ACTIVITY = 10  # the newest lines of the audit log the page shows
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
@@ -99,11 +106,18 @@ class SecuritySettings(Steps):
     first_state = "overview"
 
     def __init__(
-        self, flows: FlowService, changes: SecurityChanges, closing: AccountClosing
+        self,
+        flows: FlowService,
+        changes: SecurityChanges,
+        closing: AccountClosing,
+        app_changes: AppChanges,
+        issuer: str,
     ) -> None:
         super().__init__(flows)
+        self.issuer = issuer  # how authenticator apps name the service
         self.changes = changes
         self.closing = closing
+        self.app_changes = app_changes
         self.guesses = Guesses(flows)
 
     async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
@@ -161,6 +175,8 @@ class SecuritySettings(Steps):
             "sign_out_others": self._sign_out_others,
             "set_time_zone": self._set_time_zone,
             "close_account": self._close_account,
+            "add_app": self._add_app,
+            "remove_app": self._remove_app,
         }
         return await handlers[action](ctx, fields, prepared)
 
@@ -195,6 +211,19 @@ class SecuritySettings(Steps):
         }
         await self._ask(ctx, intent)
 
+    async def _add_app(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        await self.changes.ensure_none_pending(ctx.tx, self._account_id(ctx))
+        name = apps.read_name(field(fields, "name"))
+        await self._ask(ctx, {"change": "add_app", "name": name, "hint": name})
+
+    async def _remove_app(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        account_id = self._account_id(ctx)
+        await self.changes.ensure_none_pending(ctx.tx, account_id)
+        app = await apps.get(ctx.tx, account_id, field(fields, "app"))
+        # said before asking to verify, not after
+        await self.changes.ensure_two_step_keeps_two(ctx.tx, account_id, app.id)
+        await self._ask(ctx, {"change": "remove_app", "app": str(app.id), "hint": app.name})
+
     def _ask_for(self, change: str) -> Handler:
         """An action that asks for `change` (a fresh verification first, if needed)."""
 
@@ -211,7 +240,7 @@ class SecuritySettings(Steps):
         if (await self._account(ctx)).two_step:
             raise errors.not_now("two_step_on")  # it is on already
         await self.changes.ensure_none_pending(ctx.tx, account_id)
-        if len(await proofs.verified_proofs(ctx.tx, account_id)) < 2:
+        if await self.changes.ways_to_verify(ctx.tx, account_id) < 2:
             raise two_ways_needed()  # said before asking to verify, not after
         await self._ask(ctx, {"change": "two_step_on"})
 
@@ -277,20 +306,33 @@ class SecuritySettings(Steps):
             return False
         if intent["change"] == "cancel_recovery":  # a code to one of its ways, not a password
             return await self._by_a_way(ctx, ways)
-        if intent["change"] != "remove_proof":
+        removed = await self._removed_by(ctx, intent)
+        if removed is None:
             return True
         # removing a way: verified by another, where the account has another
-        target = proof_way(intent["proof"])
+        return any(way != removed[1] for way in ways)
+
+    async def _removed_by(self, ctx: Context, intent: dict[str, Any]) -> tuple[str, str] | None:
+        """A removal's way (its id, and how a session records a verification by it), where
+        the account has another way to verify by; None: not a removal, or no other way."""
+        if intent["change"] == "remove_proof":
+            way_id, way = intent["proof"], proof_way(intent["proof"])
+        elif intent["change"] == "remove_app":
+            way_id, way = intent["app"], totp.session_way(intent["app"])
+        else:
+            return None
         account = await self._account(ctx)
-        if not await self.changes.other_ways(ctx.tx, account, uuid.UUID(intent["proof"])):
-            return True
-        return any(way != target for way in ways)
+        if not await self.changes.other_ways(ctx.tx, account, uuid.UUID(way_id)):
+            return None
+        return way_id, way
 
     async def _by_a_way(self, ctx: Context, ways: tuple[str, ...]) -> bool:
-        """Whether the session verified with a code to one of the account's ways (still
-        its)."""
-        verified = await proofs.verified_proofs(ctx.tx, self._account_id(ctx))
-        return any(way in {proof_way(p.id) for p in verified} for way in ways)
+        """Whether the session verified with one of the account's ways (still its): a code
+        sent to it, or an app's."""
+        account_id = self._account_id(ctx)
+        own = {proof_way(p.id) for p in await proofs.verified_proofs(ctx.tx, account_id)}
+        own |= {totp.session_way(a.id) for a in await apps.verified_apps(ctx.tx, account_id)}
+        return any(way in own for way in ways)
 
     async def _proceed(self, ctx: Context, intent: dict[str, Any]) -> None:
         """The session is verified as the change needs: go on with it."""
@@ -317,6 +359,10 @@ class SecuritySettings(Steps):
                 challenge_id=None,
                 notice="recovery_cancelled",
             )
+        elif change == "add_app":
+            account = await self._account(ctx)
+            app_id = await self.app_changes.start(ctx.tx, account, intent["name"])
+            ctx.update("add_app", intent=intent, adding_app=str(app_id), options=None)
         elif change == "recovery_code":
             account = await self._account(ctx)
             code = await self.changes.replace_recovery_code(ctx.tx, account, ctx.binding.origin)
@@ -330,14 +376,14 @@ class SecuritySettings(Steps):
     async def _start_verification(self, ctx: Context, intent: dict[str, Any]) -> None:
         account = await self._account(ctx)
         verified = await proofs.verified_proofs(ctx.tx, account.id)
-        excluded = None
-        if intent["change"] == "remove_proof" and await self.changes.other_ways(
-            ctx.tx, account, uuid.UUID(intent["proof"])
-        ):
-            excluded = intent["proof"]  # verify by another way than the one removed
+        removed = await self._removed_by(ctx, intent)
+        excluded = removed[0] if removed else None  # verify by another way than the removed
         usable = [p for p in verified if str(p.id) != excluded]
+        own_apps = await apps.verified_apps(ctx.tx, account.id)
+        usable_apps = [a for a in own_apps if str(a.id) != excluded]
         destinations = self.flows.destinations
         options = [vars(o) for way in CODE_WAYS for o in way.options(destinations, usable)]
+        options += [vars(o) for o in totp.options(usable_apps)]
         ctx.update(
             "verify_options",
             intent=intent,
@@ -351,6 +397,9 @@ class SecuritySettings(Steps):
 
     async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         option = self._option(ctx, field(fields, "option"))
+        if totp.is_app(option):  # nothing to send: the code the app shows
+            ctx.update("verify_app", option=option["id"], challenge_id=None)
+            return
         proof = await self._verified_proof(ctx, proof_id_of(option["id"]))
         channel = BY_NAME[option["way"]].channel
         sent = await self.flows.codes.send(
@@ -382,6 +431,8 @@ class SecuritySettings(Steps):
     async def _submit_code(
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
+        if ctx.flow.state in ("verify_app", "add_app"):
+            return await self._submit_app_code(ctx, field(fields, "code"))
         await self.flows.throttle.attempt(ctx.binding.requester)
         challenge = await self._challenge(ctx)
         attempt = await self.guesses.reserve(
@@ -414,6 +465,30 @@ class SecuritySettings(Steps):
         await self._verified(ctx, proof_way(proof_id_of(ctx.data["option"])))
         return None
 
+    async def _submit_app_code(self, ctx: Context, typed: str) -> HonninError | None:
+        """An app's code: the first one of an app being added (it counts from now), or the
+        verification of who this is."""
+        account = await self._account(ctx)
+        if ctx.flow.state == "add_app":
+            adding = uuid.UUID(ctx.data["adding_app"])
+            origin = ctx.binding.origin
+            added = await totp.counted(
+                ctx,
+                self.guesses,
+                account.id,
+                lambda: self.app_changes.finish(ctx.tx, account, adding, typed, origin),
+            )
+            if added is None:
+                return errors.wrong_app_code()
+            self._rest(ctx, notice="app_added")
+            return None
+        app_id = totp.app_id_of(self._option(ctx, ctx.data.get("option") or "")["id"])
+        app = await totp.check(ctx, self.guesses, account.id, app_id, typed)
+        if app is None:
+            return errors.wrong_app_code()
+        await self._verified(ctx, totp.session_way(app.id))
+        return None
+
     async def _verified(self, ctx: Context, way: str) -> None:
         assert ctx.flow.session_id is not None
         await self.flows.sessions.verified(ctx.tx, ctx.flow.session_id, (way,), ctx.now)
@@ -438,6 +513,10 @@ class SecuritySettings(Steps):
         if ctx.flow.state == "add_code" and ctx.data.get("adding"):
             await self.changes.discard_unverified(
                 ctx.tx, self._account_id(ctx), uuid.UUID(ctx.data["adding"])
+            )
+        if ctx.flow.state == "add_app" and ctx.data.get("adding_app"):
+            await apps.discard_unverified(
+                ctx.tx, self._account_id(ctx), uuid.UUID(ctx.data["adding_app"])
             )
         self._rest(ctx)
 
@@ -482,6 +561,9 @@ class SecuritySettings(Steps):
         elif intent["change"] == "two_step_off":
             await self.changes.two_step_off(ctx.tx, account, origin)
             self._rest(ctx, notice="two_step_off")
+        elif intent["change"] == "remove_app":
+            await self.app_changes.remove(ctx.tx, account, uuid.UUID(intent["app"]), origin)
+            self._rest(ctx, notice="app_removed")
         elif intent["change"] == "close_account":
             due_at = await self.closing.close(ctx.tx, account, origin)
             ctx.update("closed", intent=None, closing_at=due_at.isoformat())
@@ -512,6 +594,7 @@ class SecuritySettings(Steps):
             options=None,
             option=None,
             adding=None,
+            adding_app=None,
             challenge_id=None,
             notice=notice,
         )
@@ -625,6 +708,7 @@ class SecuritySettings(Steps):
                 )
                 for e in await audit.for_account(tx, account.id, limit=ACTIVITY)
             ],
+            apps=await apps.verified_apps(tx, account.id),
         )
         recovery = next((p for p in pending if p.change == RECOVER), None)
         if recovery is not None:  # the limited mode: nothing of the security info shows
@@ -638,7 +722,30 @@ class SecuritySettings(Steps):
                 two_step=None,
                 has_password=None,
                 activity=[],
+                apps=[],
                 recovery=RecoveryView(recovery.id, recovery.hint, recovery.due_at, can_cancel),
             )
         # the account's name is on the page (fresh: in full), not in the flow's own fields
-        return replace(view, security=security, name=None, shown_name=None)
+        return replace(
+            view,
+            security=security,
+            name=None,
+            shown_name=None,
+            app_setup=await self._app_setup(tx, flow, account),
+        )
+
+    async def _app_setup(
+        self, tx: Tx, flow: FlowRecord, account: AccountRecord
+    ) -> AppSetupView | None:
+        """The app being added: its secret, shown until its first code comes back."""
+        if flow.state != "add_app" or not flow.data.get("adding_app"):
+            return None
+        found = await apps.setup(
+            tx, self.flows.keyring, account.id, uuid.UUID(flow.data["adding_app"])
+        )
+        if found is None:
+            return None
+        name, secret = found
+        # labelled in the app as the service and the name this session signed in with
+        uri = provisioning_uri(secret, account=str(flow.data.get("name", "")), issuer=self.issuer)
+        return AppSetupView(name, grouped(secret), uri, qr_svg(uri))

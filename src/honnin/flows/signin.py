@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from honnin.accounts.service import CLOSING, AccountRecord
 from honnin.audit.service import Origin
+from honnin.authenticators import apps
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
 from honnin.destinations.kinds import EMAIL, mask
@@ -30,7 +31,7 @@ from honnin.flows import errors
 from honnin.flows.guesses import NOBODY, Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
-from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of
+from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of, totp
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import verified_proof_id, verified_proofs
 
@@ -81,6 +82,8 @@ ACTIONS = {
     "verify_options": ["choose_option", "have_code", "use_recovery_code", "restart"],
     "verify_confirm": ["confirm_address", "other_options", "restart"],
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
+    # the code an authenticator app shows (nothing is sent)
+    "verify_app": ["submit_code", "other_options", "restart"],
     # after "this wasn't me": a code proved who this is, and the password must change
     "new_password": ["submit_new_password", "restart"],
     # a closed account, waiting for its deletion: signing in reopens it (if the person wants)
@@ -225,6 +228,8 @@ class SignIn(Steps):
     async def _submit_code(
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
+        if ctx.flow.state == "verify_app":
+            return await self._submit_app_code(ctx, fields)
         await self.flows.throttle.attempt(ctx.binding.requester)
         challenge = await self._challenge(ctx)
         attempt = await self._reserve(ctx, Guess.CODE, challenge.account_id)
@@ -242,6 +247,16 @@ class SignIn(Steps):
         if account is None:  # a decoy's code was guessed: it signs nobody in
             return errors.invalid_credentials()
         return await self._after_code(ctx, account)
+
+    async def _submit_app_code(self, ctx: Context, fields: Mapping[str, str]) -> HonninError | None:
+        """The second step by an authenticator app: the code it shows now."""
+        account = await self._proven_account(ctx, "submit_code")
+        app_id = totp.app_id_of(self._chosen(ctx)["id"])
+        app = await totp.check(ctx, self.guesses, account.id, app_id, field(fields, "code"))
+        if app is None:
+            return errors.wrong_app_code()
+        await self._complete(ctx, account, "password+app", ("password", totp.session_way(app.id)))
+        return None
 
     async def _after_code(self, ctx: Context, account: AccountRecord) -> HonninError | None:
         """A right code: the first step (a code instead of the password) or the second."""
@@ -287,13 +302,18 @@ class SignIn(Steps):
         ctx.challenge = sent.challenge
 
     async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
-        ctx.update("verify_confirm", option=self._option(ctx, fields)["id"], challenge_id=None)
+        """An address or number: confirm it first (a code goes to it); an app: its code."""
+        option = self._option(ctx, fields)
+        state = "verify_app" if totp.is_app(option) else "verify_confirm"
+        ctx.update(state, option=option["id"], challenge_id=None)
 
     async def _have_code(
         self, ctx: Context, fields: Mapping[str, str], _: Any
     ) -> HonninError | None:
         """Enter a code sent earlier in this sign-in (say, before choosing another option)."""
         option = self._option(ctx, fields)
+        if totp.is_app(option):
+            raise errors.not_now("have_code")  # nothing was sent to an app
         pending = await self.flows.codes.find_pending(
             ctx.tx,
             purpose=VERIFY,
@@ -464,13 +484,14 @@ class SignIn(Steps):
     async def _offer_options(
         self, ctx: Context, account: AccountRecord, *, besides: str | None = None
     ) -> HonninError | None:
-        """ "Verify your identity": the account's verified security info as options (but
-        `besides`, the proof of a first step: two codes to one inbox are one step)."""
+        """ "Verify your identity": the account's verified security info and its
+        authenticator apps as options (but `besides`, the proof of a first step: two codes to
+        one inbox are one step)."""
         proofs = [p for p in await verified_proofs(ctx.tx, account.id) if str(p.id) != besides]
         destinations = self.flows.destinations
         options = [
             vars(option) for way in CODE_WAYS for option in way.options(destinations, proofs)
-        ]
+        ] + [vars(option) for option in totp.options(await apps.verified_apps(ctx.tx, account.id))]
         # fail closed: two-step verification is on, so a password is not enough — unless the
         # recovery code is there to take the second step's place
         if not options and (account.recovery_code_digest is None or besides is not None):

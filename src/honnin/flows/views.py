@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from honnin.authenticators.apps import AppView
 from honnin.courier.service import DeliveryStatus
 
 
@@ -14,9 +15,9 @@ class OptionView:
     """A way to verify: one piece of security info, shown by its masked hint."""
 
     id: str
-    kind: str
+    kind: str  # email, phone; app (an authenticator app: `hint` is its name)
     hint: str
-    way: str = ""  # how a code goes to it: email_code, sms_code, call_code
+    way: str = ""  # how a code goes to it (email_code, sms_code, call_code), or totp (an app)
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,28 @@ class SecurityView:
     # a recovery waits: the security info is hidden and nothing may change (limited mode)
     recovery: RecoveryView | None = None
     activity: list[ActivityView] = field(default_factory=list)  # the newest lines of its log
+    apps: list[AppView] = field(default_factory=list)  # its authenticator apps that count
 
     @property
     def verified_ways(self) -> int:
+        """Verified addresses and numbers."""
         return sum(1 for way in self.ways if way.verified)
+
+    @property
+    def ways_to_verify(self) -> int:
+        """What two-step verification can use: verified addresses and numbers, and apps."""
+        return self.verified_ways + len(self.apps)
+
+
+@dataclass(frozen=True)
+class AppSetupView:
+    """`settings` `add_app`: what the person's app needs, shown while it is set up (never
+    again once it counts)."""
+
+    name: str
+    secret: str  # base32, in groups of four for typing
+    uri: str  # the otpauth:// URI (what the QR code holds; a phone's own app may open it)
+    qr_svg: str  # the URI as a QR code, inline SVG
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,7 @@ class FlowView:
     security: SecurityView | None = None  # `settings`: the account's security info
     recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
     closing_at: datetime | None = None  # a closed account: when it will be deleted
+    app_setup: AppSetupView | None = None  # `settings`: the authenticator app being added
 
     @property
     def done(self) -> bool:

@@ -47,6 +47,28 @@ NOTICES: dict[str, NoticeText] = {
               "Check your account."),
         link_text=_("Review your security info"),
     ),
+    "app_added": NoticeText(
+        subject=_("An authenticator app was added to your {service} account"),
+        lines=(
+            _("The authenticator app “{hint}” was added to the security info of your "
+              "{service} account {account} on {when}. Its codes can now verify that it's you."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: an authenticator app was added to your account. Not you? Check your "
+              "account."),
+        link_text=_("Review your security info"),
+    ),
+    "app_removed": NoticeText(
+        subject=_("An authenticator app was removed from your {service} account"),
+        lines=(
+            _("The authenticator app “{hint}” was removed from the security info of "
+              "your {service} account {account} on {when}. Its codes no longer work."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: an authenticator app was removed from your account. Not you? Check "
+              "your account."),
+        link_text=_("Review your security info"),
+    ),
     "removal_scheduled": NoticeText(
         subject=_("Security info will be removed from your {service} account"),
         lines=(

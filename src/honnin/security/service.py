@@ -26,6 +26,7 @@ from honnin.accounts.service import AccountRecord, AccountService
 from honnin.audit import service as audit
 from honnin.audit.places import ip_and_place
 from honnin.audit.service import Origin
+from honnin.authenticators import apps
 from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, table_of
@@ -268,16 +269,26 @@ class SecurityChanges:
             raise NotFound(_("This is no longer part of the account's security info."))
         return proof
 
-    async def other_ways(self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID) -> bool:
-        """Whether the account can prove who it is by some way other than this proof: another
-        verified proof, or its password."""
-        others = [p for p in await proofs.verified_proofs(tx, account.id) if p.id != proof_id]
-        return bool(others) or account.password_hash is not None
+    async def other_ways(self, tx: Tx, account: AccountRecord, way_id: uuid.UUID) -> bool:
+        """Whether the account can prove who it is by some way other than this one (a proof
+        or an app): another verified proof, an app, or its password."""
+        others = await self.ways_to_verify(tx, account.id, besides=way_id)
+        return others > 0 or account.password_hash is not None
+
+    async def ways_to_verify(
+        self, tx: Tx, account_id: uuid.UUID, *, besides: uuid.UUID | None = None
+    ) -> int:
+        """How many distinct ways the account has to take a step of two-step verification
+        (verified addresses and numbers, authenticator apps), but `besides`."""
+        found = [p for p in await proofs.verified_proofs(tx, account_id) if p.id != besides]
+        found_apps = [a for a in await apps.verified_apps(tx, account_id) if a.id != besides]
+        return len(found) + len(found_apps)
 
     async def remove(
         self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID, origin: Origin
     ) -> Removal:
-        """Remove the proof now, or — the last verified way — schedule its removal."""
+        """Remove the proof now, or — the last verified address or number, where notices go,
+        even with an app left — schedule its removal."""
         await self.lock(tx, account.id)
         await self.ensure_none_pending(tx, account.id)
         proof = await self.proof(tx, account.id, str(proof_id))
@@ -285,10 +296,8 @@ class SecurityChanges:
         hint = mask(proof.kind, proof.value)
         verified = await proofs.verified_proofs(tx, account.id)
         others = [p for p in verified if p.id != proof.id]
-        two_step = await tx.session.scalar(select(Account.two_step).where(Account.id == account.id))
-        if proof.verified_at is not None and two_step and len(others) < 2:
-            # its second step would have nowhere to go: turn it off first (it says the risk)
-            raise errors.two_step_needs_two()
+        if proof.verified_at is not None:
+            await self.ensure_two_step_keeps_two(tx, account.id, proof.id)
         if proof.verified_at is None or others:
             await self._delete(tx, account, proof, origin, now, scheduled=False)
             return Removal(scheduled=False)
@@ -318,6 +327,15 @@ class SecurityChanges:
             hint=hint,
         )
         return Removal(scheduled=True, due_at=due_at)
+
+    async def ensure_two_step_keeps_two(
+        self, tx: Tx, account_id: uuid.UUID, removed: uuid.UUID
+    ) -> None:
+        """With two-step verification on, a way is removed only if two others remain: its
+        second step would have nowhere to go (turn it off first: that says the risk)."""
+        two_step = await tx.session.scalar(select(Account.two_step).where(Account.id == account_id))
+        if two_step and await self.ways_to_verify(tx, account_id, besides=removed) < 2:
+            raise errors.two_step_needs_two()
 
     async def cancel(
         self,
@@ -454,12 +472,12 @@ class SecurityChanges:
         await self._log_and_tell(tx, account, action, now, origin)
 
     async def two_step_on(self, tx: Tx, account: AccountRecord, origin: Origin) -> str:
-        """Turn two-step verification on: it needs two distinct ways to verify (two verified
-        addresses or numbers: two codes to one inbox are one step). Returns the new recovery
-        code, to show once."""
+        """Turn two-step verification on: it needs two distinct ways to verify (verified
+        addresses, numbers or authenticator apps: two codes to one inbox are one step).
+        Returns the new recovery code, to show once."""
         await self.lock(tx, account.id)
         await self.ensure_none_pending(tx, account.id)
-        if len(await proofs.verified_proofs(tx, account.id)) < 2:
+        if await self.ways_to_verify(tx, account.id) < 2:
             raise errors.two_ways_needed()
         now = self.clock.now()
         code = await self._new_recovery_code(tx, account.id, two_step=True)

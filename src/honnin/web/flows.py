@@ -174,6 +174,8 @@ def _template(view: FlowView) -> str:
     if view.kind == "settings":  # its code steps look like any other's
         if view.state in ("verify_code", "add_code"):
             return "flows/code.html"
+        if view.state == "verify_app":
+            return "flows/verify_app.html"
         return f"flows/settings/{view.state}.html"
     if view.kind == "password_reset" and view.state in RESET_PAGES:
         return f"flows/password_reset/{view.state}.html"
