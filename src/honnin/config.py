@@ -137,7 +137,16 @@ class Settings(BaseSettings):
     secret_key_previous: SecretStr | None = Field(
         None, description="Earlier secrets, comma-separated: still accepted, never used to sign."
     )
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = Field(
+        "http://localhost:8000",
+        description="Where the service is reached; its host is the passkeys' relying party "
+        "(never an IP address).",
+    )
+    webauthn_origins: str = Field(
+        "",
+        description="Comma-separated origins besides HONNIN_BASE_URL's that may use passkeys "
+        "(another web origin under the same host, android:apk-key-hash:…).",
+    )
     service_name: str = "Honnin"
     default_locale: Locale = "en"
     max_body_bytes: int = Field(
@@ -309,6 +318,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not a list of rates like '5/hour,10/day': {error}"
             ) from None
+        return value
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        for origin in (item.strip() for item in value.split(",") if item.strip()):
+            parsed = urlsplit(origin)
+            web = parsed.scheme in ("https", "http") and parsed.netloc and not parsed.path
+            if not (web or origin.startswith("android:apk-key-hash:")):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] (no path), e.g. "
+                    "https://app.example.com, or android:apk-key-hash:…"
+                )
         return value
 
     @field_validator("phone_default_region")

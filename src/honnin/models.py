@@ -2,7 +2,7 @@
 
 from honnin.accounts.models import Account, SignInName
 from honnin.audit.models import AuditEvent
-from honnin.authenticators.models import AuthenticatorApp
+from honnin.authenticators.models import AuthenticatorApp, Passkey
 from honnin.clients.models import Client
 from honnin.codes.models import Challenge, Code
 from honnin.courier.models import Message, MessageEvent
@@ -27,6 +27,7 @@ __all__ = [
     "Job",
     "Message",
     "MessageEvent",
+    "Passkey",
     "Proof",
     "Session",
     "SignInName",

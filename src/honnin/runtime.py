@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from honnin.accounts import common as common_passwords
 from honnin.accounts.breached import BreachedPasswords
 from honnin.accounts.service import AccountService
+from honnin.authenticators.passkeys import RelyingParty
 from honnin.clients.service import ClientService
 from honnin.clock import Clock, SystemClock
 from honnin.codes import pumping
@@ -46,7 +47,7 @@ from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
 from honnin.proofs.service import ProofService
-from honnin.security.apps import AppChanges
+from honnin.security.authenticators import AuthenticatorChanges
 from honnin.security.closing import AccountClosing
 from honnin.security.recovery import Recoveries
 from honnin.security.service import SecurityChanges
@@ -121,6 +122,9 @@ class Runtime:
             ttl=timedelta(seconds=settings.flow_ttl_seconds),
             destinations=self.destinations,
             call_offer_after=timedelta(seconds=settings.call_offer_after_seconds),
+            relying_party=RelyingParty.of(
+                settings.base_url, settings.webauthn_origins, settings.service_name
+            ),
         )
         self.jobs = Jobs(self.db, self.clock)
         self.notices = Notices(
@@ -147,10 +151,10 @@ class Runtime:
         )
         self.flows.register(SignIn(self.flows, self.security, self.closing))
         self.flows.register(SignUp(self.flows))
-        self.apps = AppChanges(self.security)
+        self.authenticators = AuthenticatorChanges(self.security)
         self.flows.register(
             SecuritySettings(
-                self.flows, self.security, self.closing, self.apps, settings.service_name
+                self.flows, self.security, self.closing, self.authenticators, settings.service_name
             )
         )
         self.flows.register(PasswordReset(self.flows, self.security, self.security, self.closing))

@@ -20,7 +20,7 @@ async def test_in_dev_mode_a_text_and_a_call_arrive_in_the_dev_mailbox(
     assert texted.status_code == 201, texted.text
     mail = await sink.wait_for("819012345678@sms.honnin.localhost")
     assert mail.message["Subject"] == "Text message to +819012345678"
-    assert mail.text.splitlines()[-1] == f"@127.0.0.1 #{mail.code}"
+    assert mail.text.splitlines()[-1] == f"@localhost #{mail.code}"
     checked = await api.post(
         f"/api/v1/verifications/{texted.json()['id']}/check", json={"code": mail.code}
     )

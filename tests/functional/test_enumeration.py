@@ -33,8 +33,10 @@ async def known(runtime: Runtime) -> Any:
 
 
 def normalised(page: Page, name: str) -> str:
-    """The page with what must differ taken out: the flow id, the name typed, clock times."""
+    """The page with what must differ taken out: the flow id, the name typed, clock times, a
+    passkey's challenge (each flow's own, made before any name is typed)."""
     html = page.html.replace(name, "NAME")
+    html = re.sub(r"(challenge&#34;: &#34;)[\w-]+", r"\1CHALLENGE", html)
     html = re.sub(r"/signin/[0-9a-f-]{36}", "/signin/FLOW", html)
     html = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", "TIME", html)
     return re.sub(r"\d{1,2}:\d\d(\u202f[AP]M)? \(", "HH:MM (", html)  # "until 4:13 AM (UTC)"

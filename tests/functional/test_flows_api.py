@@ -129,6 +129,9 @@ async def test_the_openapi_document_has_every_action_with_its_fields(
         "remove_proof": ["action", "proof"],
         "add_app": ["action", "name"],
         "remove_app": ["action", "app"],
+        "submit_passkey": ["action", "credential"],
+        "add_passkey": ["action"],  # and `name`, optional
+        "remove_passkey": ["action", "passkey"],
         "cancel_change": ["action", "change"],
         "verify": ["action"],
         "confirm": ["action"],

@@ -79,7 +79,7 @@ async def test_before_any_error_no_field_is_marked(browser: PageClient) -> None:
         "id": "name",
         "name": "name",
         "type": "text",  # an email address or a phone number
-        "autocomplete": "username",
+        "autocomplete": "username webauthn",  # and the passkeys the browser has
         "autocapitalize": "none",
         "spellcheck": "false",
         "required": "",

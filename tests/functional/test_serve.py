@@ -164,6 +164,25 @@ def test_bad_settings_are_one_line_before_anything_listens(tmp_path: Path) -> No
 # --- running --------------------------------------------------------------------------------
 
 
+def test_serve_says_passkeys_are_off_when_the_base_url_is_an_address(tmp_path: Path) -> None:
+    port, mail_port = free_port(), free_port()
+    address = f"http://127.0.0.1:{port}"
+    process = _serve(
+        "--dev",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=_env(dev_mailbox_port=str(mail_port), base_url=address),
+    )
+    _wait_until_up(process, address)
+    out, err = _stop(process)
+    assert process.returncode == 0, err
+    assert (
+        f"passkeys are off: HONNIN_BASE_URL ({address}) names an IP address, which can never "
+        f"be a passkey's relying party; use a host name, e.g. http://localhost:{port}"
+    ) in " ".join(out.split())
+
+
 @pytest.mark.parametrize(
     ("host", "netloc", "workers"),
     [("127.0.0.1", "127.0.0.1", 1), ("127.0.0.1", "127.0.0.1", 2), ("::1", "[::1]", 1)],
@@ -192,7 +211,9 @@ def test_the_banner_comes_once_the_server_answers(
     out, err = _stop(process)
     assert process.returncode == 0, err
     assert out.count(BANNER) == 1
-    assert f"{BANNER} at {base}  (API docs: {base}/api/docs)" in out
+    pages = f"http://localhost:{port}"  # a host name: passkeys work (never on an address)
+    assert f"{BANNER} at {pages}  (API docs: {pages}/api/docs)" in out
+    assert "passkeys are off" not in out
     assert f"SMTP on 127.0.0.1:{mail_port}; nothing leaves this machine" in out
     assert "Traceback" not in err
     assert _port_is_free(mail_port)

@@ -53,6 +53,8 @@ async def test_a_fresh_session_sees_its_security_info_in_full(flow_of_emma: Sett
         "close_account",
         "add_app",
         "remove_app",
+        "add_passkey",
+        "remove_passkey",
     }
 
 

@@ -26,6 +26,8 @@ class Account(Base):
     # "this wasn't me": the password may be known to someone else, so the password alone no
     # longer signs in, and the next sign-in (by a code) asks for a new one
     password_change_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # "sign in with a passkey next time?", offered after a sign-in by a sent code: declined then
+    passkey_offer_declined_at: Mapped[datetime | None]
 
     sign_in_names: Mapped[list[SignInName]] = relationship(
         back_populates="account", order_by="SignInName.created_at", cascade="all, delete-orphan"

@@ -51,6 +51,7 @@ class AccountRecord:
     time_zone: str | None = None
     recovery_code_digest: bytes | None = None
     password_change_required: bool = False
+    passkey_offer_declined_at: datetime | None = None
 
 
 _accounts = table_of(Account)

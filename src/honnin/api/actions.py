@@ -8,6 +8,7 @@ in the schema where JSON Schema can say them, and the server enforces them all.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
@@ -212,6 +213,37 @@ class RemoveApp(_Action):
     app: str = Field(max_length=64)
 
 
+class SubmitPasskey(_Action):
+    """A passkey's answer to the flow's `webauthn` options: what `navigator.credentials.get()`
+    (or `.create()`, adding one) returned, as `PublicKeyCredential.toJSON()` gives it."""
+
+    action: Literal["submit_passkey"]
+    credential: dict[str, Any] = Field(
+        description="The PublicKeyCredential as JSON: id, rawId, type, response{…}."
+    )
+
+    def fields(self) -> dict[str, str]:
+        return {"credential": json.dumps(self.credential)[:65_536]}
+
+
+class AddPasskey(_Action):
+    """Settings: add a passkey (after a fresh verification of who you are, if the session
+    needs one): the flow's `webauthn` then has the creation options; `submit_passkey` with
+    the new credential."""
+
+    action: Literal["add_passkey"]
+    name: str | None = Field(
+        None, max_length=80, description="What the person calls it; else its authenticator's."
+    )
+
+
+class RemovePasskey(_Action):
+    """Settings: remove a passkey (`security.passkeys[].id`); then `confirm`."""
+
+    action: Literal["remove_passkey"]
+    passkey: str = Field(max_length=64)
+
+
 class SignOutSession(_Action):
     """Settings: sign out one of the account's other sessions (`security.sessions[].id`)."""
 
@@ -292,6 +324,9 @@ FlowAction = Annotated[
     | RemoveProof
     | AddApp
     | RemoveApp
+    | SubmitPasskey
+    | AddPasskey
+    | RemovePasskey
     | CancelChange
     | SignOutSession
     | SetTimeZone

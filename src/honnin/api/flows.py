@@ -42,11 +42,12 @@ class FlowCreate(BaseModel):
 
 class Option(BaseModel):
     id: str
-    kind: str = Field(description="`email`, `phone`, or `app` (an authenticator app)")
+    kind: str = Field(description="`email`, `phone`, `app` (an authenticator app), `passkey`")
     hint: str = Field(description="The address or number, masked; an app: its name.")
     way: str = Field(
         description="How the code goes: `email_code`, `sms_code`, `call_code`; `totp`: the "
-        "code the authenticator app shows (`choose_option` sends nothing: then `submit_code`)."
+        "code the authenticator app shows (`choose_option` sends nothing: then `submit_code`); "
+        "`passkey`: any of the account's passkeys (then `submit_passkey`)."
     )
 
 
@@ -88,6 +89,17 @@ class App(BaseModel):
     last_used_at: datetime | None
 
 
+class PasskeyOut(BaseModel):
+    id: uuid.UUID = Field(description="For `remove_passkey`.")
+    name: str
+    authenticator: str | None = Field(
+        description="Who made it, from its AAGUID: iCloud Keychain, Google Password Manager…"
+    )
+    created_at: datetime
+    last_used_at: datetime | None
+    synced: bool = Field(description="It may be on the person's other devices too.")
+
+
 class AppSetup(BaseModel):
     name: str
     secret: str = Field(
@@ -112,7 +124,8 @@ class Pending(BaseModel):
 
 class Intent(BaseModel):
     change: str = Field(
-        description="`add_proof`, `remove_proof`, `add_app`, `remove_app` or `verify`"
+        description="`add_proof`, `remove_proof`, `add_app`, `remove_app`, `add_passkey`, "
+        "`remove_passkey` or `verify`"
     )
     hint: str | None = Field(None, description="The address or number; an app: its name.")
     last: bool = Field(False, description="Removing the last way: it will be scheduled.")
@@ -173,6 +186,10 @@ class Security(BaseModel):
     sessions: list[SignedIn] = Field([], description="Where the account is signed in.")
     time_zone: str | None = Field(None, description="Notices give times in it.")
     apps: list[App] = Field([], description="Authenticator apps (empty while a recovery waits).")
+    passkeys: list[PasskeyOut] = Field([], description="Passkeys (empty while a recovery waits).")
+    passkeys_available: bool = Field(
+        False, description="False where this service's address is an IP: no passkeys."
+    )
     activity: list[Activity] = Field(
         [],
         description="The newest lines of the account's audit log (empty while a recovery waits).",
@@ -204,7 +221,7 @@ class FlowState(BaseModel):
         None,
         description="What the last action did (settings: `added`, `removed`, "
         "`removal_scheduled`, `cancelled`, `verified`, `recovery_cancelled`, `app_added`, "
-        "`app_removed`; a sign-in: "
+        "`app_removed`, `passkey_added`, `passkey_removed`; a sign-in: "
         "`recovery_waiting`, when it used one of the account's ways while a recovery waits — "
         "offer to cancel it).",
     )
@@ -217,6 +234,13 @@ class FlowState(BaseModel):
     )
     app_setup: AppSetup | None = Field(
         None, description="Settings `add_app`: the authenticator app being added."
+    )
+    webauthn: dict[str, Any] | None = Field(
+        None,
+        description="Where a passkey is asked for (`submit_passkey` among `actions`): the "
+        "options to give `navigator.credentials.get()` — or `.create()` in settings "
+        "`add_passkey` — as JSON (`PublicKeyCredential.parseRequestOptionsFromJSON`). Its "
+        "challenge is spent by the first answer: use the options of the latest response.",
     )
     recovery_code: str | None = Field(
         None,
@@ -270,6 +294,7 @@ class FlowState(BaseModel):
             app_setup=AppSetup.model_validate(view.app_setup, from_attributes=True)
             if view.app_setup
             else None,
+            webauthn=view.webauthn,
         )
 
 

@@ -12,6 +12,11 @@ ACTIONS: dict[str, LazyText] = {
     "proof_removed": _("{hint} was removed from your security info"),
     "app_added": _("The authenticator app “{hint}” was added to your security info"),
     "app_removed": _("The authenticator app “{hint}” was removed from your security info"),
+    "passkey_added": _("The passkey “{hint}” was added to your security info"),
+    "passkey_removed": _("The passkey “{hint}” was removed from your security info"),
+    "passkey_count_went_back": _(
+        "The passkey “{hint}” was used, but its counter went back: it may have been copied"
+    ),
     "removal_scheduled": _("The removal of {hint} was scheduled"),
     "removal_cancelled": _("The removal of {hint} was canceled"),
     "password_changed": _("Your password was changed"),

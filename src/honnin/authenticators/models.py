@@ -26,3 +26,26 @@ class AuthenticatorApp(Base):
     # the step of the last code accepted: it and every older one are refused (no replay)
     last_step: Mapped[int | None] = mapped_column(BigInteger)
     last_used_at: Mapped[datetime | None]
+
+
+class Passkey(Base):
+    """A passkey (a WebAuthn credential) of an account: its public key, the counts and flags
+    its authenticator reports, named by its person and by its authenticator (`aaguid`)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=random_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))  # COSE
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    # backup eligible: it may be synced to other devices (a "multi-device" credential)
+    backup_eligible: Mapped[bool]
+    backed_up: Mapped[bool]
+    transports: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]

@@ -101,6 +101,26 @@ def _as_json(overview: AccountOverview) -> dict[str, Any]:
             }
             for proof in account.proofs
         ],
+        "authenticator_apps": [
+            {
+                "id": app.id,
+                "name": app.name,
+                "added_at": app.created_at,
+                "last_used_at": app.last_used_at,
+            }
+            for app in overview.apps
+        ],
+        "passkeys": [
+            {
+                "id": key.id,
+                "name": key.name,
+                "authenticator": key.authenticator,
+                "synced": key.synced,
+                "added_at": key.created_at,
+                "last_used_at": key.last_used_at,
+            }
+            for key in overview.passkeys
+        ],
         "pending_changes": [
             {"id": change.id, "change": change.change, "hint": change.hint, "due_at": change.due_at}
             for change in overview.pending
@@ -158,6 +178,17 @@ def show(
         )
     console.print(info)
     console.print()
+    if overview.apps or overview.passkeys:
+        others = _table("authenticator apps and passkeys")
+        for column in ("kind", "name", "added", "last used"):
+            others.add_column(column, overflow="fold")
+        for app in overview.apps:
+            others.add_row("app", app.name, _at(app.created_at), _at(app.last_used_at))
+        for key in overview.passkeys:
+            made = f" ({key.authenticator})" if key.authenticator else ""
+            others.add_row("passkey", key.name + made, _at(key.created_at), _at(key.last_used_at))
+        console.print(others)
+        console.print()
     if overview.pending:
         waiting = _table("changes waiting")
         for column in ("id", "change", "hint", "due"):

@@ -16,6 +16,7 @@ import typer
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from honnin.authenticators.passkeys import RelyingParty
 from honnin.cli.common import console, fail, load_settings, one_line_errors, run
 from honnin.config import Settings
 from honnin.courier.devmailbox import start_dev_smtp
@@ -28,8 +29,15 @@ def _url(host: str, port: int) -> str:
 
 
 def _banner(settings: Settings, host: str, port: int, dev_smtp: bool) -> None:
-    url = _url(host, port)
+    # the embedded default: where its pages are (localhost: passkeys need a host name)
+    url = settings.base_url.rstrip("/") if settings.dev else _url(host, port)
     console.print(f"[bold green]honnin is running[/] at {url}  (API docs: {url}/api/docs)")
+    if not RelyingParty.of(settings.base_url, "", "").available:
+        console.print(
+            f"[yellow]passkeys are off[/]: HONNIN_BASE_URL ({settings.base_url}) names an IP "
+            "address, which can never be a passkey's relying party; use a host name, e.g. "
+            f"http://localhost:{port}"
+        )
     if dev_smtp:
         console.print(
             f"dev mailbox: {url}/dev/mailbox  (SMTP on "
@@ -132,7 +140,9 @@ def serve(
         )
     if dev:
         os.environ["HONNIN_DEV"] = "true"
-        os.environ.setdefault("HONNIN_BASE_URL", _url(host, port))
+        # localhost, not the address: a secure context over plain http, and a host name
+        # passkeys can belong to (an IP address never can)
+        os.environ.setdefault("HONNIN_BASE_URL", f"http://localhost:{port}")
     settings = load_settings()
     if settings.dev and not _is_loopback(settings.dev_mailbox_host):
         fail(

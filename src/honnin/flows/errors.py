@@ -127,3 +127,17 @@ def wrong_app_code() -> InvalidCode:
             "automatically."
         )
     )
+
+
+class PasskeyNotVerified(HonninError):
+    code = "passkey_not_verified"
+
+
+def passkey_not_verified() -> PasskeyNotVerified:
+    return PasskeyNotVerified(
+        _(
+            "Two-step verification is on, and this passkey didn't check it's you (with a "
+            "fingerprint, face or screen lock). Enter your email address or phone number to "
+            "sign in another way."
+        )
+    )

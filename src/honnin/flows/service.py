@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from honnin.accounts.service import AccountRecord, AccountService
 from honnin.audit.service import Origin
+from honnin.authenticators.passkeys import RelyingParty
 from honnin.clock import Clock
 from honnin.codes.service import ChallengeState, CodeService
 from honnin.courier.models import MessageStatus
@@ -118,6 +119,10 @@ class Context:
         self.flow.data = {**self.flow.data, **data}
 
 
+# actions that a service whose address is an IP cannot offer (no relying party: no passkeys)
+NEEDS_PASSKEYS = frozenset({"submit_passkey", "add_passkey"})
+
+
 class Kind(Protocol):
     """One kind of flow (sign-in, sign-up): its states and what each action does."""
 
@@ -164,7 +169,10 @@ class Steps:
         self.flows = flows
 
     def actions(self, state: str) -> list[str]:
-        return self.ACTIONS.get(state, [])
+        found = self.ACTIONS.get(state, [])
+        if self.flows.relying_party.available:
+            return found
+        return [action for action in found if action not in NEEDS_PASSKEYS]
 
     async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
         return None
@@ -188,6 +196,7 @@ class FlowService:
         ttl: timedelta,
         destinations: Destinations | None = None,
         call_offer_after: timedelta = timedelta(seconds=60),
+        relying_party: RelyingParty | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -200,6 +209,8 @@ class FlowService:
         self.ttl = ttl
         self.destinations = destinations or Destinations()
         self.call_offer_after = call_offer_after
+        # passkeys' relying party (none: this service's address is an IP, or none is known)
+        self.relying_party = relying_party or RelyingParty(None, "", ())
         self.kinds: dict[str, Kind] = {}
 
     def register(self, kind: Kind) -> None:

@@ -23,7 +23,8 @@ from honnin.accounts.models import SignInName
 from honnin.accounts.service import AccountRecord
 from honnin.audit import service as audit
 from honnin.audit.places import country_of
-from honnin.authenticators import apps
+from honnin.authenticators import aaguids, apps, passkeys
+from honnin.authenticators.passkeys import PasskeyRefused
 from honnin.authenticators.totp import grouped, provisioning_uri, qr_svg
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
@@ -46,12 +47,12 @@ from honnin.flows.views import (
     SignedInView,
     WayView,
 )
-from honnin.flows.ways import BY_NAME, CODE_WAYS, password, proof_id_of, totp
+from honnin.flows.ways import BY_NAME, CODE_WAYS, passkey, password, proof_id_of, totp
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs import service as proofs
 from honnin.proofs.models import Proof
 from honnin.proofs.service import ProofService
-from honnin.security.apps import AppChanges
+from honnin.security.authenticators import AuthenticatorChanges
 from honnin.security.closing import AccountClosing
 from honnin.security.errors import recovery_waiting, two_ways_needed
 from honnin.security.service import RECOVER, SecurityChanges
@@ -62,12 +63,15 @@ ACTIONS = {
         "add_proof", "remove_proof", "cancel_change", "verify", "change_password",
         "two_step_on", "two_step_off", "new_recovery_code", "sign_out_session",
         "sign_out_others", "set_time_zone", "close_account", "add_app", "remove_app",
+        "add_passkey", "remove_passkey",
     ],
     "verify_options": ["choose_option", "submit_password", "back"],
     "verify_code": ["submit_code", "resend", "other_options", "back"],
     "verify_app": ["submit_code", "other_options", "back"],
+    "verify_passkey": ["submit_passkey", "other_options", "back"],
     "add_code": ["submit_code", "resend", "back"],
     "add_app": ["submit_code", "back"],  # scan the QR code, then enter the app's first code
+    "add_passkey": ["submit_passkey", "back"],  # the browser creates it
     "confirm_remove": ["confirm", "back"],
     "new_password": ["submit_new_password", "back"],
     "confirm_two_step": ["confirm", "back"],
@@ -78,6 +82,7 @@ ACTIONS = {
 NEXT_STATE = {
     "remove_proof": "confirm_remove",
     "remove_app": "confirm_remove",
+    "remove_passkey": "confirm_remove",
     "password": "new_password",
     "two_step_on": "confirm_two_step",
     "two_step_off": "confirm_two_step",
@@ -86,7 +91,8 @@ NEXT_STATE = {
 # what a waiting recovery keeps anyone from doing (the limited mode: `security.recovery`)
 LOCKED_BY_RECOVERY = frozenset(
     {"add_proof", "remove_proof", "verify", "change_password", "two_step_on", "two_step_off",
-     "new_recovery_code", "close_account", "add_app", "remove_app"}
+     "new_recovery_code", "close_account", "add_app", "remove_app", "add_passkey",
+     "remove_passkey"}
 )  # fmt: skip
 ACTIVITY = 10  # the newest lines of the audit log the page shows
 PASSWORD_WAY = "password"  # noqa: S105 - how a session records a verification by password
@@ -110,14 +116,14 @@ class SecuritySettings(Steps):
         flows: FlowService,
         changes: SecurityChanges,
         closing: AccountClosing,
-        app_changes: AppChanges,
+        authenticators: AuthenticatorChanges,
         issuer: str,
     ) -> None:
         super().__init__(flows)
         self.issuer = issuer  # how authenticator apps name the service
         self.changes = changes
         self.closing = closing
-        self.app_changes = app_changes
+        self.authenticators = authenticators
         self.guesses = Guesses(flows)
 
     async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
@@ -177,6 +183,9 @@ class SecuritySettings(Steps):
             "close_account": self._close_account,
             "add_app": self._add_app,
             "remove_app": self._remove_app,
+            "add_passkey": self._add_passkey,
+            "remove_passkey": self._remove_passkey,
+            "submit_passkey": self._submit_passkey,
         }
         return await handlers[action](ctx, fields, prepared)
 
@@ -223,6 +232,22 @@ class SecuritySettings(Steps):
         # said before asking to verify, not after
         await self.changes.ensure_two_step_keeps_two(ctx.tx, account_id, app.id)
         await self._ask(ctx, {"change": "remove_app", "app": str(app.id), "hint": app.name})
+
+    async def _add_passkey(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        if not self.flows.relying_party.available:
+            raise errors.not_now("add_passkey")  # this service's address is an IP
+        await self.changes.ensure_none_pending(ctx.tx, self._account_id(ctx))
+        typed = field(fields, "name")
+        name = apps.read_name(typed) if typed else ""  # else its authenticator's
+        await self._ask(ctx, {"change": "add_passkey", "name": name, "hint": name})
+
+    async def _remove_passkey(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
+        account_id = self._account_id(ctx)
+        await self.changes.ensure_none_pending(ctx.tx, account_id)
+        found = await passkeys.get(ctx.tx, account_id, field(fields, "passkey"))
+        await self.changes.ensure_two_step_keeps_two(ctx.tx, account_id, found.id)
+        intent = {"change": "remove_passkey", "passkey": str(found.id), "hint": found.name}
+        await self._ask(ctx, intent)
 
     def _ask_for(self, change: str) -> Handler:
         """An action that asks for `change` (a fresh verification first, if needed)."""
@@ -319,6 +344,8 @@ class SecuritySettings(Steps):
             way_id, way = intent["proof"], proof_way(intent["proof"])
         elif intent["change"] == "remove_app":
             way_id, way = intent["app"], totp.session_way(intent["app"])
+        elif intent["change"] == "remove_passkey":
+            way_id, way = intent["passkey"], passkey.session_way(intent["passkey"])
         else:
             return None
         account = await self._account(ctx)
@@ -332,6 +359,7 @@ class SecuritySettings(Steps):
         account_id = self._account_id(ctx)
         own = {proof_way(p.id) for p in await proofs.verified_proofs(ctx.tx, account_id)}
         own |= {totp.session_way(a.id) for a in await apps.verified_apps(ctx.tx, account_id)}
+        own |= {passkey.session_way(k.id) for k in await passkeys.of_account(ctx.tx, account_id)}
         return any(way in own for way in ways)
 
     async def _proceed(self, ctx: Context, intent: dict[str, Any]) -> None:
@@ -361,8 +389,10 @@ class SecuritySettings(Steps):
             )
         elif change == "add_app":
             account = await self._account(ctx)
-            app_id = await self.app_changes.start(ctx.tx, account, intent["name"])
+            app_id = await self.authenticators.start_app(ctx.tx, account, intent["name"])
             ctx.update("add_app", intent=intent, adding_app=str(app_id), options=None)
+        elif change == "add_passkey":
+            ctx.update("add_passkey", intent=intent, options=None, **passkey.fresh(self.flows))
         elif change == "recovery_code":
             account = await self._account(ctx)
             code = await self.changes.replace_recovery_code(ctx.tx, account, ctx.binding.origin)
@@ -384,6 +414,11 @@ class SecuritySettings(Steps):
         destinations = self.flows.destinations
         options = [vars(o) for way in CODE_WAYS for o in way.options(destinations, usable)]
         options += [vars(o) for o in totp.options(usable_apps)]
+        if self.flows.relying_party.available:
+            own_keys = await passkeys.of_account(ctx.tx, account.id)
+            options += [
+                vars(o) for o in passkey.options(k for k in own_keys if str(k.id) != excluded)
+            ]
         ctx.update(
             "verify_options",
             intent=intent,
@@ -399,6 +434,9 @@ class SecuritySettings(Steps):
         option = self._option(ctx, field(fields, "option"))
         if totp.is_app(option):  # nothing to send: the code the app shows
             ctx.update("verify_app", option=option["id"], challenge_id=None)
+            return
+        if passkey.is_passkey(option):  # the browser asks for one of the account's
+            ctx.update("verify_passkey", option=option["id"], **passkey.fresh(self.flows))
             return
         proof = await self._verified_proof(ctx, proof_id_of(option["id"]))
         channel = BY_NAME[option["way"]].channel
@@ -476,7 +514,7 @@ class SecuritySettings(Steps):
                 ctx,
                 self.guesses,
                 account.id,
-                lambda: self.app_changes.finish(ctx.tx, account, adding, typed, origin),
+                lambda: self.authenticators.finish_app(ctx.tx, account, adding, typed, origin),
             )
             if added is None:
                 return errors.wrong_app_code()
@@ -488,6 +526,37 @@ class SecuritySettings(Steps):
             return errors.wrong_app_code()
         await self._verified(ctx, totp.session_way(app.id))
         return None
+
+    async def _submit_passkey(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        """The browser's answer: a new passkey (it counts now), or the verification of who
+        this is by one of the account's (not the one being removed)."""
+        account = await self._account(ctx)
+        credential = field(fields, "credential")
+        try:
+            if ctx.flow.state == "add_passkey":
+                await self._passkey_created(ctx, account, credential)
+                return None
+            assertion = await passkey.check(ctx, self.flows, credential, account_id=account.id)
+        except PasskeyRefused as refused:
+            return refused  # its challenge is spent all the same
+        removed = await self._removed_by(ctx, ctx.data.get("intent") or {"change": ""})
+        if removed is not None and removed[0] == str(assertion.passkey.id):
+            return passkeys.refused()  # verify by another way than the one removed
+        await self._verified(ctx, passkey.session_way(assertion.passkey.id))
+        return None
+
+    async def _passkey_created(self, ctx: Context, account: AccountRecord, credential: str) -> None:
+        rp = self.flows.relying_party
+        challenge = passkey.spend(ctx, self.flows)
+        if challenge is None or not rp.available:
+            raise passkeys.refused()
+        new = passkeys.verify_new(rp, credential, challenge)
+        name = ctx.data["intent"].get("name") or aaguids.name_of(new.aaguid)
+        name = name or passkeys.DEFAULT_NAME.render(ctx.flow.locale)
+        await self.authenticators.add_passkey(ctx.tx, account, new, name, ctx.binding.origin)
+        self._rest(ctx, notice="passkey_added")
 
     async def _verified(self, ctx: Context, way: str) -> None:
         assert ctx.flow.session_id is not None
@@ -562,8 +631,12 @@ class SecuritySettings(Steps):
             await self.changes.two_step_off(ctx.tx, account, origin)
             self._rest(ctx, notice="two_step_off")
         elif intent["change"] == "remove_app":
-            await self.app_changes.remove(ctx.tx, account, uuid.UUID(intent["app"]), origin)
+            await self.authenticators.remove_app(ctx.tx, account, uuid.UUID(intent["app"]), origin)
             self._rest(ctx, notice="app_removed")
+        elif intent["change"] == "remove_passkey":
+            key = uuid.UUID(intent["passkey"])
+            await self.authenticators.remove_passkey(ctx.tx, account, key, origin)
+            self._rest(ctx, notice="passkey_removed")
         elif intent["change"] == "close_account":
             due_at = await self.closing.close(ctx.tx, account, origin)
             ctx.update("closed", intent=None, closing_at=due_at.isoformat())
@@ -709,6 +782,8 @@ class SecuritySettings(Steps):
                 for e in await audit.for_account(tx, account.id, limit=ACTIVITY)
             ],
             apps=await apps.verified_apps(tx, account.id),
+            passkeys=await passkeys.of_account(tx, account.id),
+            passkeys_available=self.flows.relying_party.available,
         )
         recovery = next((p for p in pending if p.change == RECOVER), None)
         if recovery is not None:  # the limited mode: nothing of the security info shows
@@ -723,6 +798,7 @@ class SecuritySettings(Steps):
                 has_password=None,
                 activity=[],
                 apps=[],
+                passkeys=[],
                 recovery=RecoveryView(recovery.id, recovery.hint, recovery.due_at, can_cancel),
             )
         # the account's name is on the page (fresh: in full), not in the flow's own fields
@@ -732,7 +808,32 @@ class SecuritySettings(Steps):
             name=None,
             shown_name=None,
             app_setup=await self._app_setup(tx, flow, account),
+            webauthn=await self._webauthn(tx, flow, account),
         )
+
+    async def _webauthn(
+        self, tx: Tx, flow: FlowRecord, account: AccountRecord
+    ) -> dict[str, Any] | None:
+        """What the browser is given: to create a passkey, or to answer with one of the
+        account's (not the one being removed)."""
+        rp = self.flows.relying_party
+        challenge = flow.data.get(passkey.CHALLENGE)
+        if not rp.available or not challenge:
+            return None
+        rows = await passkeys.rows_of(tx, account.id)
+        if flow.state == "add_passkey":
+            return passkeys.creation_options(
+                rp,
+                challenge=challenge,
+                user_id=account.id.bytes,  # random: it says nothing of the person
+                user_name=str(flow.data.get("name", "")),
+                existing=rows,
+            )
+        if flow.state == "verify_passkey":
+            intent = flow.data.get("intent") or {}
+            allow = [r for r in rows if str(r.id) != intent.get("passkey")]
+            return passkeys.request_options(rp, challenge=challenge, allow=allow)
+        return None
 
     async def _app_setup(
         self, tx: Tx, flow: FlowRecord, account: AccountRecord

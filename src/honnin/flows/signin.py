@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from honnin.accounts.service import CLOSING, AccountRecord
 from honnin.audit.service import Origin
-from honnin.authenticators import apps
+from honnin.authenticators import apps, passkeys
+from honnin.authenticators.passkeys import PasskeyRefused
 from honnin.codes.service import ChallengeState
 from honnin.db import Tx
 from honnin.destinations.kinds import EMAIL, mask
@@ -31,7 +33,16 @@ from honnin.flows import errors
 from honnin.flows.guesses import NOBODY, Attempt, Guess, Guesses
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Binding, Context, FlowService, Steps
-from honnin.flows.ways import BY_NAME, CODE_WAYS, first_ways, password, proof_id_of, totp
+from honnin.flows.views import FlowView
+from honnin.flows.ways import (
+    BY_NAME,
+    CODE_WAYS,
+    first_ways,
+    passkey,
+    password,
+    proof_id_of,
+    totp,
+)
 from honnin.flows.ways.password import PasswordCheck
 from honnin.proofs.service import verified_proof_id, verified_proofs
 
@@ -74,7 +85,8 @@ SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
 
 ACTIONS = {
-    "identifier": ["submit_identifier"],
+    # or a passkey, without a name (a button, or the browser's autofill list)
+    "identifier": ["submit_identifier", "submit_passkey"],
     # `send_code` with the `way` (`email_code` is the same for a code by email)
     "password": ["submit_password", "send_code", "email_code", "restart"],
     "code": ["submit_code", "resend", "restart"],
@@ -84,6 +96,7 @@ ACTIONS = {
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
     # the code an authenticator app shows (nothing is sent)
     "verify_app": ["submit_code", "other_options", "restart"],
+    "verify_passkey": ["submit_passkey", "other_options", "restart"],
     # after "this wasn't me": a code proved who this is, and the password must change
     "new_password": ["submit_new_password", "restart"],
     # a closed account, waiting for its deletion: signing in reopens it (if the person wants)
@@ -113,6 +126,19 @@ class SignIn(Steps):
         self.guesses = Guesses(flows)
         self.recovery = recovery
         self.closing = closing
+
+    async def begin(self, tx: Tx, flow: FlowRecord, binding: Binding) -> None:
+        if "submit_passkey" in self.actions(flow.state):
+            flow.data = {**flow.data, **passkey.fresh(self.flows)}  # sign in with a passkey
+
+    async def describe(self, tx: Tx, flow: FlowRecord, view: FlowView) -> FlowView:
+        """A passkey's options where one is asked for (any, or one of the account's)."""
+        if "submit_passkey" not in view.actions:
+            return view
+        options = await passkey.request_options(
+            tx, self.flows, flow, account_bound=flow.state == "verify_passkey"
+        )
+        return replace(view, webauthn=options)
 
     # --- slow work before the transaction ------------------------------------------------
 
@@ -153,6 +179,7 @@ class SignIn(Steps):
             "other_options": self._other_options,
             "use_recovery_code": self._use_recovery_code,
             "submit_new_password": self._submit_new_password,
+            "submit_passkey": self._submit_passkey,
             "reopen": self._reopen,
             "restart": self._restart,
         }
@@ -258,6 +285,32 @@ class SignIn(Steps):
         await self._complete(ctx, account, "password+app", ("password", totp.session_way(app.id)))
         return None
 
+    async def _submit_passkey(
+        self, ctx: Context, fields: Mapping[str, str], _: Any
+    ) -> HonninError | None:
+        """A passkey's answer: the whole sign-in (without a name: the passkey says whose it
+        is; with user verification it is two steps), or the second step."""
+        second = ctx.flow.state == "verify_passkey"
+        bound = (await self._proven_account(ctx, "submit_passkey")).id if second else None
+        try:
+            assertion = await passkey.check(
+                ctx, self.flows, field(fields, "credential"), account_id=bound
+            )
+        except PasskeyRefused as refused:
+            return refused  # its challenge is spent all the same
+        account = await self.flows.accounts.record(ctx.tx, assertion.account_id)
+        if account is None:
+            return passkeys.unknown()
+        way = passkey.session_way(assertion.passkey.id)
+        if second:
+            await self._complete(ctx, account, "password+passkey", ("password", way))
+        elif account.two_step and not assertion.user_verified:
+            return errors.passkey_not_verified()  # possession alone: one step of two
+        else:
+            method = "passkey+verified" if assertion.user_verified else "passkey"
+            await self._complete(ctx, account, method, (way,))
+        return None
+
     async def _after_code(self, ctx: Context, account: AccountRecord) -> HonninError | None:
         """A right code: the first step (a code instead of the password) or the second."""
         if ctx.flow.state == "verify_code":
@@ -304,6 +357,9 @@ class SignIn(Steps):
     async def _choose_option(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         """An address or number: confirm it first (a code goes to it); an app: its code."""
         option = self._option(ctx, fields)
+        if passkey.is_passkey(option):  # the browser asks for one of the account's
+            ctx.update("verify_passkey", option=option["id"], **passkey.fresh(self.flows))
+            return
         state = "verify_app" if totp.is_app(option) else "verify_confirm"
         ctx.update(state, option=option["id"], challenge_id=None)
 
@@ -312,8 +368,8 @@ class SignIn(Steps):
     ) -> HonninError | None:
         """Enter a code sent earlier in this sign-in (say, before choosing another option)."""
         option = self._option(ctx, fields)
-        if totp.is_app(option):
-            raise errors.not_now("have_code")  # nothing was sent to an app
+        if totp.is_app(option) or passkey.is_passkey(option):
+            raise errors.not_now("have_code")  # nothing was sent to an app or a passkey
         pending = await self.flows.codes.find_pending(
             ctx.tx,
             purpose=VERIFY,
@@ -416,6 +472,8 @@ class SignIn(Steps):
         ctx.flow.account_id = None
         ctx.flow.state = self.first_state
         ctx.flow.data = {}
+        if "submit_passkey" in self.actions(self.first_state):
+            ctx.flow.data = passkey.fresh(self.flows)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -460,9 +518,9 @@ class SignIn(Steps):
                 ctx.tx, account, ctx.binding.origin, ctx.flow.session_id
             )
         # signed in with one of its ways while a recovery waits: offer to cancel it
-        if any(
-            way.startswith("proof:") for way in ways
-        ) and await self.recovery.has_recovery_waiting(ctx.tx, account.id):
+        if any(way != "password" for way in ways) and await self.recovery.has_recovery_waiting(
+            ctx.tx, account.id
+        ):
             ctx.update(notice="recovery_waiting")
 
     async def _reserve(self, ctx: Context, kind: Guess, account_id: uuid.UUID | None) -> Attempt:
@@ -491,7 +549,11 @@ class SignIn(Steps):
         destinations = self.flows.destinations
         options = [
             vars(option) for way in CODE_WAYS for option in way.options(destinations, proofs)
-        ] + [vars(option) for option in totp.options(await apps.verified_apps(ctx.tx, account.id))]
+        ]
+        options += [vars(o) for o in totp.options(await apps.verified_apps(ctx.tx, account.id))]
+        if self.flows.relying_party.available:
+            found = await passkeys.of_account(ctx.tx, account.id)
+            options += [vars(o) for o in passkey.options(found)]
         # fail closed: two-step verification is on, so a password is not enough — unless the
         # recovery code is there to take the second step's place
         if not options and (account.recovery_code_digest is None or besides is not None):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from honnin.authenticators.apps import AppView
+from honnin.authenticators.passkeys import PasskeyView
 from honnin.courier.service import DeliveryStatus
 
 
@@ -126,6 +128,8 @@ class SecurityView:
     recovery: RecoveryView | None = None
     activity: list[ActivityView] = field(default_factory=list)  # the newest lines of its log
     apps: list[AppView] = field(default_factory=list)  # its authenticator apps that count
+    passkeys: list[PasskeyView] = field(default_factory=list)
+    passkeys_available: bool = False  # this service's address can have passkeys
 
     @property
     def verified_ways(self) -> int:
@@ -134,8 +138,9 @@ class SecurityView:
 
     @property
     def ways_to_verify(self) -> int:
-        """What two-step verification can use: verified addresses and numbers, and apps."""
-        return self.verified_ways + len(self.apps)
+        """What two-step verification can use: verified addresses and numbers, apps and
+        passkeys."""
+        return self.verified_ways + len(self.apps) + len(self.passkeys)
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,8 @@ class FlowView:
     recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
     closing_at: datetime | None = None  # a closed account: when it will be deleted
     app_setup: AppSetupView | None = None  # `settings`: the authenticator app being added
+    # what `navigator.credentials.get()` (or `.create()`, adding a passkey) is given, as JSON
+    webauthn: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:

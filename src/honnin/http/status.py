@@ -24,6 +24,8 @@ STATUS_BY_ERROR = {
     "unauthorized": 401,
     "configuration_error": 503,
     "invalid_credentials": 400,
+    "passkey_refused": 400,
+    "passkey_not_verified": 400,
     "wrong_address": 400,
     "no_pending_code": 409,
     "action_not_allowed": 409,

@@ -69,6 +69,27 @@ NOTICES: dict[str, NoticeText] = {
               "your account."),
         link_text=_("Review your security info"),
     ),
+    "passkey_added": NoticeText(
+        subject=_("A passkey was added to your {service} account"),
+        lines=(
+            _("The passkey “{hint}” was added to the security info of your {service} account "
+              "{account} on {when}. It can now sign in to the account."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: a passkey was added to your account. Not you? Check your account."),
+        link_text=_("Review your security info"),
+    ),
+    "passkey_removed": NoticeText(
+        subject=_("A passkey was removed from your {service} account"),
+        lines=(
+            _("The passkey “{hint}” was removed from the security info of your {service} "
+              "account {account} on {when}. It no longer signs in."),
+            _NOT_YOU,
+        ),
+        sms=_("{service}: a passkey was removed from your account. Not you? Check your "
+              "account."),
+        link_text=_("Review your security info"),
+    ),
     "removal_scheduled": NoticeText(
         subject=_("Security info will be removed from your {service} account"),
         lines=(

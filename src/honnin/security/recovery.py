@@ -34,7 +34,7 @@ from honnin.accounts.models import Account, SignInName
 from honnin.accounts.service import AccountRecord
 from honnin.audit import service as audit
 from honnin.audit.service import Origin
-from honnin.authenticators.models import AuthenticatorApp
+from honnin.authenticators.models import AuthenticatorApp, Passkey
 from honnin.db import Tx
 from honnin.destinations.kinds import mask
 from honnin.jobs.models import Job, JobStatus
@@ -331,17 +331,17 @@ class Recoveries:
         *,
         new_password: bool,
     ) -> None:
-        """The new way replaces every old one, authenticator apps included (and becomes a
-        sign-in name, unless another account has it); two-step verification is off, for it
-        needs two ways; every session is signed out; the new way and the old ones are told."""
+        """The new way replaces every old one, authenticator apps and passkeys included (and
+        becomes a sign-in name, unless another account has it); two-step verification is off,
+        for it needs two ways; every session is signed out; the new way and the old ones are
+        told."""
         await self.changes.lock(tx, account.id)
         old = [Recipient(p.kind, p.value) for p in await proofs.verified_proofs(tx, account.id)]
         await tx.session.execute(delete(Proof).where(Proof.account_id == account.id))
-        # its apps too: the person who waited may not have them (a lost phone), and whoever
-        # still does is no longer who the account is
-        await tx.session.execute(
-            delete(AuthenticatorApp).where(AuthenticatorApp.account_id == account.id)
-        )
+        # its apps and passkeys too: the person who waited may not have them (a lost phone),
+        # and whoever still does is no longer who the account is
+        for model in (AuthenticatorApp, Passkey):
+            await tx.session.execute(delete(model).where(model.account_id == account.id))
         await proofs.add_proof(tx, account.id, kind, value, now, verified=True)
         taken = await tx.session.scalar(
             select(SignInName.account_id).where(SignInName.value == value)

@@ -26,7 +26,7 @@ from honnin.accounts.service import AccountRecord, AccountService
 from honnin.audit import service as audit
 from honnin.audit.places import ip_and_place
 from honnin.audit.service import Origin
-from honnin.authenticators import apps
+from honnin.authenticators import apps, passkeys
 from honnin.clock import Clock
 from honnin.crypto import Keyring
 from honnin.db import Database, Prepared, Tx, table_of
@@ -279,10 +279,11 @@ class SecurityChanges:
         self, tx: Tx, account_id: uuid.UUID, *, besides: uuid.UUID | None = None
     ) -> int:
         """How many distinct ways the account has to take a step of two-step verification
-        (verified addresses and numbers, authenticator apps), but `besides`."""
+        (verified addresses and numbers, authenticator apps, passkeys), but `besides`."""
         found = [p for p in await proofs.verified_proofs(tx, account_id) if p.id != besides]
         found_apps = [a for a in await apps.verified_apps(tx, account_id) if a.id != besides]
-        return len(found) + len(found_apps)
+        found_keys = [k for k in await passkeys.of_account(tx, account_id) if k.id != besides]
+        return len(found) + len(found_apps) + len(found_keys)
 
     async def remove(
         self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID, origin: Origin

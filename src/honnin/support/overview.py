@@ -1,6 +1,6 @@
 """One account seen whole: its state, each piece of security info with when it was last used,
-its live sessions and the changes that wait (`honnin accounts show`, later the admin views);
-and its audit log (`honnin accounts audit`).
+its authenticator apps and passkeys, its live sessions and the changes that wait (`honnin
+accounts show`, later the admin views); and its audit log (`honnin accounts audit`).
 
 It only composes what accounts, proofs and sessions answer (each keeps its own rules: masking,
 what counts as verified, what counts as live, which sessions are one browser), all read in one
@@ -10,12 +10,15 @@ snapshot, so that what support staff see is one moment of the account.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from honnin.accounts.service import AccountService, AccountView
 from honnin.audit import service as audit
 from honnin.audit.service import AuditView
+from honnin.authenticators import apps, passkeys
+from honnin.authenticators.apps import AppView
+from honnin.authenticators.passkeys import PasskeyView
 from honnin.clock import Clock
 from honnin.db import Database
 from honnin.destinations.kinds import Destinations
@@ -33,6 +36,8 @@ class AccountOverview:
     last_used: dict[uuid.UUID, datetime]
     sessions: list[LiveSession]
     pending: list[PendingChange]  # changes of its security info that wait for their time
+    apps: list[AppView] = field(default_factory=list)  # authenticator apps that count
+    passkeys: list[PasskeyView] = field(default_factory=list)
 
     def last_used_at(self, proof: ProofView) -> datetime | None:
         return self.last_used.get(proof.id)
@@ -56,6 +61,8 @@ async def account_overview(
             await proofs.last_used(tx, account.id),
             await live_sessions(tx, account.id, clock.now()),
             await pending_changes(tx, Jobs(db, clock), account.id),
+            await apps.verified_apps(tx, account.id),
+            await passkeys.of_account(tx, account.id),
         )
 
 

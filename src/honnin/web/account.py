@@ -33,8 +33,27 @@ async def account(request: Request) -> Response:
     async with runtime.db.transaction(write=False) as tx:
         # a recovery waits: the limited mode shows none of the security info
         waiting = await runtime.security.recovery_waiting(tx, current.account_id)
+        offer = waiting is None and await runtime.authenticators.passkey_offered(
+            tx,
+            current.account_id,
+            current.method,
+            available=runtime.flows.relying_party.available,
+        )
     view = await runtime.accounts.show_own(current.account_id, fresh=current.fresh)
-    return await page(request, "account.html", account=view, recovery=waiting)
+    return await page(request, "account.html", account=view, recovery=waiting, offer_passkey=offer)
+
+
+@router.post("/account/passkey-offer")
+async def decline_passkey_offer(request: Request) -> Response:
+    """ "Not now" to the offer of a passkey: not offered again."""
+    await form_fields(request)
+    _sessions, current = await signed_in(request, browser(request))
+    if current is None:
+        return redirect("/signin")
+    runtime = runtime_of(request)
+    async with runtime.db.transaction() as tx:
+        await runtime.authenticators.decline_passkey_offer(tx, current.account_id)
+    return redirect("/account")
 
 
 @router.post("/account/switch")

@@ -174,8 +174,8 @@ def _template(view: FlowView) -> str:
     if view.kind == "settings":  # its code steps look like any other's
         if view.state in ("verify_code", "add_code"):
             return "flows/code.html"
-        if view.state == "verify_app":
-            return "flows/verify_app.html"
+        if view.state in ("verify_app", "verify_passkey"):
+            return f"flows/{view.state}.html"
         return f"flows/settings/{view.state}.html"
     if view.kind == "password_reset" and view.state in RESET_PAGES:
         return f"flows/password_reset/{view.state}.html"
@@ -237,6 +237,22 @@ async def sign_up(request: Request) -> Response:
 @router.get("/account/security")
 async def security_info(request: Request) -> Response:
     return await _start(request, "settings")
+
+
+@router.post("/account/security/passkey")
+async def add_passkey_now(request: Request) -> Response:
+    """ "Add a passkey", offered after a sign-in by a code: the security info's flow, at the
+    passkey's creation (or first "verify your identity", if the session needs it)."""
+    who = browser(request)
+    form = await request.form()
+    who.check_csrf(str(form.get("csrf") or ""))
+    binding = await _binding(request, "settings")
+    if binding.session is None:
+        return redirect("/signin")
+    flows = runtime_of(request).flows
+    view = await flows.create("settings", binding, page_locale(request))
+    await flows.act(str(view.id), binding, "add_passkey", {}, locale=page_locale(request))
+    return redirect(f"{PATHS['settings']}/{view.id}")
 
 
 @router.get("/account/security/{flow_id}")

@@ -67,4 +67,54 @@
       timer = window.setTimeout(ask, 300);
     });
   });
+  // Passkeys (WebAuthn). A form marked data-passkey="get" or "create" carries the options
+  // the server made for this flow (their challenge is the flow's, spent by the first answer);
+  // its button asks the browser, and the answer is posted as the form's "credential". A form
+  // also marked data-autofill asks at once, quietly, for the passkeys the browser lists under
+  // the name field (conditional mediation); pressing the button stops that and asks aloud.
+  // Shown only where the browser can do this: without it the page works as before.
+  var pk = window.PublicKeyCredential;
+  var quiet = null;
+  // "Next time, sign in with a passkey": offered only where this browser can make one
+  document.querySelectorAll("[data-passkey-offer]").forEach(function (offer) {
+    if (pk && pk.parseCreationOptionsFromJSON) { offer.hidden = false; }
+  });  // the autofill request, stopped before the button asks
+  document.querySelectorAll("form[data-passkey]").forEach(function (form) {
+    if (!pk || !pk.parseRequestOptionsFromJSON) { return; }
+    var creating = form.getAttribute("data-passkey") === "create";
+    var options = JSON.parse(form.getAttribute("data-options"));
+    var error = form.querySelector("[data-passkey-error]");
+    function send(credential, how) {
+      form.querySelector("input[name=credential]").value = JSON.stringify(credential.toJSON());
+      form.querySelector("input[name=mediation]").value = how;
+      form.submit();
+    }
+    function fail() {
+      if (error) { error.hidden = false; }
+    }
+    form.hidden = false;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (quiet) { quiet.abort(); quiet = null; }
+      if (error) { error.hidden = true; }
+      var asked = creating
+        ? navigator.credentials.create({ publicKey: pk.parseCreationOptionsFromJSON(options) })
+        : navigator.credentials.get({ publicKey: pk.parseRequestOptionsFromJSON(options) });
+      asked.then(function (credential) { send(credential, "button"); }, fail);
+    });
+    if (creating || !form.hasAttribute("data-autofill") || !pk.isConditionalMediationAvailable) {
+      return;
+    }
+    pk.isConditionalMediationAvailable().then(function (available) {
+      if (!available) { return; }
+      quiet = new AbortController();
+      navigator.credentials.get({
+        mediation: "conditional",
+        signal: quiet.signal,
+        publicKey: pk.parseRequestOptionsFromJSON(options)
+      }).then(function (credential) { send(credential, "autofill"); }, function () {
+        /* stopped for the button, or nothing chosen: the name field works as before */
+      });
+    });
+  });
 })();
