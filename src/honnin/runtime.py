@@ -140,6 +140,7 @@ class Runtime:
             destinations=self.destinations,
             sessions=self.sessions,
             removal_wait=timedelta(seconds=settings.removal_wait_seconds),
+            passkeys_usable=self.flows.relying_party.available,
         )
         self.recoveries = Recoveries(
             self.security,

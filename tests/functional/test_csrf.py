@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Route
 
 from honnin.runtime import Runtime
-from tests.support.journeys import EMMA, PASSWORD, client_for, to_password
+from tests.support.journeys import EMMA, PASSWORD, by_code, client_for, to_password
 from tests.support.pages import Page, PageClient
 from tests.support.settings import titled
 from tests.support.smtp import Sink
@@ -181,6 +181,28 @@ async def recovery_attempt(browser: PageClient, runtime: Runtime, sink: Sink) ->
     return Attempt(form.action, {**form.fields, "name": EMMA}, unchanged)
 
 
+async def passkey_offer_attempt(
+    browser: PageClient, runtime: Runtime, sink: Sink, route: str
+) -> Attempt:
+    """The offer of a passkey after a sign-in by a code: "Add a passkey", "Not now"."""
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    page = await by_code(browser, sink)
+    form = next(f for f in page.forms() if f.action == route)
+
+    async def unchanged() -> None:
+        assert "data-passkey-offer" in (await browser.get("/account")).html  # still offered
+
+    return Attempt(form.action, form.fields, unchanged)
+
+
+async def add_passkey_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    return await passkey_offer_attempt(browser, runtime, sink, "/account/security/passkey")
+
+
+async def decline_passkey_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    return await passkey_offer_attempt(browser, runtime, sink, "/account/passkey-offer")
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -193,6 +215,8 @@ CASES: dict[str, Setup] = {
     "/password/reset/{flow_id}": password_reset_attempt,
     "/recovery/{flow_id}": recovery_attempt,
     "/account/secure/{session_id}": secure_attempt,
+    "/account/security/passkey": add_passkey_attempt,
+    "/account/passkey-offer": decline_passkey_attempt,
 }
 
 

@@ -6,21 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.journeys import EMMA, PASSWORD, to_password
-from tests.support.pages import Page, PageClient
+from tests.support.journeys import PASSWORD, by_code, to_password
+from tests.support.pages import PageClient
 from tests.support.smtp import Sink
 
 OFFER = "data-passkey-offer"
-
-
-async def by_code(browser: PageClient, sink: Sink) -> Page:
-    page = await to_password(browser)
-    before = len(sink.with_codes(EMMA))
-    page = await browser.submit(page, "send_code")
-    code = await sink.wait_for_code(EMMA, before + 1)
-    page = await browser.submit(page, "submit_code", code=code)
-    assert page.path == "/account"
-    return page
 
 
 async def test_offered_after_a_code_and_not_again_once_declined(

@@ -8,6 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from honnin.authenticators import passkeys
+from honnin.authenticators.passkeys import NewPasskey
+from honnin.runtime import Runtime
 from tests.support.pages import PageClient
 from tests.support.settings import SettingsFlow
 
@@ -31,3 +34,15 @@ async def test_no_passkeys_at_an_ip_address(
     page = await browser.get("/signin")
     assert page.element("name")["autocomplete"] == "username"
     assert "data-passkey" not in page.html
+
+
+async def test_passkeys_kept_from_before_do_not_count_as_a_way(
+    flow_of_emma: SettingsFlow, runtime: Runtime, emma: Any
+) -> None:
+    """Registered while the service had a host name: unusable now, so no second way."""
+    async with runtime.db.transaction() as tx:
+        new = NewPasskey(b"\x01" * 16, b"key", 0, "0" * 36, True, True, True, "")
+        await passkeys.add(tx, emma.id, new, "laptop", runtime.clock.now())
+    await flow_of_emma.start()
+    refused = await flow_of_emma.act("two_step_on", status=409)
+    assert refused["error"] == "two_ways_needed"

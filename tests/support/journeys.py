@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.support.pages import Page, PageClient
+from tests.support.smtp import Sink
 
 PASSWORD = "correct horse battery staple"
 EMMA = "emma@example.com"
@@ -23,6 +24,17 @@ def client_for(app: FastAPI, ip: str = "192.0.2.10") -> httpx.AsyncClient:
 async def to_password(browser: PageClient, name: str = EMMA) -> Page:
     page = await browser.get("/signin")
     return await browser.submit(page, "submit_identifier", name=name)
+
+
+async def by_code(browser: PageClient, sink: Sink, name: str = EMMA) -> Page:
+    """Sign in with a code emailed to the name (instead of the password): the account page."""
+    page = await to_password(browser, name)
+    before = len(sink.with_codes(name))
+    page = await browser.submit(page, "send_code")
+    code = await sink.wait_for_code(name, before + 1)
+    page = await browser.submit(page, "submit_code", code=code)
+    assert page.path == "/account", page.text
+    return page
 
 
 async def to_options(browser: PageClient) -> Page:

@@ -222,8 +222,8 @@ class AccountService:
         )
         return list(rows)
 
-    async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
-        """How messages name an account: its first sign-in name, masked."""
+    async def first_name(self, tx: Tx, account_id: uuid.UUID) -> tuple[str, str] | None:
+        """The account's first sign-in name (its kind, its value): how it is named."""
         first = (
             await tx.session.execute(
                 select(SignInName.kind, SignInName.value)
@@ -232,7 +232,12 @@ class AccountService:
                 .limit(1)
             )
         ).one_or_none()
-        return mask(first.kind, first.value) if first else None
+        return (first.kind, first.value) if first else None
+
+    async def hint(self, tx: Tx, account_id: uuid.UUID) -> str | None:
+        """How messages name an account: its first sign-in name, masked."""
+        first = await self.first_name(tx, account_id)
+        return mask(*first) if first else None
 
     async def show(self, name: str, *, masked: bool = True) -> AccountView:
         """An account found by any of its sign-in names (operators' view: masked hints)."""

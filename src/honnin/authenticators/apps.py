@@ -164,3 +164,18 @@ async def discard_unverified(tx: Tx, account_id: uuid.UUID, app_id: uuid.UUID) -
             AuthenticatorApp.verified_at.is_(None),
         )
     )
+
+
+async def remove_added_since(tx: Tx, account_id: uuid.UUID, since: datetime) -> list[str]:
+    """Remove the apps added at or after `since` (by whoever signed in then); their names."""
+    rows = list(
+        await tx.session.scalars(
+            select(AuthenticatorApp).where(
+                AuthenticatorApp.account_id == account_id, AuthenticatorApp.created_at >= since
+            )
+        )
+    )
+    for app in rows:
+        await tx.session.delete(app)
+    await tx.session.flush()
+    return [app.name for app in rows if app.verified_at is not None]

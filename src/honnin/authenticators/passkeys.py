@@ -195,7 +195,7 @@ def request_options(
 def _parsed(credential: str) -> dict[str, Any]:
     try:
         value = json.loads(credential)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past any sense
         raise refused() from None
     if not isinstance(value, dict):
         raise refused()
@@ -226,7 +226,7 @@ def verify_new(rp: RelyingParty, credential: str, challenge: str) -> NewPasskey:
             expected_rp_id=rp.id,
             expected_origin=list(rp.origins),
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError, RecursionError):
         raise refused() from None
     response = value.get("response")
     transports = response.get("transports") if isinstance(response, dict) else None
@@ -255,7 +255,8 @@ class Assertion:
 
 def credential_id_of(credential: str) -> bytes | None:
     """The credential's id, as the answer gives it (to find its passkey)."""
-    raw = _parsed(credential).get("rawId") or _parsed(credential).get("id")
+    value = _parsed(credential)
+    raw = value.get("rawId") or value.get("id")
     if not isinstance(raw, str) or len(raw) > 1400:
         return None
     try:
@@ -296,7 +297,7 @@ async def check(
             credential_public_key=passkey.public_key,
             credential_current_sign_count=0,  # compared below, to record rather than refuse
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError, RecursionError):
         raise refused() from None
     went_back = (verified.new_sign_count > 0 or passkey.sign_count > 0) and (
         verified.new_sign_count <= passkey.sign_count
@@ -373,3 +374,17 @@ async def remove(tx: Tx, account_id: uuid.UUID, passkey_id: uuid.UUID) -> None:
     await tx.session.execute(
         delete(Passkey).where(Passkey.id == passkey_id, Passkey.account_id == account_id)
     )
+
+
+async def remove_added_since(tx: Tx, account_id: uuid.UUID, since: datetime) -> list[str]:
+    """Remove the passkeys added at or after `since` (by whoever signed in then); their
+    names."""
+    rows = list(
+        await tx.session.scalars(
+            select(Passkey).where(Passkey.account_id == account_id, Passkey.created_at >= since)
+        )
+    )
+    for passkey in rows:
+        await tx.session.delete(passkey)
+    await tx.session.flush()
+    return [passkey.name for passkey in rows]

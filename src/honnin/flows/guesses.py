@@ -19,6 +19,11 @@ pattern, with our device cookie):
   burned two of them blocked the code route for every new browser for 15 minutes. Now a
   stranger's wrong codes spend the stranger's flow only; the name's code key is a backstop
   that the default send quotas never let anyone reach (it binds where an operator raised them);
+- an authenticator app's code counts under the flow's key and under the *account's* app-code
+  key, both with `HONNIN_LIMIT_NAME_FAILURES`: nothing bounds an app's codes the way send
+  quotas bound sent ones (the app never waits for a message), so the account's key is the
+  bound, whichever flow, name or alias the guesses come through (a browser that signed in
+  before keeps its own allowance, as for everything else);
 - a password asked for after an emailed code was right (two-step: "one more step") counts under
   the name's *after-code* key: only someone who proved the mailbox can spend it;
 - anything else counts under the name's key: the limit against guessing spread over many
@@ -70,6 +75,7 @@ Attempt = tuple[int, ...]  # the counted guess's rows, to release if it turns ou
 class Guess(StrEnum):
     SECRET = "secret"  # a password, or the full address behind a hint  # noqa: S105
     CODE = "code"
+    APP_CODE = "app_code"  # an authenticator app's code
 
 
 class Guesses:
@@ -105,6 +111,12 @@ class Guesses:
             except RateLimited:
                 pass  # its own allowance is spent: from now on it is any browser
         keyring = self.flows.keyring
+        if kind is Guess.APP_CODE:
+            assert flow_id is not None
+            assert account_id is not None
+            in_flow = keyring.digests("sign-in-flow-codes", name, str(flow_id))
+            own = keyring.digests("app-codes", str(account_id))
+            return await reserve_together(tx, [(limits, in_flow), (limits, own)], now)
         if after_code:
             key = keyring.digests("sign-in-name-after-code", name)
         elif kind is Guess.CODE:

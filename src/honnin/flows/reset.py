@@ -1,5 +1,6 @@
 """Forgot your password (`password_reset`): a code to the sign-in name, then — with two-step
-verification on — a code to a different piece of security info, then a new password.
+verification on — a code to a different piece of security info (or an authenticator app's,
+or a passkey), then a new password.
 
 It walks the sign-in's steps (`SignIn`): the name gets a code only where it is verified
 security info, and a name without an account walks the same steps with a decoy code, so the
@@ -26,6 +27,8 @@ ACTIONS = {
     "verify_options": ["choose_option", "have_code", "restart"],
     "verify_confirm": ["confirm_address", "other_options", "restart"],
     "verify_code": ["submit_code", "resend", "other_options", "restart"],
+    "verify_app": ["submit_code", "other_options", "restart"],
+    "verify_passkey": ["submit_passkey", "other_options", "restart"],
     "new_password": ["submit_new_password", "restart"],
     "done": [],
 }
@@ -59,6 +62,12 @@ class PasswordReset(SignIn):
         ctx.flow.account_id = account.id  # proven: its new password may be chosen now
         ctx.update("new_password", challenge_id=None, options=None)
         return None
+
+    async def _second_step(
+        self, ctx: Context, account: AccountRecord, method: str, way: str
+    ) -> None:
+        ctx.flow.account_id = account.id  # proven: its new password may be chosen now
+        ctx.update("new_password", challenge_id=None, options=None)
 
     async def _submit_new_password(
         self, ctx: Context, fields: Mapping[str, str], password_hash: str | None

@@ -210,6 +210,8 @@ class SecuritySettings(Steps):
         account_id = self._account_id(ctx)
         await self.changes.ensure_none_pending(ctx.tx, account_id)
         proof = await self.changes.proof(ctx.tx, account_id, field(fields, "proof"))
+        if proof.verified_at is not None:  # said before asking to verify, not after
+            await self.changes.ensure_two_step_keeps_two(ctx.tx, account_id, proof.id)
         verified = await proofs.verified_proofs(ctx.tx, account_id)
         intent = {
             "change": "remove_proof",
@@ -330,7 +332,7 @@ class SecuritySettings(Steps):
         if not fresh:
             return False
         if intent["change"] == "cancel_recovery":  # a code to one of its ways, not a password
-            return await self._by_a_way(ctx, ways)
+            return await self._by_a_way(ctx.tx, self._account_id(ctx), ways)
         removed = await self._removed_by(ctx, intent)
         if removed is None:
             return True
@@ -353,13 +355,14 @@ class SecuritySettings(Steps):
             return None
         return way_id, way
 
-    async def _by_a_way(self, ctx: Context, ways: tuple[str, ...]) -> bool:
-        """Whether the session verified with one of the account's ways (still its): a code
-        sent to it, or an app's."""
-        account_id = self._account_id(ctx)
-        own = {proof_way(p.id) for p in await proofs.verified_proofs(ctx.tx, account_id)}
-        own |= {totp.session_way(a.id) for a in await apps.verified_apps(ctx.tx, account_id)}
-        own |= {passkey.session_way(k.id) for k in await passkeys.of_account(ctx.tx, account_id)}
+    @staticmethod
+    async def _by_a_way(tx: Tx, account_id: uuid.UUID, ways: tuple[str, ...]) -> bool:
+        """Whether the session verified with one of the account's ways (still its, and not
+        the password): a code sent to it, an app's code, a passkey. What cancels a recovery
+        at once (`cancel_recovery`, and the page's `can_cancel`)."""
+        own = {proof_way(p.id) for p in await proofs.verified_proofs(tx, account_id)}
+        own |= {totp.session_way(a.id) for a in await apps.verified_apps(tx, account_id)}
+        own |= {passkey.session_way(k.id) for k in await passkeys.of_account(tx, account_id)}
         return any(way in own for way in ways)
 
     async def _proceed(self, ctx: Context, intent: dict[str, Any]) -> None:
@@ -787,8 +790,7 @@ class SecuritySettings(Steps):
         )
         recovery = next((p for p in pending if p.change == RECOVER), None)
         if recovery is not None:  # the limited mode: nothing of the security info shows
-            own = {proof_way(way.id) for way in ways if way.verified_at}
-            can_cancel = fresh and any(way in own for way in verified_with)
+            can_cancel = fresh and await self._by_a_way(tx, account.id, verified_with)
             security = replace(
                 security,
                 names=[],

@@ -282,7 +282,7 @@ class SignIn(Steps):
         app = await totp.check(ctx, self.guesses, account.id, app_id, field(fields, "code"))
         if app is None:
             return errors.wrong_app_code()
-        await self._complete(ctx, account, "password+app", ("password", totp.session_way(app.id)))
+        await self._second_step(ctx, account, "password+app", totp.session_way(app.id))
         return None
 
     async def _submit_passkey(
@@ -303,13 +303,23 @@ class SignIn(Steps):
             return passkeys.unknown()
         way = passkey.session_way(assertion.passkey.id)
         if second:
-            await self._complete(ctx, account, "password+passkey", ("password", way))
-        elif account.two_step and not assertion.user_verified:
+            await self._second_step(ctx, account, "password+passkey", way)
+            return None
+        if account.two_step and not assertion.user_verified:
             return errors.passkey_not_verified()  # possession alone: one step of two
-        else:
-            method = "passkey+verified" if assertion.user_verified else "passkey"
-            await self._complete(ctx, account, method, (way,))
+        named = await self.flows.accounts.first_name(ctx.tx, account.id)
+        if named is not None:  # the passkey said whose it is: the pages that follow name it
+            ctx.update(name_kind=named[0], name=named[1])
+        method = "passkey+verified" if assertion.user_verified else "passkey"
+        await self._complete(ctx, account, method, (way,))
         return None
+
+    async def _second_step(
+        self, ctx: Context, account: AccountRecord, method: str, way: str
+    ) -> None:
+        """The second step, taken by an app or a passkey: the sign-in completes (a reset
+        asks for its new password instead)."""
+        await self._complete(ctx, account, method, ("password", way))
 
     async def _after_code(self, ctx: Context, account: AccountRecord) -> HonninError | None:
         """A right code: the first step (a code instead of the password) or the second."""

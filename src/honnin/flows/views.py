@@ -139,8 +139,9 @@ class SecurityView:
     @property
     def ways_to_verify(self) -> int:
         """What two-step verification can use: verified addresses and numbers, apps and
-        passkeys."""
-        return self.verified_ways + len(self.apps) + len(self.passkeys)
+        passkeys (where they can be used: `SecurityChanges.ways_to_verify`, which judges)."""
+        usable_keys = len(self.passkeys) if self.passkeys_available else 0
+        return self.verified_ways + len(self.apps) + usable_keys
 
 
 @dataclass(frozen=True)

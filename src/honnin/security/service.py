@@ -113,6 +113,7 @@ class SecurityChanges:
         destinations: Destinations,
         sessions: SessionService,
         removal_wait: timedelta,
+        passkeys_usable: bool = True,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -123,6 +124,8 @@ class SecurityChanges:
         self.destinations = destinations
         self.sessions = sessions
         self.removal_wait = removal_wait
+        # passkeys count as a way only where they can be used (the base URL is no IP)
+        self.passkeys_usable = passkeys_usable
         jobs.register(REMOVE_PROOF, self._run_removal)
         # how each kind of waiting change is canceled (a recovery: `security.recovery`)
         self.cancellers: dict[str, Canceller] = {REMOVE_PROOF: self._cancel_removal}
@@ -279,10 +282,13 @@ class SecurityChanges:
         self, tx: Tx, account_id: uuid.UUID, *, besides: uuid.UUID | None = None
     ) -> int:
         """How many distinct ways the account has to take a step of two-step verification
-        (verified addresses and numbers, authenticator apps, passkeys), but `besides`."""
+        (verified addresses and numbers, authenticator apps, passkeys where they can be used),
+        but `besides`."""
         found = [p for p in await proofs.verified_proofs(tx, account_id) if p.id != besides]
         found_apps = [a for a in await apps.verified_apps(tx, account_id) if a.id != besides]
         found_keys = [k for k in await passkeys.of_account(tx, account_id) if k.id != besides]
+        if not self.passkeys_usable:
+            found_keys = []
         return len(found) + len(found_apps) + len(found_keys)
 
     async def remove(
@@ -599,7 +605,8 @@ class SecurityChanges:
 
     async def secure_by_link(self, session_id: str, token: str, origin: Origin) -> None:
         """ "This wasn't me" from a new-browser notice: every session ends (that browser's
-        too), and the next sign-in needs a code and a new password. No sign-in needed."""
+        too), the apps and passkeys added since that sign-in are removed, and the next sign-in
+        needs a code and a new password. No sign-in needed."""
         async with self.db.transaction() as tx:
             account = await self.secure_link_target(tx, session_id, token)
             await self.lock(tx, account.id)
@@ -609,6 +616,7 @@ class SecurityChanges:
                 .values(secured_at=self.clock.now())
             )
             await self.secure(tx, account.id, origin, keep=None)
+            await self._remove_ways_added_since(tx, account.id, uuid.UUID(session_id), origin)
             await self.notices.send(
                 tx,
                 account,
@@ -617,6 +625,20 @@ class SecurityChanges:
                 account_hint=await self.hint(tx, account),
                 link="/signin",
             )
+
+    async def _remove_ways_added_since(
+        self, tx: Tx, account_id: uuid.UUID, session_id: uuid.UUID, origin: Origin
+    ) -> None:
+        """The apps and passkeys added since the sign-in reported as "not me" go with it:
+        whoever signed in there could have added one to come back without the password."""
+        session = await tx.session.get(Session, session_id)
+        if session is None:
+            return
+        now = self.clock.now()
+        for name in await apps.remove_added_since(tx, account_id, session.created_at):
+            await audit.record(tx, account_id, "app_removed", now, origin, hint=name)
+        for name in await passkeys.remove_added_since(tx, account_id, session.created_at):
+            await audit.record(tx, account_id, "passkey_removed", now, origin, hint=name)
 
     async def set_time_zone(self, tx: Tx, account_id: uuid.UUID, zone: str) -> None:
         """The account's time zone: an IANA name this machine knows."""

@@ -2,9 +2,9 @@
 to arrive; it is offered as the second step and for "verify your identity", one option per
 app the account has (named by its person), never as a first step.
 
-A typed code is a guess like a sent code's: counted before it is judged, under the same keys
-and limits (`flows.guesses`, `Guess.CODE`: the flow's, and the name's backstop), and the
-request's own throttle. The code's rules (drift, replay) are `authenticators.totp`.
+A typed code is a guess: counted before it is judged (`flows.guesses`, `Guess.APP_CODE`: the
+flow's key and the account's own, with the sign-in's failure limits), and the request's own
+throttle. The code's rules (drift, replay) are `authenticators.totp`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def counted(
     await guesses.flows.throttle.attempt(ctx.binding.requester)
     attempt = await guesses.reserve(
         ctx.tx,
-        Guess.CODE,
+        Guess.APP_CODE,
         name=ctx.data["name"],
         account_id=account_id,
         binding=ctx.binding,
