@@ -5,7 +5,8 @@ second step; remove it. Screenshots at 360 and 1280 px, accessibility checks.
 
 A virtual authenticator answers a conditional (autofill) request at once, without a list to
 pick from, so the sign-in page signs in as soon as it loads. Each path is therefore exercised
-on its own: the autofill test loads the page and lets that request answer; the button test
+on its own: the autofill test signs out, lands on the sign-in page and lets that request
+answer (nothing is clicked); the button test
 runs in a browser that says it has no autofill for passkeys (an init script makes
 `isConditionalMediationAvailable()` answer false, as browsers without it do), so only the
 button can ask. Which one answered is read from the form the page posts (`mediation`)."""
@@ -82,8 +83,8 @@ async def add_passkey(page: Page, base: str, words: dict[str, str]) -> None:
 async def sign_out(page: Page, base: str, button: str) -> None:
     await page.goto(f"{base}/account")
     await page.locator('a[href^="/signout?session="]').click()
-    await page.get_by_role("button", name=button, exact=True).click()
-    await page.wait_for_url(lambda url: "/signout" not in url)
+    async with page.expect_navigation(url=f"{base}/signin/**"):  # the sign-out's answer
+        await page.get_by_role("button", name=button, exact=True).click()
 
 
 EN = {
@@ -141,10 +142,9 @@ async def test_register_sign_out_and_sign_in_from_the_autofill_list(
     await screenshot(page, "passkey-listed")
     assert await accessibility_violations(page) == []
 
-    await sign_out(page, base, "Sign out")
     posted = passkey_posts(page)
-    await page.goto(f"{base}/signin")  # the autofill request answers as the page loads
-    await page.wait_for_url(f"{base}/account")
+    await sign_out(page, base, "Sign out")  # it lands on the sign-in page, whose autofill
+    await page.wait_for_url(f"{base}/account")  # request the authenticator answers at once
     assert len(posted) == 1
     assert "mediation=autofill" in posted[0]
 
