@@ -16,10 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from honnin.runtime import Runtime
-from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.conftest import accessibility_violations, code_to, screenshot
 from tests.support.smtp import Sink
 
 PASSWORD = "correct horse battery staple"
@@ -98,6 +99,7 @@ EN = {
     "create": "Create a passkey",
     "added": "The passkey is added",
     "with_passkey": "Sign in with a passkey",
+    "not_now": "Not now",
 }
 JA = {
     "name": "メールアドレスまたは電話番号",
@@ -111,6 +113,7 @@ JA = {
     "added": "パスキーを追加しました",
     "with_passkey": "パスキーでサインイン",
     "sign_out": "サインアウト",
+    "not_now": "今はしない",
     "option": "パスキーを使う（指紋・顔認証・画面ロック・セキュリティキー）",
     "continue": "次へ",
     "verify_heading": "パスキーで確認",
@@ -193,4 +196,34 @@ async def test_sign_in_with_the_button_use_it_as_second_step_and_remove_it(
     assert await accessibility_violations(page) == []
     await page.get_by_role("button", name=JA["confirm_remove"], exact=True).click()
     await page.get_by_text(JA["removed"]).wait_for()
+    await context.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_after_a_code_the_account_page_offers_a_passkey(
+    lang: str, live: tuple[str, Runtime], chromium: Browser, sink: Sink, axe: Path
+) -> None:
+    base, runtime = live
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True, locale=lang)
+    words = JA if lang == "ja" else EN
+    context = await chromium.new_context(
+        locale="ja-JP" if lang == "ja" else "en-US",
+        viewport={"width": 1280, "height": 900},
+        bypass_csp=True,
+    )
+    page = await context.new_page()
+    await page.goto(f"{base}/signin")
+    await page.get_by_label(words["name"]).fill(EMMA)
+    await page.get_by_role("button", name=words["next"]).click()
+    await page.locator("form:has(input[value=send_code]) button").first.click()
+    await page.locator("input[autocomplete=one-time-code]").fill(await code_to(sink, EMMA))
+    await page.locator("form:has(input[name=code]) button[type=submit]").click()
+    await page.wait_for_url(f"{base}/account")
+    offer = page.locator("[data-passkey-offer]")
+    await offer.wait_for()  # shown: this browser can make one
+    await screenshot(page, "passkey-offer")
+    assert await accessibility_violations(page) == []
+    await offer.get_by_role("button", name=words["not_now"]).click()
+    await page.wait_for_url(f"{base}/account")
+    assert await page.locator("[data-passkey-offer]").count() == 0
     await context.close()
