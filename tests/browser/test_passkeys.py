@@ -100,6 +100,15 @@ EN = {
     "added": "The passkey is added",
     "with_passkey": "Sign in with a passkey",
     "not_now": "Not now",
+    "sign_out": "Sign out",
+    "option": "Use a passkey: your fingerprint, face, screen lock or security key",
+    "continue": "Continue",
+    "verify_heading": "Use your passkey",
+    "use": "Use a passkey",
+    "remove": "Remove laptop",
+    "remove_heading": "Remove the passkey “laptop”?",
+    "confirm_remove": "Remove",
+    "removed": "The passkey was removed",
 }
 JA = {
     "name": "メールアドレスまたは電話番号",
@@ -152,50 +161,54 @@ async def test_register_sign_out_and_sign_in_from_the_autofill_list(
     assert "mediation=autofill" in posted[0]
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_sign_in_with_the_button_use_it_as_second_step_and_remove_it(
-    live: tuple[str, Runtime], chromium: Browser, sink: Sink, axe: Path
+    lang: str, live: tuple[str, Runtime], chromium: Browser, sink: Sink, axe: Path
 ) -> None:
     base, runtime = live
-    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True, locale="ja")
+    words = JA if lang == "ja" else EN
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True, locale=lang)
     context = await chromium.new_context(
-        locale="ja-JP", viewport={"width": 1280, "height": 900}, bypass_csp=True
+        locale="ja-JP" if lang == "ja" else "en-US",
+        viewport={"width": 1280, "height": 900},
+        bypass_csp=True,
     )
     await context.add_init_script(NO_AUTOFILL)  # a browser without passkey autofill
     page = await context.new_page()
     await with_authenticator(context, page)
-    await sign_in_with_password(page, base, JA)
+    await sign_in_with_password(page, base, words)
     await page.wait_for_url(f"{base}/account")
-    await add_passkey(page, base, JA)
+    await add_passkey(page, base, words)
     await screenshot(page, "passkey-listed")
 
-    await sign_out(page, base, JA["sign_out"])
+    await sign_out(page, base, words["sign_out"])
     posted = passkey_posts(page)
     await page.goto(f"{base}/signin")
     await screenshot(page, "signin-passkey")
     assert await accessibility_violations(page) == []
-    await page.get_by_role("button", name=JA["with_passkey"]).click()
+    await page.get_by_role("button", name=words["with_passkey"]).click()
     await page.wait_for_url(f"{base}/account")
     assert len(posted) == 1
     assert "mediation=button" in posted[0]
 
     await runtime.accounts.set_two_step(EMMA, True)  # its address and the passkey: two ways
-    await sign_in_with_password(page, base, JA)
-    await page.get_by_label(JA["option"]).check()
-    await page.get_by_role("button", name=JA["continue"]).click()
-    await page.get_by_role("heading", name=JA["verify_heading"]).wait_for()
+    await sign_in_with_password(page, base, words)
+    await page.get_by_label(words["option"]).check()
+    await page.get_by_role("button", name=words["continue"]).click()
+    await page.get_by_role("heading", name=words["verify_heading"]).wait_for()
     await screenshot(page, "passkey-verify")
     assert await accessibility_violations(page) == []
-    await page.get_by_role("button", name=JA["use"], exact=True).click()
+    await page.get_by_role("button", name=words["use"], exact=True).click()
     await page.wait_for_url(f"{base}/account")
 
     await runtime.accounts.set_two_step(EMMA, False)  # so that the passkey may go
     await page.goto(f"{base}/account/security")
-    await page.get_by_role("button", name=JA["remove"]).click()
-    await page.get_by_role("heading", name=JA["remove_heading"]).wait_for()
+    await page.get_by_role("button", name=words["remove"]).click()
+    await page.get_by_role("heading", name=words["remove_heading"]).wait_for()
     await screenshot(page, "passkey-remove")
     assert await accessibility_violations(page) == []
-    await page.get_by_role("button", name=JA["confirm_remove"], exact=True).click()
-    await page.get_by_text(JA["removed"]).wait_for()
+    await page.get_by_role("button", name=words["confirm_remove"], exact=True).click()
+    await page.get_by_text(words["removed"]).wait_for()
     await context.close()
 
 
