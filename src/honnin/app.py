@@ -21,6 +21,7 @@ from honnin.api import errors as api_errors
 from honnin.api.contract import install as install_contract
 from honnin.api.flows import router as flows_router
 from honnin.api.hooks import router as hooks_router
+from honnin.api.oidc import router as oidc_router
 from honnin.api.reference import install as install_reference
 from honnin.api.sessions import router as sessions_router
 from honnin.api.verifications import router as verifications_router
@@ -117,8 +118,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_error_handlers(app)
     install_reference(app)
     install_contract(app, code_length=settings.code_length)
-    routers = [verifications_router, flows_router, sessions_router, hooks_router, home.router,
-               flows.router, account.router, changes.router, strength.router]  # fmt: skip
+    routers = [verifications_router, flows_router, sessions_router, hooks_router, oidc_router,
+               home.router, flows.router, account.router, changes.router,
+               strength.router]  # fmt: skip
     if settings.dev:
         routers.append(devmailbox.router)
     for router in routers:

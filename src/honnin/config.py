@@ -225,6 +225,15 @@ class Settings(BaseSettings):
     reauth_max_age_seconds: int = Field(
         600, ge=0, le=86_400, description="How long after a verification a session is fresh."
     )
+    oidc_key_publish_ahead_seconds: int = Field(
+        2 * 86_400,
+        ge=0,
+        description="How long a new signing key is published in the JWKS before it signs.",
+    )
+    oidc_id_token_seconds: int = Field(3600, ge=60, le=86_400, description="ID tokens' life.")
+    oidc_access_token_seconds: int = Field(
+        300, ge=30, le=3600, description="Access tokens' life (short: they can't be revoked)."
+    )
     removal_wait_seconds: int = Field(
         30 * 86_400,
         ge=60,

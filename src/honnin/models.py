@@ -10,6 +10,7 @@ from honnin.db import Base
 from honnin.flows.models import Flow
 from honnin.jobs.models import Job
 from honnin.limits.models import FailedAttempt
+from honnin.oidc.models import SigningKey
 from honnin.proofs.models import Proof
 from honnin.sessions.models import Session
 
@@ -31,5 +32,6 @@ __all__ = [
     "Proof",
     "Session",
     "SignInName",
+    "SigningKey",
     "metadata",
 ]

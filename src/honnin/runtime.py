@@ -46,6 +46,7 @@ from honnin.jobs.service import JobRunner, Jobs
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
+from honnin.oidc.keys import SigningKeys
 from honnin.proofs.service import ProofService
 from honnin.security.authenticators import AuthenticatorChanges
 from honnin.security.closing import AccountClosing
@@ -161,6 +162,15 @@ class Runtime:
         self.flows.register(PasswordReset(self.flows, self.security, self.security, self.closing))
         self.flows.register(
             AccountRecovery(self.flows, self.security, self.recoveries, self.closing)
+        )
+        self.signing_keys = SigningKeys(
+            self.db,
+            self.clock,
+            self.keyring,
+            publish_ahead=timedelta(seconds=settings.oidc_key_publish_ahead_seconds),
+            longest_token=timedelta(
+                seconds=max(settings.oidc_id_token_seconds, settings.oidc_access_token_seconds)
+            ),
         )
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from honnin.cli import accounts, clients, db, messages, recovery, serve
+from honnin.cli import accounts, clients, db, keys, messages, recovery, serve
 
 app = typer.Typer(
     name="honnin",
@@ -18,6 +18,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(clients.app, name="clients")
 app.add_typer(messages.app, name="messages")
 app.add_typer(recovery.app, name="recovery")
+app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
 app.command()(serve.courier)
 

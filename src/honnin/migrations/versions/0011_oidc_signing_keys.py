@@ -1,0 +1,48 @@
+"""oidc signing keys
+
+The OpenID Connect provider's signing keys (RS256, ES256): the private half sealed, the public
+JWK as it is published, when each starts signing (published ahead of it), retires, and leaves
+the JWKS once every token it signed has expired.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-04 17:52:27.680842
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import honnin.db.base
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "signing_keys",
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("alg", sa.String(length=8), nullable=False),
+        sa.Column("private_sealed", sa.LargeBinary(length=4096), nullable=False),
+        sa.Column("public_jwk", sa.JSON(), nullable=False),
+        sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("active_from", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_until", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
+    )
+    with op.batch_alter_table("signing_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_signing_keys_published_until"), ["published_until"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("signing_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_signing_keys_published_until"))
+
+    op.drop_table("signing_keys")

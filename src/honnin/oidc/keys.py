@@ -1,0 +1,169 @@
+"""The provider's signing keys: one per algorithm signs at a time (RS256, the default, and
+ES256, for the clients that choose it), and the JWKS publishes every key a client may meet.
+
+- A new key is published at once and signs only after `HONNIN_OIDC_KEY_PUBLISH_AHEAD_SECONDS`:
+  clients that cache the JWKS have seen it before any token it signed reaches them.
+- The key it replaces signs until then, and stays published until every token it signed has
+  expired (the longest token lifetime after it retired); then it leaves the JWKS.
+- Private keys are sealed (`Keyring.seal`, bound to their kid); the kid is the key's RFC 7638
+  thumbprint. The first key of each algorithm is made when first needed, active at once
+  (nothing was signed before it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import ECKey, KeyParameters, RSAKey
+from sqlalchemy import or_, select
+
+from honnin.clock import Clock
+from honnin.crypto import Keyring
+from honnin.db import Database, Tx
+from honnin.oidc.models import SigningKey
+
+ALGORITHMS = ("RS256", "ES256")
+_SEALED_FOR = "oidc-signing-key"
+
+
+@dataclass(frozen=True)
+class KeyView:
+    kid: str
+    alg: str
+    created_at: datetime
+    active_from: datetime
+    retired_at: datetime | None
+    published_until: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """published (not signing yet), signing, retired (published still), gone."""
+        if self.published_until is not None and self.published_until <= now:
+            return "gone"
+        if self.retired_at is not None and self.retired_at <= now:
+            return "retired"
+        return "signing" if self.active_from <= now else "published"
+
+
+def _view(key: SigningKey) -> KeyView:
+    return KeyView(
+        key.kid, key.alg, key.created_at, key.active_from, key.retired_at, key.published_until
+    )
+
+
+def _generate(alg: str) -> RSAKey | ECKey:
+    parameters: KeyParameters = {"alg": alg, "use": "sig"}
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, parameters=parameters, auto_kid=True)
+    return ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
+
+
+class SigningKeys:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        keyring: Keyring,
+        *,
+        publish_ahead: timedelta,
+        longest_token: timedelta,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.keyring = keyring
+        self.publish_ahead = publish_ahead
+        self.longest_token = longest_token  # how long a retired key stays published
+
+    async def rotate(self) -> list[KeyView]:
+        """A new key for each algorithm, published now, signing after the publish-ahead
+        time; the keys signing now retire then."""
+        async with self.db.transaction() as tx:
+            now = self.clock.now()
+            starts = now + self.publish_ahead
+            made = []
+            for alg in ALGORITHMS:
+                for old in await self._unretired(tx, alg):
+                    old.retired_at = max(starts, old.active_from)
+                    old.published_until = old.retired_at + self.longest_token
+                made.append(_view(await self._add(tx, alg, now, starts)))
+            return made
+
+    async def listed(self) -> list[KeyView]:
+        """Every key still published (or waiting to sign), newest first."""
+        async with self.db.transaction(write=False) as tx:
+            return [_view(key) for key in await self._published(tx, self.clock.now())]
+
+    async def jwks(self) -> dict[str, Any]:
+        """The public keys clients verify with: those signing, about to, or retired with
+        tokens still alive. Made on first use."""
+        await self._ensure()
+        async with self.db.transaction(write=False) as tx:
+            keys = await self._published(tx, self.clock.now())
+            return {"keys": [dict(key.public_jwk) for key in keys]}
+
+    async def signing(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
+        """The key that signs with `alg` now: its kid and its private half."""
+        now = self.clock.now()
+        found = await tx.session.scalar(
+            select(SigningKey)
+            .where(
+                SigningKey.alg == alg,
+                SigningKey.active_from <= now,
+                or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now),
+            )
+            .order_by(SigningKey.active_from.desc())
+            .limit(1)
+        )
+        if found is None:
+            found = await self._add(tx, alg, now, now)
+        pem = self.keyring.unseal(found.private_sealed, f"{_SEALED_FOR}:{found.kid}")
+        key_type = RSAKey if found.alg == "RS256" else ECKey
+        parameters: KeyParameters = {"alg": found.alg, "use": "sig"}
+        key = key_type.import_key(pem, parameters=parameters)
+        return found.kid, key
+
+    async def _ensure(self) -> None:
+        async with self.db.transaction(write=False) as tx:
+            present = set(await tx.session.scalars(select(SigningKey.alg).distinct()))
+        if present >= set(ALGORITHMS):
+            return
+        async with self.db.transaction() as tx:
+            now = self.clock.now()
+            present = set(await tx.session.scalars(select(SigningKey.alg).distinct()))
+            for alg in ALGORITHMS:
+                if alg not in present:
+                    await self._add(tx, alg, now, now)
+
+    async def _add(self, tx: Tx, alg: str, now: datetime, active_from: datetime) -> SigningKey:
+        key = _generate(alg)
+        kid = str(key.kid)
+        row = SigningKey(
+            kid=kid,
+            alg=alg,
+            private_sealed=self.keyring.seal(key.as_pem(private=True), f"{_SEALED_FOR}:{kid}"),
+            public_jwk=key.as_dict(private=False),
+            created_at=now,
+            active_from=active_from,
+        )
+        tx.session.add(row)
+        await tx.session.flush()
+        return row
+
+    @staticmethod
+    async def _unretired(tx: Tx, alg: str) -> list[SigningKey]:
+        return list(
+            await tx.session.scalars(
+                select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+            )
+        )
+
+    @staticmethod
+    async def _published(tx: Tx, now: datetime) -> list[SigningKey]:
+        return list(
+            await tx.session.scalars(
+                select(SigningKey)
+                .where(or_(SigningKey.published_until.is_(None), SigningKey.published_until > now))
+                .order_by(SigningKey.created_at.desc(), SigningKey.kid)
+            )
+        )
