@@ -10,7 +10,7 @@ from honnin.db import Base
 from honnin.flows.models import Flow
 from honnin.jobs.models import Job
 from honnin.limits.models import FailedAttempt
-from honnin.oidc.models import SigningKey
+from honnin.oidc.models import OidcClient, SigningKey
 from honnin.proofs.models import Proof
 from honnin.sessions.models import Session
 
@@ -28,6 +28,7 @@ __all__ = [
     "Job",
     "Message",
     "MessageEvent",
+    "OidcClient",
     "Passkey",
     "Proof",
     "Session",

@@ -34,6 +34,7 @@ class ClientView:
     name: str
     key_prefix: str
     created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _digest(key: str) -> bytes:
 
 
 def _view(row: Client) -> ClientView:
-    return ClientView(row.id, row.name, row.key_prefix, row.created_at)
+    return ClientView(row.id, row.name, row.key_prefix, row.created_at, row.revoked_at)
 
 
 class ClientService:
@@ -90,3 +91,19 @@ class ClientService:
         view = _view(row)
         self._recent[digest] = (view, time.monotonic() + CACHE_SECONDS)
         return view
+
+    async def listed(self) -> list[ClientView]:
+        async with self.db.transaction(write=False) as tx:
+            rows = await tx.session.scalars(select(Client).order_by(Client.created_at))
+            return [_view(row) for row in rows]
+
+    async def disable(self, client_id: uuid.UUID) -> ClientView | None:
+        """Revoke its API key (a process that checked it in the last `CACHE_SECONDS` accepts
+        it that much longer); None: no such client."""
+        async with self.db.transaction() as tx:
+            row = await tx.session.get(Client, client_id)
+            if row is None:
+                return None
+            if row.revoked_at is None:
+                row.revoked_at = self.clock.now()
+            return _view(row)

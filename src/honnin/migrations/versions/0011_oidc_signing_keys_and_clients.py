@@ -1,12 +1,14 @@
-"""oidc signing keys
+"""oidc signing keys and clients
 
 The OpenID Connect provider's signing keys (RS256, ES256): the private half sealed, the public
 JWK as it is published, when each starts signing (published ahead of it), retires, and leaves
-the JWKS once every token it signed has expired.
+the JWKS once every token it signed has expired. And its clients: the applications that sign
+their users in with honnin, their redirect URIs, subjects (pairwise per sector, or public),
+ID token algorithm, and a confidential client's secret as a digest.
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-04 17:52:27.680842
+Create Date: 2026-12-04 17:54:16.244918
 """
 
 from collections.abc import Sequence
@@ -23,6 +25,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "oidc_clients",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("secret_digest", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("redirect_uris", sa.JSON(), nullable=False),
+        sa.Column("post_logout_redirect_uris", sa.JSON(), nullable=False),
+        sa.Column("subject_type", sa.String(length=16), nullable=False),
+        sa.Column("sector", sa.String(length=255), nullable=False),
+        sa.Column("sector_identifier_uri", sa.String(length=2000), nullable=True),
+        sa.Column("id_token_alg", sa.String(length=8), nullable=False),
+        sa.Column("jwks_uri", sa.String(length=2000), nullable=True),
+        sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_clients")),
+    )
     op.create_table(
         "signing_keys",
         sa.Column("kid", sa.String(length=64), nullable=False),
@@ -46,3 +65,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_signing_keys_published_until"))
 
     op.drop_table("signing_keys")
+    op.drop_table("oidc_clients")

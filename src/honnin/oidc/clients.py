@@ -1,0 +1,254 @@
+"""The applications that sign their users in with honnin (OpenID Connect clients), as
+operators register them (`honnin clients create NAME --oidc …`).
+
+- Redirect URIs will be matched exactly, so they are judged now: absolute, no fragment, https
+  — or http on a loopback host (localhost, 127.0.0.1, [::1]), for development and native apps
+  (RFC 8252 §7.3).
+- Subjects are pairwise by default (OpenID Connect Core §8.1): per sector, the host of the
+  redirect URIs. A client whose redirect URIs have several hosts needs a
+  `sector_identifier_uri`: a JSON array that lists every one of its redirect URIs, fetched and
+  checked now; its host is then the sector. `public` subjects are the same for every client.
+- A confidential client gets a secret (256 random bits) shown once and stored as its SHA-256
+  digest (a slow hash adds nothing against guessing 256 bits), compared in constant time; a
+  public client has none and must use PKCE. A client with a `jwks_uri` authenticates with
+  `private_key_jwt` instead of its secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select
+
+from honnin.clock import Clock
+from honnin.crypto import same
+from honnin.db import Database, Tx
+from honnin.errors import Conflict, InvalidInput, NotFound
+from honnin.i18n import _
+from honnin.oidc.keys import ALGORITHMS
+from honnin.oidc.models import OidcClient
+
+SECRET_PREFIX = "hnc_"  # noqa: S105 - the prefix of every client secret, not one
+SUBJECT_TYPES = ("pairwise", "public")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+Fetch = Callable[[str], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class OidcClientView:
+    id: uuid.UUID
+    name: str
+    public: bool
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    subject_type: str
+    sector: str
+    sector_identifier_uri: str | None
+    id_token_alg: str
+    jwks_uri: str | None
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @property
+    def auth_method(self) -> str:
+        """How it authenticates at the token endpoint (`client_secret_post` is accepted
+        too for a client with a secret)."""
+        if self.public:
+            return "none"
+        return "private_key_jwt" if self.jwks_uri else "client_secret_basic"
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    redirect_uris: Sequence[str]
+    public: bool = False
+    post_logout_redirect_uris: Sequence[str] = field(default_factory=tuple)
+    subject_type: str = "pairwise"
+    sector_identifier_uri: str | None = None
+    id_token_alg: str = "RS256"  # noqa: S105 - an algorithm's name
+    jwks_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class NewOidcClient:
+    client: OidcClientView
+    secret: str | None  # a confidential client's, shown this once
+
+
+def _view(row: OidcClient) -> OidcClientView:
+    return OidcClientView(
+        row.id, row.name, row.public, list(row.redirect_uris),
+        list(row.post_logout_redirect_uris), row.subject_type, row.sector,
+        row.sector_identifier_uri, row.id_token_alg, row.jwks_uri, row.created_at,
+        row.disabled_at,
+    )  # fmt: skip
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def checked_uri(uri: str, what: str) -> str:
+    """A URI a client registers, as it will be matched: absolute, no fragment, https (or http
+    on a loopback host)."""
+    parts = urlsplit(uri.strip())
+    loopback = (parts.hostname or "") in LOOPBACK
+    if (
+        not parts.netloc
+        or parts.fragment
+        or "#" in uri
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+    ):
+        raise InvalidInput(
+            _(
+                "{what} {uri} can't be used: give an absolute https:// URI without a fragment "
+                "(http:// only for localhost, 127.0.0.1 or [::1]).",
+                what=what,
+                uri=uri,
+            )
+        )
+    return uri.strip()
+
+
+async def fetch_json(uri: str) -> object:
+    """A sector identifier's document (short timeout: an operator is waiting)."""
+    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+        response = await client.get(uri)
+        response.raise_for_status()
+        return response.json()
+
+
+class OidcClients:
+    def __init__(self, db: Database, clock: Clock, *, fetch: Fetch = fetch_json) -> None:
+        self.db = db
+        self.clock = clock
+        self.fetch = fetch
+
+    async def create(self, registration: Registration) -> NewOidcClient:
+        reg = registration
+        name = reg.name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput(_("Give the application a name of 1 to 100 characters."))
+        if not reg.redirect_uris:
+            raise InvalidInput(_("Give at least one redirect URI (--redirect-uri)."))
+        redirects = [checked_uri(uri, "The redirect URI") for uri in reg.redirect_uris]
+        logouts = [
+            checked_uri(uri, "The post-logout redirect URI")
+            for uri in reg.post_logout_redirect_uris
+        ]
+        if reg.subject_type not in SUBJECT_TYPES:
+            raise InvalidInput(_("The subject type is pairwise or public."))
+        if reg.id_token_alg not in ALGORITHMS:
+            raise InvalidInput(_("ID tokens are signed with RS256 or ES256."))
+        jwks_uri = checked_uri(reg.jwks_uri, "The JWKS URI") if reg.jwks_uri else None
+        if reg.public and jwks_uri:
+            raise InvalidInput(
+                _("A public client has no keys of its own: leave out --jwks-uri or --public.")
+            )
+        sector = await self._sector(redirects, reg.sector_identifier_uri, reg.subject_type)
+        secret = None if reg.public else f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
+        row = OidcClient(
+            id=uuid.uuid4(),
+            name=name,
+            public=reg.public,
+            secret_digest=_digest(secret) if secret else None,
+            redirect_uris=redirects,
+            post_logout_redirect_uris=logouts,
+            subject_type=reg.subject_type,
+            sector=sector,
+            sector_identifier_uri=reg.sector_identifier_uri,
+            id_token_alg=reg.id_token_alg,
+            jwks_uri=jwks_uri,
+            created_at=self.clock.now(),
+        )
+        async with self.db.transaction() as tx:
+            tx.session.add(row)
+        return NewOidcClient(_view(row), secret)
+
+    async def _sector(self, redirects: list[str], identifier: str | None, subject_type: str) -> str:
+        """The host pairwise subjects are per: the redirect URIs' one host, or the sector
+        identifier URI's (whose document must list every redirect URI)."""
+        hosts = {urlsplit(uri).hostname or "" for uri in redirects}
+        if identifier is None:
+            if len(hosts) > 1 and subject_type == "pairwise":
+                raise InvalidInput(
+                    _(
+                        "The redirect URIs have several hosts: give a sector identifier URI "
+                        "(--sector-identifier-uri) that lists them all, so that every one of "
+                        "them gets the same pairwise subjects."
+                    )
+                )
+            return hosts.pop()
+        checked_uri(identifier, "The sector identifier URI")
+        try:
+            listed = await self.fetch(identifier)
+        except (httpx.HTTPError, ValueError) as error:
+            raise InvalidInput(
+                _("The sector identifier URI {uri} could not be read: {error}",
+                  uri=identifier, error=str(error)[:200])
+            ) from None  # fmt: skip
+        missing = [uri for uri in redirects if not isinstance(listed, list) or uri not in listed]
+        if missing:
+            raise InvalidInput(
+                _("The sector identifier URI's document does not list {uri}.", uri=missing[0])
+            )
+        return urlsplit(identifier).hostname or ""
+
+    async def listed(self) -> list[OidcClientView]:
+        async with self.db.transaction(write=False) as tx:
+            rows = await tx.session.scalars(select(OidcClient).order_by(OidcClient.created_at))
+            return [_view(row) for row in rows]
+
+    async def get(self, client_id: str) -> OidcClientView:
+        async with self.db.transaction(write=False) as tx:
+            return _view(await self._row(tx, client_id))
+
+    async def disable(self, client_id: str) -> OidcClientView:
+        """It signs nobody in from now on (its tokens expire as they would)."""
+        async with self.db.transaction() as tx:
+            row = await self._row(tx, client_id)
+            if row.disabled_at is None:
+                row.disabled_at = self.clock.now()
+            return _view(row)
+
+    async def rotate_secret(self, client_id: str) -> str:
+        """A new secret, shown once; the old one stops working at once."""
+        async with self.db.transaction() as tx:
+            row = await self._row(tx, client_id)
+            if row.public:
+                raise Conflict(_("A public client has no secret."))
+            secret = f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
+            row.secret_digest = _digest(secret)
+            return secret
+
+    async def authenticate(self, client_id: str, secret: str) -> OidcClientView | None:
+        """The client, if `secret` is its secret (constant time) and it is enabled."""
+        try:
+            async with self.db.transaction(write=False) as tx:
+                row = await self._row(tx, client_id)
+        except NotFound:
+            same(bytes(32), _digest(secret))  # the same work
+            return None
+        right = same(row.secret_digest or bytes(32), _digest(secret))
+        if not right or row.secret_digest is None or row.disabled_at is not None:
+            return None
+        return _view(row)
+
+    @staticmethod
+    async def _row(tx: Tx, client_id: str) -> OidcClient:
+        try:
+            key = uuid.UUID(client_id)
+        except ValueError:
+            key = None
+        row = await tx.session.get(OidcClient, key) if key else None
+        if row is None:
+            raise NotFound(_("No OpenID Connect client has the id {id}.", id=client_id))
+        return row

@@ -1,0 +1,168 @@
+"""OpenID Connect clients as operators register them (`honnin clients create NAME --oidc …`):
+the client id and a confidential client's secret on lines of their own, shown once and kept
+as a digest; redirect URIs judged as they will be matched; pairwise subjects per sector, with
+a sector identifier URI that must list every redirect URI; list, show, disable, rotate-secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from honnin.oidc.clients import OidcClients
+from honnin.oidc.models import OidcClient
+from honnin.runtime import Runtime
+from tests.support.operators import Operator
+
+APP = "https://app.example.com/callback"
+
+
+def made(out: str) -> tuple[str, str | None]:
+    client_id = re.search(r"^client id: (\S+)$", out, re.M)
+    secret = re.search(r"^client secret: (\S+)$", out, re.M)
+    assert client_id is not None, out
+    return client_id.group(1), secret.group(1) if secret else None
+
+
+@pytest.fixture
+def sector_document() -> Iterator[tuple[str, list[str]]]:
+    """A sector identifier URI served on loopback, and the list it serves (change it)."""
+    listed: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(listed).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/sector.json", listed
+    server.shutdown()
+
+
+async def test_a_confidential_client_gets_its_id_and_a_secret_once(
+    operator: Operator, runtime: Runtime
+) -> None:
+    code, out = await operator.run(
+        "clients", "create", "Example shop", "--oidc", "--redirect-uri", APP,
+        "--post-logout-redirect-uri", "https://app.example.com/bye",
+    )  # fmt: skip
+    assert code == 0, out
+    client_id, secret = made(out)
+    assert secret is not None
+    assert secret.startswith("hnc_")
+    code, out = await operator.run("clients", "show", client_id, "--json")
+    shown = json.loads(out)
+    assert shown["token_endpoint_auth_method"] == "client_secret_basic"
+    assert (shown["subject_type"], shown["sector"]) == ("pairwise", "app.example.com")
+    assert shown["redirect_uris"] == [APP]
+    assert shown["id_token_alg"] == "RS256"
+    assert secret not in out
+    async with runtime.db.transaction(write=False) as tx:
+        row = await tx.session.scalar(select(OidcClient))
+    assert row is not None
+    assert row.secret_digest is not None
+    assert secret.encode() not in row.secret_digest
+    clients = OidcClients(runtime.db, runtime.clock)
+    assert (await clients.authenticate(client_id, secret)) is not None
+    assert await clients.authenticate(client_id, secret + "x") is None
+
+    code, out = await operator.run("clients", "rotate-secret", client_id)
+    assert code == 0, out
+    _same, new = made(f"client id: {client_id}\n{out}")
+    assert new is not None
+    assert await clients.authenticate(client_id, secret) is None  # the old one, at once
+    assert await clients.authenticate(client_id, new) is not None
+    code, out = await operator.run("clients", "disable", client_id)
+    assert code == 0, out
+    assert await clients.authenticate(client_id, new) is None
+
+
+async def test_a_public_client_has_no_secret(operator: Operator) -> None:
+    code, out = await operator.run(
+        "clients", "create", "Phone app", "--oidc", "--public", "--redirect-uri",
+        "http://127.0.0.1:7000/cb", "--subject", "public", "--id-token-alg", "ES256",
+    )  # fmt: skip
+    assert code == 0, out
+    client_id, secret = made(out)
+    assert secret is None
+    code, out = await operator.run("clients", "show", client_id)
+    assert "authenticates  none" in out
+    assert "subjects       public" in out
+    code, out = await operator.run("clients", "rotate-secret", client_id)
+    assert code == 1
+    assert "A public client has no secret" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--redirect-uri", "http://app.example.com/cb"], "https://"),
+        (["--redirect-uri", "https://app.example.com/cb#top"], "without a fragment"),
+        (["--redirect-uri", "/cb"], "absolute"),
+        ([], "at least one redirect URI"),
+        (["--redirect-uri", APP, "--redirect-uri", "https://other.example.net/cb"], "sector"),
+        (["--redirect-uri", APP, "--id-token-alg", "HS256"], "RS256 or ES256"),
+        (["--redirect-uri", APP, "--subject", "secret"], "pairwise or public"),
+        (["--redirect-uri", APP, "--public", "--jwks-uri", APP], "public client"),
+    ],
+)
+async def test_what_cannot_be_matched_safely_is_refused(
+    operator: Operator, args: list[str], said: str
+) -> None:
+    code, out = await operator.run("clients", "create", "Shop", "--oidc", *args)
+    assert code == 1, out
+    assert said in " ".join(out.split())
+
+
+async def test_redirect_uris_on_several_hosts_need_a_sector_that_lists_them(
+    operator: Operator, sector_document: tuple[str, list[str]]
+) -> None:
+    uri, listed = sector_document
+    other = "https://other.example.net/cb"
+    args = ["--redirect-uri", APP, "--redirect-uri", other, "--sector-identifier-uri", uri]
+    listed.append(APP)
+    code, out = await operator.run("clients", "create", "Shop", "--oidc", *args)
+    assert code == 1
+    assert f"does not list {other}" in " ".join(out.split())
+    listed.append(other)
+    code, out = await operator.run("clients", "create", "Shop", "--oidc", *args)
+    assert code == 0, out
+    client_id, _secret = made(out)
+    code, out = await operator.run("clients", "show", client_id, "--json")
+    assert json.loads(out)["sector"] == "127.0.0.1"
+
+
+async def test_an_api_client_is_listed_and_disabled_too(
+    operator: Operator, http: httpx.AsyncClient
+) -> None:
+    code, out = await operator.run("clients", "create", "Backend")
+    key = out.strip().splitlines()[-1]
+    code, out = await operator.run("clients", "list", "--json")
+    [api] = json.loads(out)
+    assert api["kind"] == "api"
+    headers = {"Authorization": f"Bearer {key}"}
+    assert (await http.get("/api/v1/sessions/current", headers=headers)).status_code != 401
+    code, out = await operator.run("clients", "disable", api["id"])
+    assert code == 0, out
+    assert "its API key no longer works" in out
+    code, out = await operator.run("clients", "list", "--json")
+    assert json.loads(out)[0]["revoked_at"] is not None  # every process refuses it within 10 s
+    code, out = await operator.run("clients", "create", "Shop", "--redirect-uri", APP)
+    assert code == 1
+    assert "need --oidc" in out
