@@ -227,7 +227,8 @@ class Settings(BaseSettings):
     )
     oidc_key_publish_ahead_seconds: int = Field(
         2 * 86_400,
-        ge=0,
+        ge=300,  # the JWKS's cache lifetime (api/oidc.py): known before it signs
+        le=30 * 86_400,
         description="How long a new signing key is published in the JWKS before it signs.",
     )
     oidc_id_token_seconds: int = Field(3600, ge=60, le=86_400, description="ID tokens' life.")

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import httpx
+import pyotp
 from fastapi import FastAPI
 
 from honnin.authenticators import passkeys
@@ -182,3 +183,35 @@ async def test_an_answer_nested_past_any_sense_is_refused_not_a_crash(
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code < 500
+
+
+async def test_this_wasnt_me_voids_a_recovery_code_made_since_that_sign_in(
+    app: FastAPI, browser: PageClient, emma: Any, sink: Sink, runtime: Runtime,
+    clock: ShiftableClock,
+) -> None:  # fmt: skip
+    # someone with the password signs in from a new browser, adds an app, turns two-step
+    # verification on (the address and the app: two ways) and is shown a recovery code
+    page = await browser.submit(await to_password(browser), "submit_password", password=PASSWORD)
+    page = await browser.submit(await browser.get("/account/security"), "add_app", name="x")
+    key = re.search(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page.html)
+    assert key is not None
+    code = pyotp.TOTP(key.group(1).replace(" ", "")).at(clock.now())
+    page = await browser.submit(page, "submit_code", code=code)
+    page = await browser.submit(page, "two_step_on")
+    page = await browser.submit(page, "confirm")
+    assert "recovery code" in page.text.lower()
+    async with runtime.db.transaction(write=False) as tx:
+        before = await runtime.accounts.record(tx, emma.id)
+    assert before is not None
+    assert before.two_step
+    notice = await titled(sink, EMMA, "New sign-in to your Example account")
+    link = re.search(r"http://\S+(/account/secure/\S+)", notice.text)
+    assert link is not None
+    async with client_for(app, ip="192.0.2.20") as owner_client:
+        owner = PageClient(owner_client)
+        page = await owner.post(link.group(1).split("?")[0], await owner.get(link.group(1)))
+    async with runtime.db.transaction(write=False) as tx:
+        after = await runtime.accounts.record(tx, emma.id)
+    assert after is not None
+    assert after.recovery_code_digest is None  # theirs: it no longer works
+    assert not after.two_step  # the app went: one way left

@@ -38,7 +38,8 @@ def sector_document() -> Iterator[tuple[str, list[str]]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = json.dumps(listed).encode()
+            raw = len(listed) == 1 and not listed[0].startswith("http")  # a document as it is
+            body = listed[0].encode() if raw else json.dumps(listed).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -113,13 +114,20 @@ async def test_a_public_client_has_no_secret(operator: Operator) -> None:
     ("args", "said"),
     [
         (["--redirect-uri", "http://app.example.com/cb"], "https://"),
-        (["--redirect-uri", "https://app.example.com/cb#top"], "without a fragment"),
+        (["--redirect-uri", "https://app.example.com/cb#top"], "or a fragment"),
         (["--redirect-uri", "/cb"], "absolute"),
         ([], "at least one redirect URI"),
         (["--redirect-uri", APP, "--redirect-uri", "https://other.example.net/cb"], "sector"),
         (["--redirect-uri", APP, "--id-token-alg", "HS256"], "RS256 or ES256"),
         (["--redirect-uri", APP, "--subject", "secret"], "pairwise or public"),
         (["--redirect-uri", APP, "--public", "--jwks-uri", APP], "public client"),
+        (["--redirect-uri", "https://app.example.com@evil.example/cb"], "user name"),
+        (["--redirect-uri", "https://:443/cb"], "host name"),
+        (["--redirect-uri", "https://app.example.com:99999/cb"], "host name"),
+        (["--redirect-uri", "https://*.example.com/cb"], "host name"),
+        (["--redirect-uri", "https://app.example.com/c b"], "https://"),
+        (["--redirect-uri", "https://[::1/cb"], "https://"),
+        (["--redirect-uri", APP, "--sector-identifier-uri", "https://host:abc/x"], "host name"),
     ],
 )
 async def test_what_cannot_be_matched_safely_is_refused(
@@ -146,6 +154,39 @@ async def test_redirect_uris_on_several_hosts_need_a_sector_that_lists_them(
     client_id, _secret = made(out)
     code, out = await operator.run("clients", "show", client_id, "--json")
     assert json.loads(out)["sector"] == "127.0.0.1"
+
+
+async def test_a_client_with_keys_of_its_own_has_no_secret(operator: Operator) -> None:
+    code, out = await operator.run(
+        "clients", "create", "Bank", "--oidc", "--redirect-uri", APP,
+        "--jwks-uri", "https://app.example.com/jwks.json",
+    )  # fmt: skip
+    assert code == 0, out
+    client_id, secret = made(out)
+    assert secret is None  # private_key_jwt: its assertions, never a secret
+    code, out = await operator.run("clients", "show", client_id)
+    assert "authenticates  private_key_jwt" in out
+    code, out = await operator.run("clients", "rotate-secret", client_id)
+    assert code == 1
+    assert "it has no secret" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("served", "said"),
+    [('{"uris": []}', "must serve a JSON array"), ("[" * 5000, "could not be read")],
+)
+async def test_a_sector_document_that_is_no_list_of_uris_is_refused(
+    operator: Operator, sector_document: tuple[str, list[str]], served: str, said: str
+) -> None:
+    uri, listed = sector_document
+    listed.append(served)  # served as it is (the fixture serves a lone non-URI raw)
+    code, out = await operator.run(
+        "clients", "create", "Shop", "--oidc", "--redirect-uri", APP,
+        "--sector-identifier-uri", uri,
+    )  # fmt: skip
+    assert code == 1, out
+    assert said in " ".join(out.split())
+    assert "Traceback" not in out
 
 
 async def test_an_api_client_is_listed_and_disabled_too(

@@ -6,13 +6,17 @@ rest. Checked with joserfc as a client would (thumbprints, signatures)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from joserfc import jws
 from joserfc.jwk import JWKRegistry
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from honnin.config import Settings
 from honnin.oidc.models import SigningKey
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
@@ -95,3 +99,33 @@ async def test_operators_rotate_and_list_the_keys(
         ("RS256", "signing"),
     ]
     assert len(await published(http)) == 4
+
+
+async def test_a_rotation_before_any_key_keeps_one_signing_meanwhile(
+    http: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The very first `honnin keys rotate`: the first keys are made (signing at once), then
+    the new ones are published ahead; no unpublished key ever signs."""
+    rotated = {key.kid for key in await runtime.signing_keys.rotate()}
+    keys = await published(http)
+    assert len(keys) == 4
+    kid = await signer(runtime, "RS256")
+    assert kid in keys
+    assert kid not in rotated
+
+
+async def test_a_longer_token_life_keeps_a_retired_key_published_longer(
+    http: httpx.AsyncClient, runtime: Runtime, clock: ShiftableClock
+) -> None:
+    await published(http)
+    old = await signer(runtime, "RS256")
+    await runtime.signing_keys.rotate()
+    clock.advance(seconds=runtime.settings.oidc_key_publish_ahead_seconds + 1)
+    runtime.signing_keys.longest_token = timedelta(hours=5)  # the lifetimes were raised
+    clock.advance(hours=2)  # past the old lifetime (1 hour), within the new
+    assert old in await published(http)
+
+
+def test_a_key_is_published_at_least_as_long_as_the_jwks_is_cached() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 300"):
+        Settings(oidc_key_publish_ahead_seconds=60)

@@ -17,7 +17,7 @@ router = APIRouter(tags=["openid-connect"])
 JWKS_MAX_AGE = 300
 
 
-@router.get("/oauth/jwks", summary="The provider's public signing keys (JWKS, RFC 7517)")
+@router.get("/oauth/jwks", include_in_schema=False)  # a standard document: RFC 7517
 async def jwks(request: Request) -> JSONResponse:
     """Every key a client may meet: the ones signing, one about to (published ahead), and
     retired ones while tokens they signed are alive."""

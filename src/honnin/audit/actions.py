@@ -25,6 +25,9 @@ ACTIONS: dict[str, LazyText] = {
     "two_step_off": _("Two-step verification was turned off"),
     "recovery_code_used": _("Your recovery code was used"),
     "recovery_code_replaced": _("A new recovery code was made"),
+    "recovery_code_voided": _(
+        "Your recovery code stopped working: it was made after a sign-in you reported"
+    ),
     "new_browser": _("A browser signed in for the first time"),
     "recovery_started": _("A recovery with {hint} was requested"),
     "recovery_refused": _("A recovery with {hint} was requested and refused"),

@@ -11,12 +11,14 @@ operators register them (`honnin clients create NAME --oidc …`).
 - A confidential client gets a secret (256 random bits) shown once and stored as its SHA-256
   digest (a slow hash adds nothing against guessing 256 bits), compared in constant time; a
   public client has none and must use PKCE. A client with a `jwks_uri` authenticates with
-  `private_key_jwt` instead of its secret.
+  `private_key_jwt` and has no secret at all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,13 +33,15 @@ from honnin.clock import Clock
 from honnin.crypto import same
 from honnin.db import Database, Tx
 from honnin.errors import Conflict, InvalidInput, NotFound
-from honnin.i18n import _
+from honnin.i18n import LazyText, _
 from honnin.oidc.keys import ALGORITHMS
 from honnin.oidc.models import OidcClient
 
 SECRET_PREFIX = "hnc_"  # noqa: S105 - the prefix of every client secret, not one
 SUBJECT_TYPES = ("pairwise", "public")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# why a sector identifier's document could not be read (not JSON, too big, too slow…)
+UNREADABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError, RecursionError, TimeoutError)
 Fetch = Callable[[str], Awaitable[object]]
 
 
@@ -96,34 +100,54 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def checked_uri(uri: str, what: str) -> str:
-    """A URI a client registers, as it will be matched: absolute, no fragment, https (or http
-    on a loopback host)."""
-    parts = urlsplit(uri.strip())
-    loopback = (parts.hostname or "") in LOOPBACK
-    if (
-        not parts.netloc
-        or parts.fragment
-        or "#" in uri
-        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
-    ):
-        raise InvalidInput(
-            _(
-                "{what} {uri} can't be used: give an absolute https:// URI without a fragment "
-                "(http:// only for localhost, 127.0.0.1 or [::1]).",
-                what=what,
-                uri=uri,
-            )
+def checked_uri(uri: str, what: LazyText) -> str:
+    """A URI a client registers, as it will be matched: absolute, https (or http on a loopback
+    host), a host name and a valid port, no user name, no fragment, nothing but printable
+    ASCII (what is stored is what is compared)."""
+    refused = InvalidInput(
+        _(
+            "{what} {uri} can't be used: give an absolute https:// URI with a host name, "
+            "without a user name or a fragment (http:// only for localhost, 127.0.0.1 or "
+            "[::1]).",
+            what=what,
+            uri=uri[:200],
         )
-    return uri.strip()
+    )
+    if not uri or any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in uri) or "#" in uri:
+        raise refused
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - a port that is no number, or out of range, raises
+    except ValueError:
+        raise refused from None
+    host = parts.hostname or ""
+    if (
+        not host
+        or "*" in host
+        or "@" in parts.netloc
+        or not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK))
+    ):
+        raise refused
+    return uri
 
 
 async def fetch_json(uri: str) -> object:
-    """A sector identifier's document (short timeout: an operator is waiting)."""
-    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
-        response = await client.get(uri)
-        response.raise_for_status()
-        return response.json()
+    """A sector identifier's document: at most 64 KiB, in at most 10 s (an operator waits)."""
+
+    async def read() -> object:
+        body = b""
+        async with (
+            httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client,
+            client.stream("GET", uri) as response,
+        ):
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > 65_536:
+                    raise ValueError("the document is larger than 64 KiB")
+        return json.loads(body)
+
+    return await asyncio.wait_for(read(), timeout=10.0)
 
 
 class OidcClients:
@@ -139,22 +163,25 @@ class OidcClients:
             raise InvalidInput(_("Give the application a name of 1 to 100 characters."))
         if not reg.redirect_uris:
             raise InvalidInput(_("Give at least one redirect URI (--redirect-uri)."))
-        redirects = [checked_uri(uri, "The redirect URI") for uri in reg.redirect_uris]
+        redirects = [checked_uri(uri, _("The redirect URI")) for uri in reg.redirect_uris]
         logouts = [
-            checked_uri(uri, "The post-logout redirect URI")
+            checked_uri(uri, _("The post-logout redirect URI"))
             for uri in reg.post_logout_redirect_uris
         ]
         if reg.subject_type not in SUBJECT_TYPES:
             raise InvalidInput(_("The subject type is pairwise or public."))
         if reg.id_token_alg not in ALGORITHMS:
             raise InvalidInput(_("ID tokens are signed with RS256 or ES256."))
-        jwks_uri = checked_uri(reg.jwks_uri, "The JWKS URI") if reg.jwks_uri else None
+        jwks_uri = checked_uri(reg.jwks_uri, _("The JWKS URI")) if reg.jwks_uri else None
         if reg.public and jwks_uri:
             raise InvalidInput(
                 _("A public client has no keys of its own: leave out --jwks-uri or --public.")
             )
         sector = await self._sector(redirects, reg.sector_identifier_uri, reg.subject_type)
-        secret = None if reg.public else f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
+        # a client with keys of its own signs its assertions with them (private_key_jwt): no
+        # secret to leak, and none that would be accepted instead
+        has_secret = not reg.public and jwks_uri is None
+        secret = f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}" if has_secret else None
         row = OidcClient(
             id=uuid.uuid4(),
             name=name,
@@ -187,15 +214,26 @@ class OidcClients:
                     )
                 )
             return hosts.pop()
-        checked_uri(identifier, "The sector identifier URI")
+        checked_uri(identifier, _("The sector identifier URI"))
         try:
             listed = await self.fetch(identifier)
-        except (httpx.HTTPError, ValueError) as error:
+        except (
+            httpx.HTTPError,
+            httpx.InvalidURL,
+            ValueError,
+            RecursionError,
+            TimeoutError,
+        ) as error:
             raise InvalidInput(
                 _("The sector identifier URI {uri} could not be read: {error}",
                   uri=identifier, error=str(error)[:200])
             ) from None  # fmt: skip
-        missing = [uri for uri in redirects if not isinstance(listed, list) or uri not in listed]
+        if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
+            raise InvalidInput(
+                _("The sector identifier URI {uri} must serve a JSON array of URIs.",
+                  uri=identifier)
+            )  # fmt: skip
+        missing = [uri for uri in redirects if uri not in listed]
         if missing:
             raise InvalidInput(
                 _("The sector identifier URI's document does not list {uri}.", uri=missing[0])
@@ -225,6 +263,10 @@ class OidcClients:
             row = await self._row(tx, client_id)
             if row.public:
                 raise Conflict(_("A public client has no secret."))
+            if row.jwks_uri:
+                raise Conflict(
+                    _("This client signs in with its keys (private_key_jwt): it has no secret.")
+                )
             secret = f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
             row.secret_digest = _digest(secret)
             return secret

@@ -4,7 +4,8 @@ ES256, for the clients that choose it), and the JWKS publishes every key a clien
 - A new key is published at once and signs only after `HONNIN_OIDC_KEY_PUBLISH_AHEAD_SECONDS`:
   clients that cache the JWKS have seen it before any token it signed reaches them.
 - The key it replaces signs until then, and stays published until every token it signed has
-  expired (the longest token lifetime after it retired); then it leaves the JWKS.
+  expired (the longest token lifetime after it retired, as the settings say now: raising a
+  lifetime keeps retired keys longer); then it leaves the JWKS.
 - Private keys are sealed (`Keyring.seal`, bound to their kid); the kid is the key's RFC 7638
   thumbprint. The first key of each algorithm is made when first needed, active at once
   (nothing was signed before it).
@@ -35,7 +36,7 @@ class KeyView:
     created_at: datetime
     active_from: datetime
     retired_at: datetime | None
-    published_until: datetime | None
+    published_until: datetime | None  # when it leaves the JWKS (None: not retired)
 
     def state(self, now: datetime) -> str:
         """published (not signing yet), signing, retired (published still), gone."""
@@ -44,12 +45,6 @@ class KeyView:
         if self.retired_at is not None and self.retired_at <= now:
             return "retired"
         return "signing" if self.active_from <= now else "published"
-
-
-def _view(key: SigningKey) -> KeyView:
-    return KeyView(
-        key.kid, key.alg, key.created_at, key.active_from, key.retired_at, key.published_until
-    )
 
 
 def _generate(alg: str) -> RSAKey | ECKey:
@@ -75,9 +70,14 @@ class SigningKeys:
         self.publish_ahead = publish_ahead
         self.longest_token = longest_token  # how long a retired key stays published
 
+    def _view(self, key: SigningKey) -> KeyView:
+        until = key.retired_at + self.longest_token if key.retired_at else None
+        return KeyView(key.kid, key.alg, key.created_at, key.active_from, key.retired_at, until)
+
     async def rotate(self) -> list[KeyView]:
         """A new key for each algorithm, published now, signing after the publish-ahead
         time; the keys signing now retire then."""
+        await self._ensure()  # the keys it replaces, if none were made yet
         async with self.db.transaction() as tx:
             now = self.clock.now()
             starts = now + self.publish_ahead
@@ -85,14 +85,13 @@ class SigningKeys:
             for alg in ALGORITHMS:
                 for old in await self._unretired(tx, alg):
                     old.retired_at = max(starts, old.active_from)
-                    old.published_until = old.retired_at + self.longest_token
-                made.append(_view(await self._add(tx, alg, now, starts)))
+                made.append(self._view(await self._add(tx, alg, now, starts)))
             return made
 
     async def listed(self) -> list[KeyView]:
         """Every key still published (or waiting to sign), newest first."""
         async with self.db.transaction(write=False) as tx:
-            return [_view(key) for key in await self._published(tx, self.clock.now())]
+            return [self._view(key) for key in await self._published(tx, self.clock.now())]
 
     async def jwks(self) -> dict[str, Any]:
         """The public keys clients verify with: those signing, about to, or retired with
@@ -115,7 +114,7 @@ class SigningKeys:
             .order_by(SigningKey.active_from.desc())
             .limit(1)
         )
-        if found is None:
+        if found is None:  # none was ever made (a key always signs once one exists)
             found = await self._add(tx, alg, now, now)
         pem = self.keyring.unseal(found.private_sealed, f"{_SEALED_FOR}:{found.kid}")
         key_type = RSAKey if found.alg == "RS256" else ECKey
@@ -158,12 +157,13 @@ class SigningKeys:
             )
         )
 
-    @staticmethod
-    async def _published(tx: Tx, now: datetime) -> list[SigningKey]:
+    async def _published(self, tx: Tx, now: datetime) -> list[SigningKey]:
+        """Signing, about to, or retired with tokens it signed still alive."""
+        alive = now - self.longest_token
         return list(
             await tx.session.scalars(
                 select(SigningKey)
-                .where(or_(SigningKey.published_until.is_(None), SigningKey.published_until > now))
+                .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > alive))
                 .order_by(SigningKey.created_at.desc(), SigningKey.kid)
             )
         )

@@ -13,7 +13,7 @@ from honnin.db import Base, random_id
 class SigningKey(Base):
     """A key that signs ID tokens and access tokens (`oidc.keys`): published in the JWKS from
     its creation, signing from `active_from`, retired when the next one starts, and published
-    until `published_until` (every token it signed has expired). Its private half is sealed."""
+    until every token it signed has expired. Its private half is sealed."""
 
     __tablename__ = "signing_keys"
 
@@ -23,8 +23,9 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     active_from: Mapped[datetime]  # signs from then (published ahead of it)
-    retired_at: Mapped[datetime | None]  # signs no more from then (its successor signs)
-    published_until: Mapped[datetime | None] = mapped_column(index=True)
+    # signs no more from then (its successor signs); published until every token it signed
+    # has expired: `oidc.keys`, with today's token lifetimes
+    retired_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class OidcClient(Base):

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, delete, select, update
 from honnin.accounts.models import Account, SignInName
 from honnin.accounts.service import AccountRecord, AccountService
 from honnin.audit import service as audit
+from honnin.audit.models import AuditEvent
 from honnin.audit.places import ip_and_place
 from honnin.audit.service import Origin
 from honnin.authenticators import apps, passkeys
@@ -62,6 +63,8 @@ _RECOVERY_WAITING = Prepared(
     )
     .limit(1)
 )
+# what gives someone a recovery code (each shows a new one)
+RECOVERY_CODE_MADE = ("two_step_on", "recovery_code_replaced", "recovery_code_used")
 _SECURE_LINK = "secure-account"  # what a new-browser notice's link is a digest for
 SECURE_LINK_AGE = timedelta(days=30)  # how long after its sign-in that link works (once)
 Canceller = Callable[[Tx, AccountRecord, JobView, Origin, uuid.UUID | None], Awaitable[None]]
@@ -629,16 +632,42 @@ class SecurityChanges:
     async def _remove_ways_added_since(
         self, tx: Tx, account_id: uuid.UUID, session_id: uuid.UUID, origin: Origin
     ) -> None:
-        """The apps and passkeys added since the sign-in reported as "not me" go with it:
-        whoever signed in there could have added one to come back without the password."""
+        """What the sign-in reported as "not me" could have left to come back without the
+        password goes with it: the apps and passkeys added since, a recovery code made since
+        (and two-step verification, if fewer than two ways are left)."""
         session = await tx.session.get(Session, session_id)
         if session is None:
             return
         now = self.clock.now()
-        for name in await apps.remove_added_since(tx, account_id, session.created_at):
+        since = session.created_at
+        for name in await apps.remove_added_since(tx, account_id, since):
             await audit.record(tx, account_id, "app_removed", now, origin, hint=name)
-        for name in await passkeys.remove_added_since(tx, account_id, session.created_at):
+        for name in await passkeys.remove_added_since(tx, account_id, since):
             await audit.record(tx, account_id, "passkey_removed", now, origin, hint=name)
+        # a recovery code made since (two-step verification turned on, a new code) may be
+        # theirs: it stops working; and two-step verification needs two ways left
+        made = await tx.session.scalar(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.account_id == account_id,
+                AuditEvent.at >= since,
+                AuditEvent.action.in_(RECOVERY_CODE_MADE),
+            )
+            .limit(1)
+        )
+        if made is not None:
+            await tx.session.execute(
+                update(Account).where(Account.id == account_id).values(recovery_code_digest=None)
+            )
+            await audit.record(tx, account_id, "recovery_code_voided", now, origin)
+        two_step = await tx.session.scalar(select(Account.two_step).where(Account.id == account_id))
+        if two_step and await self.ways_to_verify(tx, account_id) < 2:
+            await tx.session.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(two_step=False, recovery_code_digest=None)
+            )
+            await audit.record(tx, account_id, "two_step_off", now, origin)
 
     async def set_time_zone(self, tx: Tx, account_id: uuid.UUID, zone: str) -> None:
         """The account's time zone: an IANA name this machine knows."""

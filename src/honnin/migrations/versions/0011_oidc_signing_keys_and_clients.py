@@ -1,14 +1,14 @@
 """oidc signing keys and clients
 
 The OpenID Connect provider's signing keys (RS256, ES256): the private half sealed, the public
-JWK as it is published, when each starts signing (published ahead of it), retires, and leaves
-the JWKS once every token it signed has expired. And its clients: the applications that sign
-their users in with honnin, their redirect URIs, subjects (pairwise per sector, or public),
-ID token algorithm, and a confidential client's secret as a digest.
+JWK as it is published, when each starts signing (published ahead of it) and retires (it stays
+published until every token it signed has expired). And its clients: the applications that
+sign their users in with honnin, their redirect URIs, subjects (pairwise per sector, or
+public), ID token algorithm, and a confidential client's secret as a digest.
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-04 17:54:16.244918
+Create Date: 2026-12-04 18:04:50.156837
 """
 
 from collections.abc import Sequence
@@ -51,18 +51,17 @@ def upgrade() -> None:
         sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("active_from", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("retired_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("published_until", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
     )
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_signing_keys_published_until"), ["published_until"], unique=False
+            batch_op.f("ix_signing_keys_retired_at"), ["retired_at"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_signing_keys_published_until"))
+        batch_op.drop_index(batch_op.f("ix_signing_keys_retired_at"))
 
     op.drop_table("signing_keys")
     op.drop_table("oidc_clients")
