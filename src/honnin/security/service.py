@@ -608,8 +608,8 @@ class SecurityChanges:
 
     async def secure_by_link(self, session_id: str, token: str, origin: Origin) -> None:
         """ "This wasn't me" from a new-browser notice: every session ends (that browser's
-        too), the apps and passkeys added since that sign-in are removed, and the next sign-in
-        needs a code and a new password. No sign-in needed."""
+        too), what was added since that sign-in goes (`_remove_ways_added_since`), and the
+        next sign-in needs a code and a new password. No sign-in needed."""
         async with self.db.transaction() as tx:
             account = await self.secure_link_target(tx, session_id, token)
             await self.lock(tx, account.id)
