@@ -44,7 +44,12 @@ def test_extra_origins_must_be_origins(origins: str) -> None:
 
 def test_extra_origins_are_a_comma_separated_list() -> None:
     settings = Settings(webauthn_origins="https://a.example.com, http://localhost:3000")
-    assert settings.webauthn_origins
+    rp = RelyingParty.of("http://localhost:8000", settings.webauthn_origins, "X")
+    assert rp.origins == (
+        "http://localhost:8000",
+        "https://a.example.com",
+        "http://localhost:3000",
+    )
 
 
 def test_authenticators_are_named_by_their_aaguid() -> None:

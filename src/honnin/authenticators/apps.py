@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from honnin.authenticators import totp
 from honnin.authenticators.models import AuthenticatorApp
@@ -56,15 +56,6 @@ async def verified_apps(tx: Tx, account_id: uuid.UUID) -> list[AppView]:
         .order_by(AuthenticatorApp.created_at, AuthenticatorApp.id)
     )
     return [_view(app) for app in rows]
-
-
-async def count_verified(tx: Tx, account_id: uuid.UUID) -> int:
-    found = await tx.session.scalar(
-        select(func.count())
-        .select_from(AuthenticatorApp)
-        .where(AuthenticatorApp.account_id == account_id, AuthenticatorApp.verified_at.is_not(None))
-    )
-    return int(found or 0)
 
 
 async def start(

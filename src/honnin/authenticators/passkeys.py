@@ -253,9 +253,8 @@ class Assertion:
     went_back: bool  # its sign count did not go up: it may have been cloned
 
 
-def credential_id_of(credential: str) -> bytes | None:
+def _credential_id(value: dict[str, Any]) -> bytes | None:
     """The credential's id, as the answer gives it (to find its passkey)."""
-    value = _parsed(credential)
     raw = value.get("rawId") or value.get("id")
     if not isinstance(raw, str) or len(raw) > 1400:
         return None
@@ -278,7 +277,8 @@ async def check(
     `account_id`, if given), which is locked and updated (count, backup state, last used).
     `PasskeyRefused` otherwise."""
     assert rp.id is not None
-    found = credential_id_of(credential)
+    answer = _parsed(credential)
+    found = _credential_id(answer)
     passkey = (
         await tx.session.scalar(
             select(Passkey).where(Passkey.credential_id == found).with_for_update()
@@ -290,7 +290,7 @@ async def check(
         raise unknown() if account_id is None else refused()
     try:
         verified = verify_authentication_response(
-            credential=_parsed(credential),
+            credential=answer,
             expected_challenge=base64url_to_bytes(challenge),
             expected_rp_id=rp.id,
             expected_origin=list(rp.origins),

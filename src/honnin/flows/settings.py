@@ -55,7 +55,7 @@ from honnin.proofs.service import ProofService
 from honnin.security.authenticators import AuthenticatorChanges
 from honnin.security.closing import AccountClosing
 from honnin.security.errors import recovery_waiting, two_ways_needed
-from honnin.security.service import RECOVER, SecurityChanges
+from honnin.security.service import RECOVER, SecurityChanges, count_ways
 from honnin.sessions.service import live_sessions
 
 ACTIONS = {
@@ -762,6 +762,8 @@ class SecuritySettings(Steps):
             for live in await live_sessions(tx, account.id, self.flows.clock.now())
         ]
         intent = flow.data.get("intent")
+        own_apps = await apps.verified_apps(tx, account.id)
+        own_keys = await passkeys.of_account(tx, account.id)
         security = SecurityView(
             fresh=fresh,
             fresh_until=at + sessions.reauth_max_age if fresh else None,
@@ -784,9 +786,15 @@ class SecuritySettings(Steps):
                 )
                 for e in await audit.for_account(tx, account.id, limit=ACTIVITY)
             ],
-            apps=await apps.verified_apps(tx, account.id),
-            passkeys=await passkeys.of_account(tx, account.id),
+            apps=own_apps,
+            passkeys=own_keys,
             passkeys_available=self.flows.relying_party.available,
+            ways_to_verify=count_ways(
+                [way for way in ways if way.verified],
+                own_apps,
+                own_keys,
+                passkeys_usable=self.changes.passkeys_usable,
+            ),
         )
         recovery = next((p for p in pending if p.change == RECOVER), None)
         if recovery is not None:  # the limited mode: nothing of the security info shows
@@ -820,7 +828,8 @@ class SecuritySettings(Steps):
         account's (not the one being removed)."""
         rp = self.flows.relying_party
         challenge = flow.data.get(passkey.CHALLENGE)
-        if not rp.available or not challenge:
+        asked = flow.state in ("add_passkey", "verify_passkey")
+        if not rp.available or not challenge or not asked:
             return None
         rows = await passkeys.rows_of(tx, account.id)
         if flow.state == "add_passkey":

@@ -130,18 +130,12 @@ class SecurityView:
     apps: list[AppView] = field(default_factory=list)  # its authenticator apps that count
     passkeys: list[PasskeyView] = field(default_factory=list)
     passkeys_available: bool = False  # this service's address can have passkeys
+    ways_to_verify: int = 0  # what two-step verification can use (`security.count_ways`)
 
     @property
     def verified_ways(self) -> int:
         """Verified addresses and numbers."""
         return sum(1 for way in self.ways if way.verified)
-
-    @property
-    def ways_to_verify(self) -> int:
-        """What two-step verification can use: verified addresses and numbers, apps and
-        passkeys (where they can be used: `SecurityChanges.ways_to_verify`, which judges)."""
-        usable_keys = len(self.passkeys) if self.passkeys_available else 0
-        return self.verified_ways + len(self.apps) + usable_keys
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, delete, select, update
 
@@ -83,6 +84,26 @@ class PendingChange:
 class Removal:
     scheduled: bool
     due_at: datetime | None = None
+
+
+class _Way(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def count_ways(
+    verified_proofs: Sequence[_Way],
+    authenticator_apps: Sequence[_Way],
+    account_passkeys: Sequence[_Way],
+    *,
+    passkeys_usable: bool,
+    besides: uuid.UUID | None = None,
+) -> int:
+    """The one rule of what two-step verification can use: verified addresses and numbers,
+    authenticator apps, and passkeys where they can be used (no IP base URL), but
+    `besides`."""
+    usable = [*verified_proofs, *authenticator_apps, *(account_passkeys if passkeys_usable else ())]
+    return sum(1 for way in usable if way.id != besides)
 
 
 def _pending(job: JobView) -> PendingChange:
@@ -276,8 +297,8 @@ class SecurityChanges:
         return proof
 
     async def other_ways(self, tx: Tx, account: AccountRecord, way_id: uuid.UUID) -> bool:
-        """Whether the account can prove who it is by some way other than this one (a proof
-        or an app): another verified proof, an app, or its password."""
+        """Whether the account can prove who it is by some way other than this one (a proof,
+        an app, a passkey): another of them, or its password."""
         others = await self.ways_to_verify(tx, account.id, besides=way_id)
         return others > 0 or account.password_hash is not None
 
@@ -285,14 +306,14 @@ class SecurityChanges:
         self, tx: Tx, account_id: uuid.UUID, *, besides: uuid.UUID | None = None
     ) -> int:
         """How many distinct ways the account has to take a step of two-step verification
-        (verified addresses and numbers, authenticator apps, passkeys where they can be used),
-        but `besides`."""
-        found = [p for p in await proofs.verified_proofs(tx, account_id) if p.id != besides]
-        found_apps = [a for a in await apps.verified_apps(tx, account_id) if a.id != besides]
-        found_keys = [k for k in await passkeys.of_account(tx, account_id) if k.id != besides]
-        if not self.passkeys_usable:
-            found_keys = []
-        return len(found) + len(found_apps) + len(found_keys)
+        (`count_ways`), but `besides`."""
+        return count_ways(
+            await proofs.verified_proofs(tx, account_id),
+            await apps.verified_apps(tx, account_id),
+            await passkeys.of_account(tx, account_id),
+            passkeys_usable=self.passkeys_usable,
+            besides=besides,
+        )
 
     async def remove(
         self, tx: Tx, account: AccountRecord, proof_id: uuid.UUID, origin: Origin

@@ -17,7 +17,7 @@ from typing import Any
 
 from honnin.audit import service as audit
 from honnin.authenticators import passkeys
-from honnin.authenticators.passkeys import Assertion, PasskeyRefused, PasskeyView
+from honnin.authenticators.passkeys import Assertion, PasskeyView
 from honnin.db import Tx
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Context, FlowService
@@ -93,6 +93,3 @@ async def check(
             hint=assertion.passkey.name,
         )
     return assertion
-
-
-__all__ = ["PasskeyRefused", "check", "fresh", "is_passkey", "options", "session_way"]
