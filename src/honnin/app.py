@@ -34,7 +34,7 @@ from honnin.http.body_limit import BodyLimit
 from honnin.http.status import headers_of, status_of
 from honnin.i18n import _
 from honnin.runtime import Runtime
-from honnin.web import account, changes, devmailbox, flows, home, strength
+from honnin.web import account, changes, devmailbox, flows, home, oidc, strength
 from honnin.web.browser import DeviceCookie
 from honnin.web.errors import error_page
 from honnin.web.security import SecurityHeaders
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_reference(app)
     install_contract(app, code_length=settings.code_length)
     routers = [verifications_router, flows_router, sessions_router, hooks_router, oidc_router,
-               home.router, flows.router, account.router, changes.router,
+               home.router, flows.router, account.router, changes.router, oidc.router,
                strength.router]  # fmt: skip
     if settings.dev:
         routers.append(devmailbox.router)

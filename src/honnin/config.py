@@ -232,6 +232,15 @@ class Settings(BaseSettings):
         description="How long a new signing key is published in the JWKS before it signs.",
     )
     oidc_id_token_seconds: int = Field(3600, ge=60, le=86_400, description="ID tokens' life.")
+    oidc_code_seconds: int = Field(
+        60, ge=10, le=600, description="How long an authorization code can be exchanged."
+    )
+    oidc_refresh_token_seconds: int = Field(
+        30 * 86_400,
+        ge=3600,
+        le=365 * 86_400,
+        description="How long a refresh token can be used (each use gives a new one).",
+    )
     oidc_access_token_seconds: int = Field(
         300, ge=30, le=3600, description="Access tokens' life (short: they can't be revoked)."
     )

@@ -10,7 +10,16 @@ from honnin.db import Base
 from honnin.flows.models import Flow
 from honnin.jobs.models import Job
 from honnin.limits.models import FailedAttempt
-from honnin.oidc.models import OidcClient, SigningKey
+from honnin.oidc.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    Consent,
+    Grant,
+    OidcClient,
+    PairwiseSubject,
+    RefreshToken,
+    SigningKey,
+)
 from honnin.proofs.models import Proof
 from honnin.sessions.models import Session
 
@@ -20,17 +29,23 @@ __all__ = [
     "Account",
     "AuditEvent",
     "AuthenticatorApp",
+    "AuthorizationCode",
+    "AuthorizationRequest",
     "Challenge",
     "Client",
     "Code",
+    "Consent",
     "FailedAttempt",
     "Flow",
+    "Grant",
     "Job",
     "Message",
     "MessageEvent",
     "OidcClient",
+    "PairwiseSubject",
     "Passkey",
     "Proof",
+    "RefreshToken",
     "Session",
     "SignInName",
     "SigningKey",

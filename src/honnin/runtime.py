@@ -46,7 +46,9 @@ from honnin.jobs.service import JobRunner, Jobs
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
+from honnin.oidc.clients import OidcClients
 from honnin.oidc.keys import SigningKeys
+from honnin.oidc.provider import OidcProvider
 from honnin.proofs.service import ProofService
 from honnin.security.authenticators import AuthenticatorChanges
 from honnin.security.closing import AccountClosing
@@ -171,6 +173,20 @@ class Runtime:
             longest_token=timedelta(
                 seconds=max(settings.oidc_id_token_seconds, settings.oidc_access_token_seconds)
             ),
+        )
+        self.oidc_clients = OidcClients(self.db, self.clock)
+        self.oidc = OidcProvider(
+            self.db,
+            self.clock,
+            issuer=settings.base_url,
+            clients=self.oidc_clients,
+            keys=self.signing_keys,
+            accounts=self.accounts,
+            id_token_seconds=settings.oidc_id_token_seconds,
+            access_token_seconds=settings.oidc_access_token_seconds,
+            refresh_token_seconds=settings.oidc_refresh_token_seconds,
+            code_seconds=settings.oidc_code_seconds,
+            request_seconds=settings.flow_ttl_seconds,
         )
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)

@@ -11,11 +11,13 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute, Route
 
+from honnin.oidc.clients import Registration
 from honnin.runtime import Runtime
 from tests.support.journeys import EMMA, PASSWORD, by_code, client_for, to_password
 from tests.support.pages import Page, PageClient
@@ -203,6 +205,52 @@ async def decline_passkey_attempt(browser: PageClient, runtime: Runtime, sink: S
     return await passkey_offer_attempt(browser, runtime, sink, "/account/passkey-offer")
 
 
+async def consent_page(browser: PageClient, runtime: Runtime, sink: Sink) -> Page:
+    """Emma, signed in, on an application's consent page."""
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    made = await runtime.oidc_clients.create(
+        Registration(name="Example app", redirect_uris=["https://app.example/callback"])
+    )
+    await by_code(browser, sink)
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": str(made.client.id),
+            "redirect_uri": "https://app.example/callback",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    page = await browser.get(f"/oauth/authorize?{query}")
+    assert page.has("allow"), page.text
+    return page
+
+
+async def consent_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await consent_page(browser, runtime, sink)
+    form = page.form("allow")
+
+    async def unchanged() -> None:
+        assert "Apps that can sign you in" not in (await browser.get("/account")).text
+
+    return Attempt(form.action, {**form.fields, "action": "allow"}, unchanged)
+
+
+async def remove_app_access_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    page = await consent_page(browser, runtime, sink)
+    form = page.form("allow")
+    allowed = await browser.client.post(form.action, data={**form.fields, "action": "allow"})
+    assert allowed.headers["location"].startswith("https://app.example/callback?code=")
+    account = await browser.get("/account")
+    remove = next(f for f in account.forms() if f.action == "/account/apps")
+
+    async def unchanged() -> None:
+        assert "Apps that can sign you in" in (await browser.get("/account")).text
+
+    return Attempt(remove.action, remove.fields, unchanged)
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -217,6 +265,8 @@ CASES: dict[str, Setup] = {
     "/account/secure/{session_id}": secure_attempt,
     "/account/security/passkey": add_passkey_attempt,
     "/account/passkey-offer": decline_passkey_attempt,
+    "/oauth/authorize/{request_id}": consent_attempt,
+    "/account/apps": remove_app_access_attempt,
 }
 
 
@@ -237,7 +287,9 @@ def test_every_post_route_of_the_pages_has_a_case(app: FastAPI) -> None:
         if "POST" in (route.methods or ()) and not route.path.startswith("/api/")
     }
     # the password meter asks and changes nothing; its CSRF check: test_password_meter.py
-    assert posts == set(CASES) | {"/password/strength"}
+    # not forms: the meter's JSON, and the OpenID Connect endpoints applications call with
+    # their own credentials (a client's secret, a bearer token)
+    assert posts == set(CASES) | {"/password/strength", "/oauth/token", "/oauth/userinfo"}
 
 
 async def other_browsers_token(app: FastAPI) -> str:

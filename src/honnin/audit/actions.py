@@ -36,6 +36,8 @@ ACTIONS: dict[str, LazyText] = {
     "account_secured": _("You were signed out everywhere, and a new password was asked for"),
     "account_closing": _("Your account was closed"),
     "account_reopened": _("Your account was reopened"),
+    "oidc_allowed": _("You let the application “{hint}” sign you in"),
+    "oidc_withdrawn": _("The application “{hint}” can no longer sign you in"),
 }
 
 

@@ -36,7 +36,8 @@ from honnin.flows.ways import first_ways
 from honnin.i18n import LOCALES
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Requester, Throttle
-from honnin.sessions.service import SessionService, SessionView
+from honnin.oidc.models import AuthorizationRequest
+from honnin.sessions.service import HOW, SessionService, SessionView
 
 _DID_NOT_ARRIVE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 _flows = table_of(Flow)
@@ -55,12 +56,16 @@ _SAVE = Prepared(
         }
     )
 )
-# a browser that signs in gets a new device token: its flows move to it
-_MOVE_DEVICE = Prepared(
-    update(_flows)
-    .where(_f.device_digest.in_(bindparam("b_digests", expanding=True)))
-    .values(device_digest=bindparam("b_digest"))
-)
+# a browser that signs in gets a new device token: its flows move to it, and so do the
+# applications' requests it is signing in for
+_MOVE_DEVICE = [
+    Prepared(
+        update(table)
+        .where(table.c.device_digest.in_(bindparam("b_digests", expanding=True)))
+        .values(device_digest=bindparam("b_digest"))
+    )
+    for table in (_flows, table_of(AuthorizationRequest))
+]
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,14 @@ class Context:
         if state is not None:
             self.flow.state = state
         self.flow.data = {**self.flow.data, **data}
+
+
+def with_channel(ways: tuple[str, ...], challenge: ChallengeState | None) -> tuple[str, ...]:
+    """The ways, and — where a code was checked in this action — the channel it went by
+    (`how:email`, `how:sms`, `how:call`): what an OpenID Connect `amr` tells apart."""
+    if challenge is None or not any(way.startswith("proof:") for way in ways):
+        return ways
+    return (*ways, f"{HOW}{challenge.channel}")
 
 
 # actions that a service whose address is an IP cannot offer (no relying party: no passkeys)
@@ -218,8 +231,24 @@ class FlowService:
 
     # --- the three operations -----------------------------------------------------------
 
-    async def create(self, kind: str, binding: Binding, locale: str) -> FlowView:
+    async def create(
+        self,
+        kind: str,
+        binding: Binding,
+        locale: str,
+        *,
+        return_to: str | None = None,
+        login_hint: str | None = None,
+    ) -> FlowView:
+        """A new flow. `return_to`: the local path its pages go to once it completes (an
+        application's sign-in waiting for it), instead of the account page; `login_hint`: the
+        name its first page starts with."""
         handler = self.kinds[kind]
+        start: dict[str, Any] = {}
+        if return_to is not None:
+            start["return_to"] = return_to
+        if login_hint:
+            start["login_hint"] = login_hint[:320]
         now = self.clock.now()
         flow = FlowRecord(
             id=new_id(),
@@ -229,7 +258,7 @@ class FlowService:
             client_id=binding.client_id,
             account_id=None,
             locale=locale if locale in LOCALES else "en",
-            data={},
+            data=start,
             created_at=now,
             updated_at=now,
             expires_at=now + self.ttl,
@@ -308,10 +337,9 @@ class FlowService:
         if device is not None:
             ctx.device_token = await self.sessions.rotate_device(ctx.tx, device)
             digest = self.sessions.device_digest(ctx.device_token)
-            await ctx.tx.run(
-                _MOVE_DEVICE,
-                {"b_digests": list(self.sessions.device_digests(device)), "b_digest": digest},
-            )
+            moved = {"b_digests": list(self.sessions.device_digests(device)), "b_digest": digest}
+            for statement in _MOVE_DEVICE:
+                await ctx.tx.run(statement, moved)
             ctx.flow.device_digest = digest
         session_id, token = await self.sessions.start(
             ctx.tx,
@@ -319,7 +347,7 @@ class FlowService:
             method=method,
             device_token=ctx.device_token,
             client_id=ctx.binding.client_id,
-            verified_with=ways,
+            verified_with=with_channel(ways, ctx.challenge),
             ip=ctx.binding.ip,
             agent=ctx.binding.agent,
         )
@@ -427,6 +455,8 @@ class FlowService:
             session_id=flow.session_id,
             ways=first_ways(data) if "send_code" in view_actions else [],
             notice=data.get("notice"),
+            return_to=data.get("return_to"),
+            login_hint=data.get("login_hint"),
             closing_at=datetime.fromisoformat(data["closing_at"])
             if data.get("closing_at")
             else None,

@@ -33,7 +33,7 @@ from honnin.errors import HonninError
 from honnin.flows import errors
 from honnin.flows.guesses import Guess, Guesses
 from honnin.flows.models import FlowRecord
-from honnin.flows.service import Binding, Context, FlowService, Steps
+from honnin.flows.service import Binding, Context, FlowService, Steps, with_channel
 from honnin.flows.signin import VERIFY, field
 from honnin.flows.views import (
     ActivityView,
@@ -563,7 +563,9 @@ class SecuritySettings(Steps):
 
     async def _verified(self, ctx: Context, way: str) -> None:
         assert ctx.flow.session_id is not None
-        await self.flows.sessions.verified(ctx.tx, ctx.flow.session_id, (way,), ctx.now)
+        await self.flows.sessions.verified(
+            ctx.tx, ctx.flow.session_id, with_channel((way,), ctx.challenge), ctx.now
+        )
         await self._proceed(ctx, ctx.data["intent"])
 
     async def _resend(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:

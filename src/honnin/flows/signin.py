@@ -311,7 +311,8 @@ class SignIn(Steps):
         if named is not None:  # the passkey said whose it is: the pages that follow name it
             ctx.update(name_kind=named[0], name=named[1])
         method = "passkey+verified" if assertion.user_verified else "passkey"
-        await self._complete(ctx, account, method, (way,))
+        verified = (passkey.USER_VERIFIED,) if assertion.user_verified else ()
+        await self._complete(ctx, account, method, (way, *verified))
         return None
 
     async def _second_step(

@@ -186,6 +186,8 @@ class FlowView:
     session_id: uuid.UUID | None = None
     ways: list[str] = field(default_factory=list)  # codes the name can get instead of a password
     notice: str | None = None  # what the last action did, to say once (`settings`: "added")
+    return_to: str | None = None  # where its pages go once it completes (an application)
+    login_hint: str | None = None  # the name its first page starts with
     security: SecurityView | None = None  # `settings`: the account's security info
     recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
     closing_at: datetime | None = None  # a closed account: when it will be deleted

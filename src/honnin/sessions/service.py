@@ -43,7 +43,8 @@ class SessionView:
     expires_at: datetime
     verified_at: datetime  # when the person last proved who they are in this session
     fresh: bool  # verified within the re-authentication age: may see their own info in full
-    verified_with: tuple[str, ...] = ()  # with what: "password", "proof:<id>"
+    # with what: "password", "proof:<id>"…, and how ("how:sms": `HOW`)
+    verified_with: tuple[str, ...] = ()
     last_seen_at: datetime | None = None
     time_zone: str | None = None  # the account's: its pages show times in it
 
@@ -308,11 +309,12 @@ class SessionService:
     async def verification(
         self, tx: Tx, session_id: uuid.UUID
     ) -> tuple[datetime, tuple[str, ...], bool]:
-        """When the session's person last proved who they are, with what, and whether that is
-        still fresh — read again in `tx`, after whatever the transaction did."""
+        """When the session's person last proved who they are, with what ways (not how), and
+        whether that is still fresh — read again in `tx`, after whatever the transaction did."""
         row = (await tx.run(_VERIFICATION, {"b_id": session_id})).one()
         at = row.verified_at or row.created_at
-        return at, _ways(row.verified_with), self.clock.now() - at <= self.reauth_max_age
+        ways = ways_only(_ways(row.verified_with))
+        return at, ways, self.clock.now() - at <= self.reauth_max_age
 
     async def for_device(self, device_token: str) -> list[SessionView]:
         """The accounts signed in in this browser, oldest first."""
@@ -399,5 +401,15 @@ class SessionService:
         )  # fmt: skip
 
 
+# tokens beside the ways that say how they were used, for OpenID Connect's `amr`: the channel
+# a code went by ("how:sms"), a passkey that verified its person ("how:user-verified")
+HOW = "how:"
+
+
 def _ways(stored: str | None) -> tuple[str, ...]:
     return tuple(way for way in (stored or "").split(",") if way)
+
+
+def ways_only(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The ways of a session's tokens ("password", "proof:<id>"…), without the how."""
+    return tuple(token for token in tokens if not token.startswith(HOW))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from honnin.audit.agents import describe
 from honnin.runtime import runtime_of
 from honnin.sessions.service import SessionView
 from honnin.web.browser import browser
@@ -40,7 +43,24 @@ async def account(request: Request) -> Response:
             available=runtime.flows.relying_party.available,
         )
     view = await runtime.accounts.show_own(current.account_id, fresh=current.fresh)
-    return await page(request, "account.html", account=view, recovery=waiting, offer_passkey=offer)
+    apps = await runtime.oidc.consents(current.account_id)
+    return await page(
+        request, "account.html", account=view, recovery=waiting, offer_passkey=offer, apps=apps
+    )
+
+
+@router.post("/account/apps")
+async def remove_app_access(request: Request) -> Response:
+    """ "Remove access" of an application that can sign the person in (`client`)."""
+    fields = await form_fields(request)
+    _sessions, current = await signed_in(request, browser(request))
+    if current is None:
+        return redirect("/signin")
+    origin = replace(browser(request).binding, agent=describe(request.headers.get("user-agent")))
+    await runtime_of(request).oidc.withdraw(
+        current.account_id, fields.get("client", ""), origin.origin
+    )
+    return redirect("/account")
 
 
 @router.post("/account/passkey-offer")

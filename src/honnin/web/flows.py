@@ -28,6 +28,7 @@ from honnin.runtime import runtime_of
 from honnin.web.browser import browser
 from honnin.web.fielderrors import FieldErrors
 from honnin.web.pages import page, redirect, signed_in, with_current, with_device
+from honnin.web.security import allowing_form_target
 from honnin.web.templating import page_locale
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +66,30 @@ async def _start(request: Request, kind: str) -> Response:
     return redirect(f"{PATHS[kind]}/{view.id}")
 
 
+async def start_sign_in(request: Request, return_to: str, login_hint: str | None) -> Response:
+    """A sign-in for an application's request: its pages come back to `return_to` once it
+    completes, and it starts from the name the application gave."""
+    binding = await _binding(request, "sign_in")
+    view = await runtime_of(request).flows.create(
+        "sign_in", binding, page_locale(request), return_to=return_to, login_hint=login_hint
+    )
+    return redirect(f"{PATHS['sign_in']}/{view.id}")
+
+
+def _after(view: FlowView) -> str:
+    """Where a completed flow's pages go: the application waiting for it, or the account."""
+    return view.return_to or "/account"
+
+
+async def _continuing_to(request: Request, view: FlowView) -> tuple[str, str] | None:
+    """The application a flow signs in for (its name, its redirect URI), if any."""
+    if not view.return_to or not view.return_to.startswith("/oauth/authorize/"):
+        return None
+    runtime = runtime_of(request)
+    digests = runtime.sessions.device_digests(browser(request).device_token)
+    return await runtime.oidc.describe_request(view.return_to.rsplit("/", 1)[1], digests)
+
+
 async def _show(request: Request, kind: str, flow_id: str) -> Response:
     try:
         binding = await _binding(request, kind)
@@ -72,7 +97,7 @@ async def _show(request: Request, kind: str, flow_id: str) -> Response:
     except (FlowNotFound, FlowExpired) as error:
         return await _gone(request, kind, error)
     if view.done and view.kind != "password_reset":
-        return redirect("/account")
+        return redirect(_after(view))
     return await _render(request, view, notice=request.query_params.get("notice"))
 
 
@@ -108,7 +133,7 @@ async def _act(request: Request, kind: str, flow_id: str) -> Response:
     if outcome.view.done and kind != "password_reset":
         # signed in with one of its ways while a recovery waits: where it can be canceled
         waiting = outcome.view.notice == "recovery_waiting"
-        target = "/account/security" if waiting else "/account"
+        target = "/account/security" if waiting else _after(outcome.view)
         response = with_current(request, redirect(target), str(outcome.view.session_id))
         return with_device(request, response, outcome.device_token)
     notice = NOTICES.get(action)
@@ -124,10 +149,13 @@ async def _render(
     fields: dict[str, str] | None = None,
 ) -> Response:
     if view.done and view.kind != "password_reset":  # an old tab: go where it led
-        return redirect("/account")
+        return redirect(_after(view))
     locale = page_locale(request)
     status = status_of(error) if error else 200
     message = error.message.render(locale) if error else None
+    continuing = await _continuing_to(request, view)
+    if fields is None and view.login_hint and view.state == "identifier":
+        fields = {"name": view.login_hint}
     response = await page(
         request,
         _template(view),
@@ -150,9 +178,10 @@ async def _render(
         if view.code and view.code.delivery
         else "",
         code_state=_code_state(view).render(locale) if view.code and not view.code.usable else "",
+        continuing_to=continuing[0] if continuing else None,
     )
     response.headers.update((headers_of(error) if error else None) or {})
-    return response
+    return allowing_form_target(response, continuing[1] if continuing else None)
 
 
 async def _recovery_code(request: Request, outcome: ActionResult) -> Response:

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+R = TypeVar("R", bound=Response)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def allowing_form_target(response: R, target: str | None) -> R:
+    """The page's policy, letting its forms lead to `target` too (an application's redirect
+    URI, where the POST's redirects end: Chromium applies `form-action` to them)."""
+    if target:
+        allowed = target.replace(";", "%3B").replace(",", "%2C").replace(" ", "%20")
+        policy = CSP.replace("form-action 'self'", f"form-action 'self' {allowed}")
+        response.headers["content-security-policy"] = policy
+    return response
 
 
 def docs_csp(script_hashes: Iterable[str] = ()) -> str:
@@ -50,10 +64,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
-                # the reference page sets its own (DOCS_CSP plus its script's hash)
-                if csp is not DOCS_CSP or not any(
-                    name == b"content-security-policy" for name, _value in headers
-                ):
+                # a response may set its own: the reference page (DOCS_CSP plus its script's
+                # hash), an application's sign-in (`allowing_form_target`)
+                if not any(name == b"content-security-policy" for name, _value in headers):
                     headers.append((b"content-security-policy", csp.encode()))
                 headers += [
                     (b"x-content-type-options", b"nosniff"),

@@ -22,6 +22,7 @@ from honnin.db import Tx
 from honnin.flows.models import FlowRecord
 from honnin.flows.service import Context, FlowService
 from honnin.flows.ways.base import Option
+from honnin.sessions.service import HOW
 
 NAME = "passkey"
 KIND = "passkey"
@@ -36,6 +37,11 @@ def options(found: Iterable[PasskeyView]) -> list[Option]:
 
 def is_passkey(option: dict[str, str]) -> bool:
     return option.get("way") == NAME
+
+
+# a session's way beside the passkey's when the authenticator verified its person (PIN,
+# biometrics): OpenID Connect's `amr` says `user`
+USER_VERIFIED = f"{HOW}user-verified"
 
 
 def session_way(passkey_id: object) -> str:

@@ -1,0 +1,130 @@
+"""An application's sign-in through honnin's pages in Chromium, with the real
+Content-Security-Policy (no `bypass_csp`): Chromium applies `form-action` to the redirects
+after a form's POST, so the sign-in's last POST and the consent's must be allowed to end at
+the application's redirect URI. In English and (asked for with `ui_locales`) in Japanese, the
+account picker and the consent page, with screenshots at 360 and 1280 px."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from honnin.oidc.clients import Registration
+from honnin.runtime import Runtime
+from tests.browser.conftest import screenshot
+from tests.support.smtp import free_port
+
+PASSWORD = "correct horse battery staple"
+EMMA = "emma@example.com"
+
+
+@pytest.fixture
+async def application() -> AsyncIterator[str]:
+    """The application's redirect URI: a page that shows what came back."""
+
+    async def callback(request: Request) -> HTMLResponse:
+        return HTMLResponse(f"<!doctype html><title>Back</title><p>{request.url.query}</p>")
+
+    port = free_port()
+    app = Starlette(routes=[Route("/callback", callback)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/callback"
+    server.should_exit = True
+    await task
+
+
+def authorize_url(base: str, client_id: str, redirect_uri: str, **extra: str) -> str:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": "openid email offline_access",
+        "state": "xyz",
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return f"{base}/oauth/authorize?{urlencode(query)}"
+
+
+async def sign_in(page: Page, words: dict[str, str]) -> None:
+    await page.get_by_label(words["name"]).fill(EMMA)
+    await page.get_by_role("button", name=words["next"]).click()
+    await page.get_by_label(words["password"], exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name=words["sign_in"], exact=True).click()
+
+
+WORDS = {
+    "en": {
+        "name": "Email address or phone number",
+        "next": "Next",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "consent": "Sign in to Example app",
+        "allow": "Allow",
+        "pick": "Choose an account",
+    },
+    "ja": {
+        "name": "メールアドレスまたは電話番号",
+        "next": "次へ",
+        "password": "パスワード",
+        "sign_in": "サインイン",
+        "consent": "Example appにサインイン",
+        "allow": "許可",
+        "pick": "アカウントの選択",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_csp(
+    live: tuple[str, Runtime], chromium: Browser, application: str, lang: str
+) -> None:
+    base, runtime = live
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    made = await runtime.oidc_clients.create(
+        Registration(name="Example app", redirect_uris=[application])
+    )
+    words = WORDS[lang]
+    context = await chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    client_id = str(made.client.id)
+    await page.goto(authorize_url(base, client_id, application, ui_locales=lang))
+    await sign_in(page, words)
+    await page.get_by_role("heading", name=words["consent"]).wait_for()
+    await screenshot(page, "oidc-consent")
+    async with page.expect_navigation(url=f"{application}?**"):
+        await page.get_by_role("button", name=words["allow"]).click()
+    back = parse_qs(urlsplit(page.url).query)
+    assert back["state"] == ["xyz"]
+    assert back["code"][0]
+    assert blocked == []
+    # asked to choose: the account picker, then straight back (allowed already)
+    await page.goto(authorize_url(base, client_id, application, prompt="select_account"))
+    await page.get_by_role("heading", name=words["pick"]).wait_for()
+    await screenshot(page, "oidc-pick")
+    async with page.expect_navigation(url=f"{application}?**"):
+        await page.get_by_role("button", name="emma@example.com").click()
+    assert "code" in parse_qs(urlsplit(page.url).query)
+    assert blocked == []
+    await context.close()
