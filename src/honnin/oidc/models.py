@@ -58,7 +58,8 @@ class AuthorizationRequest(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=random_id)
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"))
-    device_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # moved with the browser's other records when it signs in (`FlowService.complete`)
+    device_digest: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     params: Mapped[dict[str, str]] = mapped_column(JSON)  # as the client sent them
     # the session it is for, once chosen (the account picker) or signed in for it
     session_id: Mapped[uuid.UUID | None]

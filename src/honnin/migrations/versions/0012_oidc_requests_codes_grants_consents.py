@@ -130,6 +130,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_oidc_requests_expires_at"), ["expires_at"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_oidc_requests_device_digest"), ["device_digest"], unique=False
+        )
 
     op.create_table(
         "oidc_subjects",
@@ -178,6 +181,7 @@ def downgrade() -> None:
     op.drop_table("oidc_subjects")
     with op.batch_alter_table("oidc_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_requests_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_oidc_requests_device_digest"))
 
     op.drop_table("oidc_requests")
     with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
