@@ -284,3 +284,20 @@ async def test_the_discovery_document_names_the_endpoints(http: httpx.AsyncClien
     assert document["jwks_uri"] == "http://localhost:8000/oauth/jwks"
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["request_parameter_supported"] is False
+
+
+async def test_a_closed_account_gets_no_more_tokens_nor_userinfo(
+    browser: PageClient, rp: RelyingParty, emma: Any, http: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    token = await rp.exchange(await code_for(browser, rp, "openid offline_access"))
+    async with runtime.db.transaction() as tx:
+        account = await runtime.accounts.record_named(tx, EMMA)
+        assert account is not None
+        await runtime.closing.close(tx, account, None)
+    assert (await userinfo(http, token["access_token"])).status_code == 401
+    refreshed = await http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(rp.client_id, rp.secret or ""),
+    )
+    assert refreshed.status_code == 400

@@ -22,7 +22,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from honnin.accounts.service import AccountService
+from honnin.accounts.service import ACTIVE, AccountService
 from honnin.audit import service as audit
 from honnin.clock import Clock
 from honnin.db import Database, Tx
@@ -43,8 +43,6 @@ from honnin.oidc.server import (
     claims_for,
 )
 from honnin.sessions.service import SessionView
-
-CLOSED_STATUSES = ("closed",)
 
 
 # -- what an authorization request leads to
@@ -161,7 +159,7 @@ class OidcProvider(Records):
         self, tx: Tx, client: Client, account_id: uuid.UUID, auth_time: Any, amr: str, acr: str
     ) -> Person | None:
         account = await self.accounts.record(tx, account_id)
-        if account is None or account.status in CLOSED_STATUSES:
+        if account is None or account.status != ACTIVE:  # closed: signs in nowhere
             return None
         claims = await user_claims(
             tx, account_id, set(SCOPES), locale=account.locale, time_zone=account.time_zone
