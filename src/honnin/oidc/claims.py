@@ -39,10 +39,6 @@ class SignedInBy:
     amr: tuple[str, ...]
     acr: str
 
-    @property
-    def two_factor(self) -> bool:
-        return self.acr == ACR_2FA
-
 
 async def signed_in_by(tx: Tx, ways: tuple[str, ...]) -> SignedInBy:
     """`amr` and `acr` from a session's ways ("password", "proof:<id>", "app:<id>",

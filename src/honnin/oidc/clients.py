@@ -87,7 +87,7 @@ class NewOidcClient:
     secret: str | None  # a confidential client's, shown this once
 
 
-def _view(row: OidcClient) -> OidcClientView:
+def view_of(row: OidcClient) -> OidcClientView:
     return OidcClientView(
         row.id, row.name, row.public, list(row.redirect_uris),
         list(row.post_logout_redirect_uris), row.subject_type, row.sector,
@@ -96,8 +96,25 @@ def _view(row: OidcClient) -> OidcClientView:
     )  # fmt: skip
 
 
-def _digest(secret: str) -> bytes:
+def digest(secret: str) -> bytes:
+    """A secret of 256 random bits as it is stored (a client's, a code, a refresh token): its
+    SHA-256 digest (a slow hash adds nothing against guessing 256 bits)."""
     return hashlib.sha256(secret.encode()).digest()
+
+
+def secret_matches(stored: bytes | None, secret: str) -> bool:
+    """Whether `secret` is the one whose digest is `stored` (constant time; the same work
+    when there is none)."""
+    return same(stored or bytes(32), digest(secret)) and stored is not None
+
+
+async def find(tx: Tx, client_id: str) -> OidcClient | None:
+    """The client with this id, if any (an id that is no UUID names none)."""
+    try:
+        key = uuid.UUID(client_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return await tx.session.get(OidcClient, key)
 
 
 def checked_uri(uri: str, what: LazyText) -> str:
@@ -186,7 +203,7 @@ class OidcClients:
             id=uuid.uuid4(),
             name=name,
             public=reg.public,
-            secret_digest=_digest(secret) if secret else None,
+            secret_digest=digest(secret) if secret else None,
             redirect_uris=redirects,
             post_logout_redirect_uris=logouts,
             subject_type=reg.subject_type,
@@ -198,7 +215,7 @@ class OidcClients:
         )
         async with self.db.transaction() as tx:
             tx.session.add(row)
-        return NewOidcClient(_view(row), secret)
+        return NewOidcClient(view_of(row), secret)
 
     async def _sector(self, redirects: list[str], identifier: str | None, subject_type: str) -> str:
         """The host pairwise subjects are per: the redirect URIs' one host, or the sector
@@ -243,11 +260,11 @@ class OidcClients:
     async def listed(self) -> list[OidcClientView]:
         async with self.db.transaction(write=False) as tx:
             rows = await tx.session.scalars(select(OidcClient).order_by(OidcClient.created_at))
-            return [_view(row) for row in rows]
+            return [view_of(row) for row in rows]
 
     async def get(self, client_id: str) -> OidcClientView:
         async with self.db.transaction(write=False) as tx:
-            return _view(await self._row(tx, client_id))
+            return view_of(await self._row(tx, client_id))
 
     async def disable(self, client_id: str) -> OidcClientView:
         """It signs nobody in from now on (its tokens expire as they would)."""
@@ -255,7 +272,7 @@ class OidcClients:
             row = await self._row(tx, client_id)
             if row.disabled_at is None:
                 row.disabled_at = self.clock.now()
-            return _view(row)
+            return view_of(row)
 
     async def rotate_secret(self, client_id: str) -> str:
         """A new secret, shown once; the old one stops working at once."""
@@ -268,7 +285,7 @@ class OidcClients:
                     _("This client signs in with its keys (private_key_jwt): it has no secret.")
                 )
             secret = f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
-            row.secret_digest = _digest(secret)
+            row.secret_digest = digest(secret)
             return secret
 
     async def authenticate(self, client_id: str, secret: str) -> OidcClientView | None:
@@ -277,20 +294,15 @@ class OidcClients:
             async with self.db.transaction(write=False) as tx:
                 row = await self._row(tx, client_id)
         except NotFound:
-            same(bytes(32), _digest(secret))  # the same work
+            secret_matches(None, secret)  # the same work
             return None
-        right = same(row.secret_digest or bytes(32), _digest(secret))
-        if not right or row.secret_digest is None or row.disabled_at is not None:
+        if not secret_matches(row.secret_digest, secret) or row.disabled_at is not None:
             return None
-        return _view(row)
+        return view_of(row)
 
     @staticmethod
     async def _row(tx: Tx, client_id: str) -> OidcClient:
-        try:
-            key = uuid.UUID(client_id)
-        except ValueError:
-            key = None
-        row = await tx.session.get(OidcClient, key) if key else None
+        row = await find(tx, client_id)
         if row is None:
             raise NotFound(_("No OpenID Connect client has the id {id}.", id=client_id))
         return row

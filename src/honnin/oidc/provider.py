@@ -26,9 +26,10 @@ from honnin.accounts.service import ACTIVE, AccountService
 from honnin.audit import service as audit
 from honnin.clock import Clock
 from honnin.db import Database, Tx
+from honnin.i18n import LazyText, _
 from honnin.oidc import store
 from honnin.oidc.claims import ACR_2FA, ACR_VALUES, signed_in_by, user_claims
-from honnin.oidc.clients import OidcClients
+from honnin.oidc.clients import OidcClients, find, view_of
 from honnin.oidc.keys import ALGORITHMS, SigningKeys
 from honnin.oidc.models import AuthorizationCode, AuthorizationRequest, Grant, OidcClient
 from honnin.oidc.server import (
@@ -43,7 +44,6 @@ from honnin.oidc.server import (
     claims_for,
 )
 from honnin.sessions.service import SessionView
-
 
 # -- what an authorization request leads to
 
@@ -60,7 +60,7 @@ class Refused:
     """A request that can't be answered at the client (unknown client, redirect URI not
     registered): shown as a page, never followed."""
 
-    description: str
+    reason: LazyText
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class SignIn:
 
     request_id: uuid.UUID
     login_hint: str | None
-    client_name: str
+    redirect_uri: str  # where its pages' forms may lead (the last POST ends there)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class Pick:
 
     request_id: uuid.UUID
     client_name: str
+    redirect_uri: str
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,11 @@ class OidcProvider(Records):
     # -- Records: what Authlib's calls read
 
     async def client(self, tx: Tx, client_id: str) -> Client | None:
-        try:
-            key = uuid.UUID(client_id)
-        except (ValueError, TypeError, AttributeError):
-            return None
-        row = await tx.session.get(OidcClient, key)
+        """An enabled client, as Authlib asks about it."""
+        row = await find(tx, client_id)
         if row is None or row.disabled_at is not None:
             return None
-        view = await self.clients.get(str(row.id))
-        return Client(view, row.secret_digest, row.id_token_alg)
+        return Client(view_of(row), row.secret_digest, row.id_token_alg)
 
     async def person_of_code(
         self, tx: Tx, code: AuthorizationCode, client: Client
@@ -239,7 +236,7 @@ class OidcProvider(Records):
             client = await self.client(tx, str(row.client_id))
             if client is None:
                 await store.end_request(tx, row.id)
-                return Refused("The application can no longer sign anyone in.")
+                return Refused(_("The application can no longer sign anyone in."))
             if chosen is not None and any(s.id == chosen for s in sessions):
                 row.session_id = chosen
             outcome = await self._next(tx, row, client, sessions, current, consent, origin)
@@ -272,8 +269,8 @@ class OidcProvider(Records):
                     return error("account_selection_required", "Several accounts are signed in.")
                 return error("login_required", "Nobody is signed in.")
             if sessions and ("select_account" in prompts or len(sessions) > 1):
-                return Pick(row.id, client.view.name)
-            return SignIn(row.id, params.get("login_hint"), client.view.name)
+                return Pick(row.id, client.view.name, redirect_uri)
+            return SignIn(row.id, params.get("login_hint"), redirect_uri)
         signed_in_for_it = session.verified_at >= row.created_at
         max_age = params.get("max_age")
         too_old = max_age is not None and (
@@ -282,7 +279,7 @@ class OidcProvider(Records):
         if not signed_in_for_it and ("login" in prompts or too_old):
             if silent:
                 return error("login_required", "A new sign-in is needed.")
-            return SignIn(row.id, params.get("login_hint"), client.view.name)
+            return SignIn(row.id, params.get("login_hint"), redirect_uri)
         person = await self._person_of_session(tx, client, session)
         if person is None:
             return error("access_denied", "The account can't be used.")
@@ -293,7 +290,7 @@ class OidcProvider(Records):
                 return error(
                     "access_denied", "The person could not sign in with two distinct steps."
                 )
-            return SignIn(row.id, params.get("login_hint"), client.view.name)
+            return SignIn(row.id, params.get("login_hint"), redirect_uri)
         asked = set(client.get_allowed_scope(params.get("scope")).split())
         if consent is False:
             return error("access_denied", "The person did not allow it.")
@@ -350,8 +347,7 @@ class OidcProvider(Records):
         """The application can no longer sign the person in without asking again, and what it
         holds stops: its refresh tokens, and its access tokens at userinfo."""
         async with self.db.transaction() as tx:
-            client = await self.client(tx, client_id)
-            row = await tx.session.get(OidcClient, client.view.id) if client else None
+            row = await find(tx, client_id)  # disabled or not: its access can go
             if row is None:
                 return False
             now = self.clock.now()
@@ -381,7 +377,7 @@ class OidcProvider(Records):
         claims = await self.verify_access_token(access_token)
         if claims is None:
             return None
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(write=False) as tx:
             client = await self.client(tx, str(claims.get("client_id")))
             if client is None:
                 return None
@@ -447,7 +443,7 @@ class OidcProvider(Records):
         }
 
 
-GONE = (
+GONE = _(
     "This sign-in request has expired or belongs to another browser. "
     "Start again from the application."
 )
@@ -518,4 +514,5 @@ def _refused(error: OAuth2Error, request: Request) -> Outcome:
     if error.redirect_uri:
         state = request.payload.data.get("state")
         return _to_client(error.redirect_uri, (error.error, error.description or ""), state)
-    return Refused(error.description or error.error)
+    # Authlib's own words, in English: what a developer reads to mend the request
+    return Refused(LazyText("{reason}", {"reason": error.description or error.error}))

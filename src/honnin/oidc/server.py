@@ -31,10 +31,9 @@ from authlib.oidc.core import OpenIDCode, UserInfo
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from honnin.crypto import same
 from honnin.db import Tx
 from honnin.oidc import store
-from honnin.oidc.clients import OidcClientView
+from honnin.oidc.clients import OidcClientView, secret_matches
 from honnin.oidc.models import AuthorizationCode, Grant
 
 T = TypeVar("T")
@@ -66,8 +65,7 @@ class Client(ClientMixin):  # type: ignore[misc]
         return redirect_uri in self.view.redirect_uris  # exactly, character for character
 
     def check_client_secret(self, client_secret: str) -> bool:
-        given = store.digest(client_secret)
-        return same(self.secret_digest or bytes(32), given) and self.secret_digest is not None
+        return secret_matches(self.secret_digest, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.view.public:

@@ -1,13 +1,12 @@
 """The provider's records, each read and written inside the caller's transaction: waiting
 authorization requests, codes, grants with their refresh tokens, consents and subjects.
 
-Codes and refresh tokens are stored as their SHA-256 digests: each is 256 random bits, so a
-slow hash adds nothing, and a leaked table holds nothing a client could present.
+Codes and refresh tokens are stored as their digests (`oidc.clients.digest`): a leaked table
+holds nothing a client could present.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from honnin.db import Tx
-from honnin.oidc.clients import OidcClientView
+from honnin.oidc.clients import OidcClientView, digest
 from honnin.oidc.models import (
     AuthorizationCode,
     AuthorizationRequest,
@@ -26,10 +25,6 @@ from honnin.oidc.models import (
     PairwiseSubject,
     RefreshToken,
 )
-
-
-def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
 
 
 def new_secret() -> str:
@@ -209,28 +204,10 @@ async def take_refresh_token(
     return grant
 
 
-async def grant_of_refresh_token(tx: Tx, token: str) -> Grant | None:
-    """The grant of a refresh token as presented for revocation or introspection (unspent)."""
-    row = await tx.session.get(RefreshToken, digest(token))
-    if row is None:
-        return None
-    return await tx.session.get(Grant, row.grant_id)
-
-
-async def refresh_token_live(tx: Tx, token: str, now: datetime) -> bool:
-    row = await tx.session.get(RefreshToken, digest(token))
-    return row is not None and row.used_at is None and row.expires_at > now
-
-
 async def revoke_grant(tx: Tx, grant_id: uuid.UUID, now: datetime) -> None:
     await tx.session.execute(
         update(Grant).where(Grant.id == grant_id, Grant.revoked_at.is_(None)).values(revoked_at=now)
     )
-
-
-async def grant_live(tx: Tx, grant_id: uuid.UUID) -> bool:
-    grant = await tx.session.get(Grant, grant_id)
-    return grant is not None and grant.revoked_at is None
 
 
 # -- consents

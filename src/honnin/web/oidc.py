@@ -35,12 +35,10 @@ async def _answer(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, ToClient):
         return RedirectResponse(outcome.location, status_code=303)
     if isinstance(outcome, Refused):
-        message = _("This sign-in request can't be used: {reason}", reason=outcome.description)
-        return error_page(request, 400, message.render(page_locale(request)))
-    described = await runtime_of(request).oidc.describe_request(
-        str(outcome.request_id), _digests(request)
-    )
-    redirect_uri = described[1] if described else None
+        locale = page_locale(request)
+        reason = outcome.reason.render(locale)
+        message = _("This sign-in request can't be used: {reason}", reason=reason)
+        return error_page(request, 400, message.render(locale))
     if isinstance(outcome, SignIn):
         path = f"/oauth/authorize/{outcome.request_id}"
         response: Response = await start_sign_in(request, path, outcome.login_hint)
@@ -61,7 +59,7 @@ async def _answer(request: Request, outcome: Outcome) -> Response:
             chosen=outcome.session,
             path=f"/oauth/authorize/{outcome.request_id}",
         )
-    return allowing_form_target(response, redirect_uri)
+    return allowing_form_target(response, outcome.redirect_uri)
 
 
 @router.get("/oauth/authorize")
@@ -97,9 +95,10 @@ async def decide(request: Request, request_id: str) -> Response:
     oidc = runtime_of(request).oidc
     action = fields.get("action", "")
     if action == "another":  # sign in to another account for it
-        if await oidc.describe_request(request_id, _digests(request)) is None:
+        described = await oidc.describe_request(request_id, _digests(request))
+        if described is None:
             return await _answer(request, Refused(GONE))
-        return await _answer(request, SignIn(uuid.UUID(request_id), None, ""))
+        return await _answer(request, SignIn(uuid.UUID(request_id), None, described[1]))
     # the account the page showed (picked, or consenting): not whichever is current now
     chosen = next((s for s in sessions if str(s.id) == fields.get("session")), None)
     consent = {"allow": True, "deny": False}.get(action)
