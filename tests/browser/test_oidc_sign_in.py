@@ -81,6 +81,9 @@ WORDS = {
         "consent": "Sign in to Example app",
         "allow": "Allow",
         "pick": "Choose an account",
+        "continue": "to continue to Example app",
+        "apps": "Apps that can sign you in",
+        "remove": "Remove the access of Example app",
     },
     "ja": {
         "name": "メールアドレスまたは電話番号",
@@ -90,6 +93,9 @@ WORDS = {
         "consent": "Example appにサインイン",
         "allow": "許可",
         "pick": "アカウントの選択",
+        "continue": "Example appに移動します",
+        "apps": "このアカウントでサインインできるアプリ",
+        "remove": "Example appのアクセスを削除",
     },
 }
 
@@ -110,6 +116,8 @@ async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_
     page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
     client_id = str(made.client.id)
     await page.goto(authorize_url(base, client_id, application, ui_locales=lang))
+    await page.get_by_text(words["continue"]).wait_for()
+    await screenshot(page, "oidc-signin")
     await sign_in(page, words)
     await page.get_by_role("heading", name=words["consent"]).wait_for()
     await screenshot(page, "oidc-consent")
@@ -127,4 +135,10 @@ async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_
         await page.get_by_role("button", name="emma@example.com").click()
     assert "code" in parse_qs(urlsplit(page.url).query)
     assert blocked == []
+    # the account page lists it, and can take its access away
+    await page.goto(f"{base}/account")
+    await page.get_by_role("heading", name=words["apps"]).wait_for()
+    await screenshot(page, "oidc-account-apps")
+    await page.get_by_role("button", name=words["remove"]).click()
+    await page.get_by_role("heading", name=words["apps"]).wait_for(state="detached")
     await context.close()
