@@ -189,9 +189,9 @@ class OidcProvider(Records):
         far as it can go now."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            bridge = Bridge(tx, now)
             request = self._request("/oauth/authorize", items)
             client = await self.client(tx, request.payload.client_id or "")
+            bridge = Bridge(tx, now, client=client)
             person = None
             if client is not None and current is not None:
                 person = await self._person_of_session(tx, client, current)
@@ -306,11 +306,13 @@ class OidcProvider(Records):
             if silent:
                 return error("consent_required", "The person has not allowed this application.")
             return Ask(row.id, client.view.name, _ordered(asked), session, redirect_uri)
-        return await self._issue(tx, row, person)
+        return await self._issue(tx, row, client, person)
 
-    async def _issue(self, tx: Tx, row: AuthorizationRequest, person: Person) -> ToClient:
+    async def _issue(
+        self, tx: Tx, row: AuthorizationRequest, client: Client, person: Person
+    ) -> ToClient:
         """The code, to the client's redirect URI (Authlib checks the request once more)."""
-        bridge = Bridge(tx, self.clock.now())
+        bridge = Bridge(tx, self.clock.now(), client=client)
         request = self._request("/oauth/authorize", list(row.params.items()))
 
         def authorize() -> Answer:

@@ -152,10 +152,12 @@ class Bridge:
 
     current: contextvars.ContextVar[Bridge] = contextvars.ContextVar("oidc_bridge")
 
-    def __init__(self, tx: Tx, now: datetime) -> None:
+    def __init__(self, tx: Tx, now: datetime, *, client: Client | None = None) -> None:
         self.tx = tx
         self.now = now
         self.signers: dict[str, tuple[str, RSAKey | ECKey]] = {}
+        # the client the endpoint has read already (Authlib asks for it again)
+        self.client = client
 
     def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         return anyio.from_thread.run(fn, *args)
@@ -379,6 +381,8 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> Client | None:
         b = bridge()
+        if b.client is not None and b.client.get_client_id() == client_id:
+            return b.client
         return b.run(self.records.client, b.tx, client_id)
 
     def save_token(self, token: dict[str, Any], request: Request) -> None:
