@@ -206,6 +206,8 @@ class Settings(BaseSettings):
     limit_client_checks: str = "10000/hour"
     limit_ip_checks: str = "100/hour"
     limit_ip_meters: str = "120/minute,2000/hour"
+    limit_ip_oidc_pages: str = "300/minute,5000/hour"
+    limit_ip_oidc_calls: str = "3000/minute"
     limit_name_failures: str = "10/15minutes,100/day"
     limit_prefix_sends: str = "20/hour,100/day"
     limit_country_sends: str = "500/hour,5000/day"
@@ -328,6 +330,8 @@ class Settings(BaseSettings):
         "limit_prefix_sends",
         "limit_country_sends",
         "limit_ip_meters",
+        "limit_ip_oidc_pages",
+        "limit_ip_oidc_calls",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:

@@ -1,6 +1,7 @@
 """Removing what nobody needs any more: finished and expired flows (with their challenges and
 codes), expired challenges of no flow (verifications, security info), old failed attempts,
-long-ended sessions, and old delivery timelines.
+long-ended sessions, old delivery timelines, and the OpenID Connect provider's expired
+records.
 
 Everything is kept as long as a rule can still look at it: codes as long as the longest send
 limit counts them (and at least a day), failed attempts as long as the longest failure limit,
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, delete, exists, or_, select
+from sqlalchemy import Column, Table, and_, delete, exists, or_, select, tuple_
 
 from honnin.clock import Clock
 from honnin.codes.models import Challenge, Code
@@ -36,6 +37,13 @@ from honnin.db import Database, table_of
 from honnin.flows.models import Flow
 from honnin.jobs.models import Job, JobStatus
 from honnin.limits.models import FailedAttempt
+from honnin.oidc.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    Grant,
+    RefreshToken,
+    SpentAssertion,
+)
 from honnin.sessions.models import Session
 
 SESSION_HISTORY = timedelta(days=30)  # ended sessions stay visible to support this long
@@ -56,6 +64,7 @@ class Pruned:
     challenges: int = 0  # of no flow; a flow's go with it
     messages: int = 0  # finished ones, with their timelines
     jobs: int = 0  # done or canceled, as long ago as the messages (their payloads: hints, links)
+    oidc: int = 0  # the provider's expired requests, codes, tokens, assertions and grants
 
 
 def _longest(settings: Settings, *names: str) -> timedelta:
@@ -67,17 +76,18 @@ async def _delete_in_batches(
     db: Database, table: Table, where: Any, batch: int, *, along: Sequence[Column[Any]] = ()
 ) -> int:
     """Delete the rows of `table` matching `where`, `batch` at a time, one transaction each:
-    their ids first (a LIMITed select that stops at `batch` rows), then the rows of `along`
+    their keys first (a LIMITed select that stops at `batch` rows), then the rows of `along`
     that point at them (a message's events), then the rows themselves, found by primary key."""
-    chosen = select(table.c.id).where(where).limit(batch).with_for_update(skip_locked=True)
+    key = list(table.primary_key.columns)
+    chosen = select(*key).where(where).limit(batch).with_for_update(skip_locked=True)
     total = 0
     while True:
         async with db.transaction() as tx:
-            ids = list((await tx.conn.execute(chosen)).scalars())
+            ids = [tuple(row) for row in await tx.conn.execute(chosen)]
             if ids:
-                for column in along:
-                    await tx.conn.execute(delete(column.table).where(column.in_(ids)))
-                await tx.conn.execute(delete(table).where(table.c.id.in_(ids)))
+                for column in along:  # of a table keyed by one column
+                    await tx.conn.execute(delete(column.table).where(column.in_(i for (i,) in ids)))
+                await tx.conn.execute(delete(table).where(tuple_(*key).in_(ids)))
         total += len(ids)
         if len(ids) < batch:
             return total
@@ -142,4 +152,30 @@ async def prune(
         ),
         batch,
     )
-    return Pruned(flows, failures, sessions, challenges, messages, jobs)
+    oidc = await _prune_oidc(db, now, batch)
+    return Pruned(flows, failures, sessions, challenges, messages, jobs, oidc)
+
+
+async def _prune_oidc(db: Database, now: datetime, batch: int) -> int:
+    """The provider's records once they can't be used: waiting requests, codes, refresh
+    tokens and spent assertions past their expiry (a used code or token is kept until then,
+    so that its reuse is caught), and grants that have no refresh token left, once a day old
+    (their codes are long gone)."""
+    removed = 0
+    for model in (AuthorizationRequest, AuthorizationCode, RefreshToken, SpentAssertion):
+        removed += await _delete_in_batches(
+            db,
+            table_of(model),
+            model.expires_at < now,
+            batch,
+        )
+    removed += await _delete_in_batches(
+        db,
+        table_of(Grant),
+        and_(
+            Grant.created_at < now - timedelta(days=1),
+            ~exists().where(RefreshToken.grant_id == Grant.id),
+        ),
+        batch,
+    )
+    return removed

@@ -46,6 +46,7 @@ from honnin.jobs.service import JobRunner, Jobs
 from honnin.limits.failures import FailureLimits
 from honnin.limits.service import Throttle
 from honnin.notices.service import Notices
+from honnin.oidc.client_keys import ClientKeys
 from honnin.oidc.clients import OidcClients
 from honnin.oidc.keys import SigningKeys
 from honnin.oidc.provider import OidcProvider
@@ -187,6 +188,7 @@ class Runtime:
             refresh_token_seconds=settings.oidc_refresh_token_seconds,
             code_seconds=settings.oidc_code_seconds,
             request_seconds=settings.flow_ttl_seconds,
+            client_keys=ClientKeys(self.clock),
         )
         self.job_runner: JobRunner | None = None
         self.reports = DeliveryReports(self.db, self.clock)

@@ -84,6 +84,9 @@ WORDS = {
         "continue": "to continue to Example app",
         "apps": "Apps that can sign you in",
         "remove": "Remove the access of Example app",
+        "logout": "Sign out of Example?",
+        "sign_out": "Sign out",
+        "signed_out": "You've signed out",
     },
     "ja": {
         "name": "メールアドレスまたは電話番号",
@@ -96,6 +99,9 @@ WORDS = {
         "continue": "Example appに移動します",
         "apps": "このアカウントでサインインできるアプリ",
         "remove": "Example appのアクセスを削除",
+        "logout": "Exampleからサインアウトしますか？",
+        "sign_out": "サインアウト",
+        "signed_out": "サインアウトしました",
     },
 }
 
@@ -141,4 +147,14 @@ async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_
     await screenshot(page, "oidc-account-apps")
     await page.get_by_role("button", name=words["remove"]).click()
     await page.get_by_role("heading", name=words["apps"]).wait_for(state="detached")
+    # the application asks to sign out without an ID token: the person confirms first
+    await page.goto(f"{base}/oauth/logout?{urlencode({'client_id': client_id})}")
+    await page.get_by_role("heading", name=words["logout"]).wait_for()
+    await screenshot(page, "oidc-logout")
+    await page.get_by_role("button", name=words["sign_out"], exact=True).click()
+    await page.get_by_role("heading", name=words["signed_out"]).wait_for()
+    await screenshot(page, "oidc-signed-out")
+    await page.goto(f"{base}/account")
+    assert "/signin" in page.url
+    assert blocked == []
     await context.close()

@@ -19,6 +19,7 @@ from tests.support.clock import ShiftableClock
 from tests.support.journeys import BACKUP, EMMA, PASSWORD, client_for
 from tests.support.operators import Operator
 from tests.support.pages import PageClient
+from tests.support.relying_party import RelyingParty, register
 from tests.support.settings import SettingsFlow, sign_in
 from tests.support.smtp import Sink
 
@@ -140,3 +141,9 @@ def operator(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Operator:
     monkeypatch.setenv("HONNIN_SERVICE_NAME", "Example")
     monkeypatch.setenv("COLUMNS", "200")
     return Operator(CliRunner())
+
+
+@pytest.fixture
+async def rp(runtime: Runtime, app: FastAPI) -> RelyingParty:
+    """An application registered with honnin (a confidential client, one redirect URI)."""
+    return await register(runtime, app)

@@ -251,6 +251,29 @@ async def remove_app_access_attempt(browser: PageClient, runtime: Runtime, sink:
     return Attempt(remove.action, remove.fields, unchanged)
 
 
+async def confirm_logout_attempt(browser: PageClient, runtime: Runtime, sink: Sink) -> Attempt:
+    """An application sent the browser to log out without an ID token: the person confirms."""
+    await runtime.accounts.create(EMMA, PASSWORD, email_verified=True)
+    made = await runtime.oidc_clients.create(
+        Registration(
+            name="Example app",
+            redirect_uris=["https://app.example/callback"],
+            post_logout_redirect_uris=["https://app.example/bye"],
+        )
+    )
+    await by_code(browser, sink)
+    query = urlencode(
+        {"client_id": str(made.client.id), "post_logout_redirect_uri": "https://app.example/bye"}
+    )
+    page = await browser.get(f"/oauth/logout?{query}")
+    form = next(f for f in page.forms() if f.action == "/oauth/logout/confirm")
+
+    async def unchanged() -> None:
+        assert (await browser.get("/account")).path == "/account"  # still signed in
+
+    return Attempt(form.action, form.fields, unchanged)
+
+
 Setup = Callable[[PageClient, Runtime, Sink], Awaitable[Attempt]]
 CASES: dict[str, Setup] = {
     "/signin/{flow_id}": sign_in_attempt,
@@ -267,6 +290,7 @@ CASES: dict[str, Setup] = {
     "/account/passkey-offer": decline_passkey_attempt,
     "/oauth/authorize/{request_id}": consent_attempt,
     "/account/apps": remove_app_access_attempt,
+    "/oauth/logout/confirm": confirm_logout_attempt,
 }
 
 
@@ -288,8 +312,17 @@ def test_every_post_route_of_the_pages_has_a_case(app: FastAPI) -> None:
     }
     # the password meter asks and changes nothing; its CSRF check: test_password_meter.py
     # not forms: the meter's JSON, and the OpenID Connect endpoints applications call with
-    # their own credentials (a client's secret, a bearer token)
-    assert posts == set(CASES) | {"/password/strength", "/oauth/token", "/oauth/userinfo"}
+    # their own credentials (a client's secret or assertion, a bearer token); and the logout
+    # request an application sends a browser with (cross-site by design: an ID token honnin
+    # issued is its proof; without one it only shows the confirmation, whose POST has a case)
+    assert posts == set(CASES) | {
+        "/password/strength",
+        "/oauth/token",
+        "/oauth/userinfo",
+        "/oauth/revoke",
+        "/oauth/introspect",
+        "/oauth/logout",
+    }
 
 
 async def other_browsers_token(app: FastAPI) -> str:

@@ -25,6 +25,9 @@ from honnin.errors import NotFound
 from honnin.flows.models import Flow
 from honnin.housekeeping import Pruned, prune
 from honnin.limits.models import FailedAttempt
+from honnin.oidc import store
+from honnin.oidc.clients import Registration
+from honnin.oidc.models import Grant
 from honnin.runtime import Runtime
 from honnin.sessions.models import Session
 from tests.support.clock import ShiftableClock, StoppedClock
@@ -357,3 +360,34 @@ async def test_finished_jobs_are_kept_for_the_history_setting(
     assert await prune_at(runtime, clock, edge + TICK) == Pruned(0, 0, 0, 0, jobs=2)
     async with runtime.db.transaction(write=False) as tx:
         assert len(await runtime.jobs.pending(tx)) == 1
+
+
+async def test_the_providers_records_go_once_they_have_expired(
+    runtime: Runtime, clock: StoppedClock, emma: Any
+) -> None:
+    """A waiting request, a used code, a refresh token, a spent assertion: each kept to its
+    expiry (a used code or token is how its reuse is caught), then pruned; the grant goes with
+    its last refresh token (a day after it was made, at the earliest)."""
+    client = await runtime.oidc_clients.create(
+        Registration(name="Example app", redirect_uris=["https://app.example/callback"])
+    )
+    client_id, now = client.client.id, clock.now()
+    minute, month = timedelta(seconds=60), timedelta(days=30)
+    async with runtime.db.transaction() as tx:
+        await store.add_request(tx, client_id, b"d" * 32, {}, now, minute)
+        grant = store.CodeGrant(
+            emma.id, "https://app.example/callback", "openid", None, None, None, now,
+            ("pwd",), "urn:honnin:acr:1fa", uuid.uuid4(),
+        )  # fmt: skip
+        await store.add_code(tx, "the-code", client_id, grant, now, minute)
+        code = await store.take_code(tx, "the-code", client_id, now)
+        assert code is not None
+        grant_id = await store.add_grant(tx, code, "openid offline_access", now)
+        await store.add_refresh_token(tx, grant_id, "the-token", now, month)
+        assert await store.spend_assertion(tx, client_id, "jti-1", now + minute, now)
+    assert await prune_at(runtime, clock, now + minute) == NOTHING
+    assert (await prune_at(runtime, clock, now + minute + TICK)).oidc == 3
+    assert await prune_at(runtime, clock, now + month) == NOTHING
+    assert (await prune_at(runtime, clock, now + month + TICK)).oidc == 2  # token, grant
+    async with runtime.db.transaction(write=False) as tx:
+        assert await tx.session.get(Grant, grant_id) is None

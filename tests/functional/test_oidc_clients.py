@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +17,7 @@ from honnin.oidc.clients import OidcClients
 from honnin.oidc.models import OidcClient
 from honnin.runtime import Runtime
 from tests.support.operators import Operator
+from tests.support.served import serving
 
 APP = "https://app.example.com/callback"
 
@@ -35,24 +34,12 @@ def sector_document() -> Iterator[tuple[str, list[str]]]:
     """A sector identifier URI served on loopback, and the list it serves (change it)."""
     listed: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            raw = len(listed) == 1 and not listed[0].startswith("http")  # a document as it is
-            body = listed[0].encode() if raw else json.dumps(listed).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def document() -> bytes:
+        raw = len(listed) == 1 and not listed[0].startswith("http")  # a document as it is
+        return listed[0].encode() if raw else json.dumps(listed).encode()
 
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sector.json", listed
-    server.shutdown()
+    with serving({"/sector.json": document}) as served:
+        yield served.url("/sector.json"), listed
 
 
 async def test_a_confidential_client_gets_its_id_and_a_secret_once(

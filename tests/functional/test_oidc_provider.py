@@ -5,66 +5,35 @@ twice, a wrong verifier, a refresh token reused after rotation…); on SQLite an
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from authlib.integrations.base_client import OAuthError
 
-from honnin.oidc.clients import Registration
+from honnin.oidc import store
 from honnin.runtime import Runtime
 from tests.support.clock import ShiftableClock
-from tests.support.journeys import EMMA, PASSWORD
+from tests.support.journeys import EMMA, PASSWORD, option_value
 from tests.support.pages import Page, PageClient
-from tests.support.relying_party import REDIRECT, RelyingParty, follow, query_of, submit
+from tests.support.relying_party import (
+    REDIRECT,
+    RelyingParty,
+    a_page,
+    code_for,
+    follow,
+    register,
+    sign_in_for,
+    submit,
+    the_client,
+    userinfo,
+)
+from tests.support.smtp import Sink
 
 OTHER_REDIRECT = "https://other.example/callback"
-
-
-async def register(runtime: Runtime, app: Any, **options: Any) -> RelyingParty:
-    redirect = options.pop("redirect_uris", [REDIRECT])
-    made = await runtime.oidc_clients.create(
-        Registration(name=options.pop("name", "Example app"), redirect_uris=redirect, **options)
-    )
-    return RelyingParty(app, str(made.client.id), made.secret, redirect_uri=redirect[0])
-
-
-@pytest.fixture
-async def rp(runtime: Runtime, app: Any) -> RelyingParty:
-    return await register(runtime, app)
-
-
-def a_page(result: Page | str) -> Page:
-    assert isinstance(result, Page), f"left honnin for {result}"
-    return result
-
-
-def the_client(result: Page | str, rp: RelyingParty) -> dict[str, str]:
-    """The query the browser brought back to the application."""
-    assert isinstance(result, str), a_page(result).text[:500]
-    assert result.startswith(rp.redirect_uri)
-    return query_of(result)
-
-
-async def sign_in_for(browser: PageClient, start: Page) -> Page | str:
-    page = a_page(await submit(browser, start, "submit_identifier", name=EMMA))
-    return await submit(browser, page, "submit_password", password=PASSWORD)
-
-
-async def code_for(
-    browser: PageClient, rp: RelyingParty, scope: str = "openid email", **params: str
-) -> str:
-    """Emma signs in for the application and allows it: the callback URL."""
-    start = a_page(await follow(browser, rp.authorization_url(scope, **params)))
-    consent = start if start.has("allow") else a_page(await sign_in_for(browser, start))
-    callback = await submit(browser, consent, "allow")
-    the_client(callback, rp)
-    assert isinstance(callback, str)
-    return callback
-
-
-async def userinfo(http: httpx.AsyncClient, access_token: str) -> httpx.Response:
-    return await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+ACR_2FA = "urn:honnin:acr:2fa"
+SOLO = "solo@example.com"  # an account whose only way is its password
 
 
 async def test_a_sign_in_for_an_application_returns_a_code_it_exchanges_for_tokens(
@@ -301,3 +270,80 @@ async def test_a_closed_account_gets_no_more_tokens_nor_userinfo(
         auth=(rp.client_id, rp.secret or ""),
     )
     assert refreshed.status_code == 400
+
+
+async def second_step_by_email(browser: PageClient, sink: Sink, options: Page) -> Page | str:
+    """On "verify your identity": a code to Emma's address, entered."""
+    before = len(sink.with_codes(EMMA))
+    page = a_page(
+        await submit(
+            browser, options, "choose_option", option=option_value(options, "em*****@example.com")
+        )
+    )
+    if page.has("confirm_address"):
+        page = a_page(await submit(browser, page, "confirm_address", address=EMMA))
+    code = await sink.wait_for_code(EMMA, before + 1)
+    return await submit(browser, page, "submit_code", code=code)
+
+
+async def test_an_application_asking_for_two_steps_gets_them_with_two_step_verification_off(
+    browser: PageClient, rp: RelyingParty, emma: Any, sink: Sink, runtime: Runtime
+) -> None:
+    start = a_page(await follow(browser, rp.authorization_url(acr_values=ACR_2FA)))
+    options = a_page(await sign_in_for(browser, start))
+    assert "Verify your identity" in options.text  # after the password: a second step
+    assert "Example app asks for a second step" in options.text  # not "two-step is on"
+    consent = a_page(await second_step_by_email(browser, sink, options))
+    callback = await submit(browser, consent, "allow")
+    the_client(callback, rp)
+    assert isinstance(callback, str)
+    claims = await rp.id_token_claims(await rp.exchange(callback))
+    assert claims["acr"] == ACR_2FA
+    assert set(claims["amr"]) == {"pwd", "otp", "mfa"}
+    async with runtime.db.transaction(write=False) as tx:  # the account's setting: still off
+        account = await runtime.accounts.record_named(tx, EMMA)
+    assert account is not None
+    assert not account.two_step
+
+
+async def test_a_one_step_session_signs_in_again_in_two_steps_when_asked(
+    browser: PageClient, rp: RelyingParty, emma: Any, sink: Sink
+) -> None:
+    one = await rp.id_token_claims(await rp.exchange(await code_for(browser, rp)))
+    assert (one["acr"], one["amr"]) == ("urn:honnin:acr:1fa", ["pwd"])
+    again = a_page(await follow(browser, rp.authorization_url(acr_values=ACR_2FA)))
+    assert again.path.startswith("/signin/")
+    options = a_page(await sign_in_for(browser, again))
+    back = await second_step_by_email(browser, sink, options)  # consent was given: back
+    the_client(back, rp)
+    assert isinstance(back, str)
+    claims = await rp.id_token_claims(await rp.exchange(back))
+    assert claims["acr"] == ACR_2FA
+
+
+async def test_two_steps_asked_of_an_account_with_one_way_are_refused_clearly(
+    browser: PageClient, rp: RelyingParty, runtime: Runtime
+) -> None:
+    await runtime.accounts.create(SOLO, PASSWORD, email_verified=False)
+    start = a_page(await follow(browser, rp.authorization_url(acr_values=ACR_2FA)))
+    page = a_page(await submit(browser, start, "submit_identifier", name=SOLO))
+    refused = a_page(await submit(browser, page, "submit_password", password=PASSWORD))
+    assert refused.status == 403
+    assert "asks for two steps, but this account has only one way" in refused.text
+
+
+async def test_two_first_uses_of_a_sector_at_once_make_one_subject(
+    runtime: Runtime, rp: RelyingParty, emma: Any
+) -> None:
+    """Two sign-ins for new applications of one sector at once (on PostgreSQL, truly at once):
+    one subject, and neither fails on the other's row."""
+    client = await runtime.oidc_clients.get(rp.client_id)
+
+    async def first_use() -> str:
+        async with runtime.db.transaction() as tx:
+            subject = await store.subject(tx, client, emma.id)
+            await asyncio.sleep(0.1)  # held open: the other one inserts meanwhile
+            return subject
+
+    made = await asyncio.gather(first_use(), first_use())
+    assert made[0] == made[1]

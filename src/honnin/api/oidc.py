@@ -1,14 +1,19 @@
 """The OpenID Connect provider's endpoints for applications: discovery, the JWKS (the keys
-that verify the ID tokens and access tokens honnin signs: `oidc.keys`), the token endpoint
-and userinfo. Standard documents and protocols, so out of the API reference."""
+that verify the ID tokens and access tokens honnin signs: `oidc.keys`), the token,
+revocation and introspection endpoints, and userinfo. Standard documents and protocols, so
+out of the API reference."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from honnin.errors import RateLimited
+from honnin.limits.service import Requester
+from honnin.oidc.server import Answer
 from honnin.runtime import runtime_of
 
 router = APIRouter(tags=["openid-connect"])
@@ -42,21 +47,58 @@ def _no_store(headers: list[tuple[str, str]]) -> dict[str, str]:
     return {**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-@router.post("/oauth/token", include_in_schema=False)  # RFC 6749 §3.2
-async def token(request: Request) -> Response:
-    """A code's exchange, or a refresh (Authlib: `oidc.server`)."""
+Endpoint = Callable[[str, Mapping[str, str], list[tuple[str, str]]], Awaitable[Answer]]
+
+
+async def _client_call(request: Request, endpoint: Endpoint) -> Response:
+    """A form POST of an application's server, answered by Authlib (`oidc.server`)."""
+    try:
+        await runtime_of(request).codes.throttle.oidc_call(_requester(request))
+    except RateLimited as limited:
+        return _oauth_error(
+            429,
+            "invalid_request",
+            limited.message.render("en"),
+            {"Retry-After": str(limited.retry_after)},
+        )
     if not request.headers.get("content-type", "").startswith(FORM):
         return _oauth_error(400, "invalid_request", f"Send the parameters as {FORM}.")
     form = await request.form()
     items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    oidc = runtime_of(request).oidc
-    answer = await oidc.token(f"{oidc.issuer}/oauth/token", request.headers, items)
+    uri = f"{runtime_of(request).oidc.issuer}{request.url.path}"
+    answer = await endpoint(uri, request.headers, items)
     return JSONResponse(answer.body, status_code=answer.status, headers=_no_store(answer.headers))
+
+
+def _requester(request: Request) -> Requester:
+    return Requester(ip=request.client.host if request.client else None)
+
+
+@router.post("/oauth/token", include_in_schema=False)  # RFC 6749 §3.2
+async def token(request: Request) -> Response:
+    """A code's exchange, or a refresh."""
+    return await _client_call(request, runtime_of(request).oidc.token)
+
+
+@router.post("/oauth/revoke", include_in_schema=False)  # RFC 7009
+async def revoke(request: Request) -> Response:
+    """A refresh token, and with it its whole grant."""
+    return await _client_call(request, runtime_of(request).oidc.revoke)
+
+
+@router.post("/oauth/introspect", include_in_schema=False)  # RFC 7662
+async def introspect(request: Request) -> Response:
+    """Whether a token is active, for the confidential client it was issued to."""
+    return await _client_call(request, runtime_of(request).oidc.introspect)
 
 
 @router.api_route("/oauth/userinfo", methods=["GET", "POST"], include_in_schema=False)
 async def userinfo(request: Request) -> Response:
     """The claims an access token opens (OpenID Connect Core §5.3; RFC 6750 bearer)."""
+    try:
+        await runtime_of(request).codes.throttle.oidc_call(_requester(request))
+    except RateLimited as limited:
+        return Response(status_code=429, headers={"Retry-After": str(limited.retry_after)})
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="honnin"'})
@@ -75,9 +117,11 @@ async def userinfo(request: Request) -> Response:
 FORM = "application/x-www-form-urlencoded"
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+def _oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )

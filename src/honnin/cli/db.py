@@ -30,5 +30,6 @@ def prune_command() -> None:
     console.print(
         f"deleted {pruned.flows} flows, {pruned.challenges} other challenges, "
         f"{pruned.failed_attempts} failed attempts, {pruned.sessions} sessions, "
-        f"{pruned.messages} messages, {pruned.jobs} finished jobs"
+        f"{pruned.messages} messages, {pruned.jobs} finished jobs, "
+        f"{pruned.oidc} expired OpenID Connect records"
     )

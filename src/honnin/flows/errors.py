@@ -70,7 +70,17 @@ def wrong_address() -> WrongAddress:
     )
 
 
-def no_second_factor() -> NoSecondFactor:
+def no_second_factor(*, asked: bool = False) -> NoSecondFactor:
+    """`asked`: the application asked for two steps (the account's two-step verification is
+    off)."""
+    if asked:
+        return NoSecondFactor(
+            _(
+                "The app you're signing in to asks for two steps, but this account has only "
+                "one way to verify it's you. Add a phone number, an authenticator app or a "
+                "passkey to your account, then try again."
+            )
+        )
     return NoSecondFactor(
         _(
             "Two-step verification is on for this account, but it has no verified security "
@@ -133,7 +143,17 @@ class PasskeyNotVerified(HonninError):
     code = "passkey_not_verified"
 
 
-def passkey_not_verified() -> PasskeyNotVerified:
+def passkey_not_verified(*, asked: bool = False) -> PasskeyNotVerified:
+    """`asked`: the application asked for two steps (the account's two-step verification is
+    off)."""
+    if asked:
+        return PasskeyNotVerified(
+            _(
+                "The app you're signing in to asks for two steps, and this passkey didn't "
+                "check it's you (with a fingerprint, face or screen lock). Enter your email "
+                "address or phone number to sign in another way."
+            )
+        )
     return PasskeyNotVerified(
         _(
             "Two-step verification is on, and this passkey didn't check it's you (with a "

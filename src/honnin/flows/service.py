@@ -239,16 +239,20 @@ class FlowService:
         *,
         return_to: str | None = None,
         login_hint: str | None = None,
+        two_steps: bool = False,
     ) -> FlowView:
         """A new flow. `return_to`: the local path its pages go to once it completes (an
         application's sign-in waiting for it), instead of the account page; `login_hint`: the
-        name its first page starts with."""
+        name its first page starts with; `two_steps`: a sign-in asks for two distinct steps
+        even if the account's two-step verification is off (an application asked for it)."""
         handler = self.kinds[kind]
         start: dict[str, Any] = {}
         if return_to is not None:
             start["return_to"] = return_to
         if login_hint:
             start["login_hint"] = login_hint[:320]
+        if two_steps:
+            start["two_steps"] = True
         now = self.clock.now()
         flow = FlowRecord(
             id=new_id(),
@@ -457,6 +461,7 @@ class FlowService:
             notice=data.get("notice"),
             return_to=data.get("return_to"),
             login_hint=data.get("login_hint"),
+            asked_by_app=bool(data.get("asked_by_app")),
             closing_at=datetime.fromisoformat(data["closing_at"])
             if data.get("closing_at")
             else None,

@@ -111,6 +111,17 @@ def name_hint(ctx: Context) -> str:
     return mask(ctx.data.get("name_kind", EMAIL), ctx.data["name"])
 
 
+def two_steps(ctx: Context, account: AccountRecord) -> bool:
+    """Whether this sign-in takes two distinct steps: the account's two-step verification is
+    on, or the application this sign-in is for asked for them (`FlowService.create`)."""
+    return account.two_step or bool(ctx.data.get("two_steps"))
+
+
+def asked_by_app(ctx: Context, account: AccountRecord) -> bool:
+    """Two steps because the application asked, not the account's setting."""
+    return bool(ctx.data.get("two_steps")) and not account.two_step
+
+
 def field(fields: Mapping[str, str], name: str) -> str:
     return (fields.get(name) or "").strip()
 
@@ -207,7 +218,7 @@ class SignIn(Steps):
             first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
             await self._complete(ctx, account, "code+password", (*first, "password"))
             return None
-        if not account.two_step and not account.password_change_required:
+        if not two_steps(ctx, account) and not account.password_change_required:
             await self._complete(ctx, account, "password", ("password",))
             return None
         # two-step verification, or a password someone else may know: a code to one of its
@@ -305,8 +316,9 @@ class SignIn(Steps):
         if second:
             await self._second_step(ctx, account, "password+passkey", way)
             return None
-        if account.two_step and not assertion.user_verified:
-            return errors.passkey_not_verified()  # possession alone: one step of two
+        if two_steps(ctx, account) and not assertion.user_verified:
+            # possession alone: one step of two
+            return errors.passkey_not_verified(asked=asked_by_app(ctx, account))
         named = await self.flows.accounts.first_name(ctx.tx, account.id)
         if named is not None:  # the passkey said whose it is: the pages that follow name it
             ctx.update(name_kind=named[0], name=named[1])
@@ -327,7 +339,10 @@ class SignIn(Steps):
         if ctx.flow.state == "verify_code":
             second = proof_id_of(ctx.data.get("option") or "")
             await self._complete(ctx, account, "password+code", ("password", f"proof:{second}"))
-        elif account.two_step:
+        elif two_steps(ctx, account):
+            if account.password_hash is None and asked_by_app(ctx, account):
+                # an account made without a password (by the API): no second step to ask for
+                return errors.no_second_factor(asked=True)
             ctx.update("second_password", challenge_id=None)
         else:
             first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
@@ -568,9 +583,10 @@ class SignIn(Steps):
         # fail closed: two-step verification is on, so a password is not enough — unless the
         # recovery code is there to take the second step's place
         if not options and (account.recovery_code_digest is None or besides is not None):
-            return errors.no_second_factor()
+            return errors.no_second_factor(asked=asked_by_app(ctx, account))
         ctx.flow.account_id = account.id  # proven by the password; not shown to anyone
-        ctx.update("verify_options", options=options, reveal_delivery=True)
+        asked = asked_by_app(ctx, account)
+        ctx.update("verify_options", options=options, reveal_delivery=True, asked_by_app=asked)
         return None
 
     def _option(self, ctx: Context, fields: Mapping[str, str]) -> dict[str, str]:

@@ -188,6 +188,8 @@ class FlowView:
     notice: str | None = None  # what the last action did, to say once (`settings`: "added")
     return_to: str | None = None  # where its pages go once it completes (an application)
     login_hint: str | None = None  # the name its first page starts with
+    # a second step because the application asked (`acr_values`), not the account's setting
+    asked_by_app: bool = False
     security: SecurityView | None = None  # `settings`: the account's security info
     recovery: RecoveryStepView | None = None  # `recovery`: the new way, the end of the wait
     closing_at: datetime | None = None  # a closed account: when it will be deleted

@@ -58,6 +58,15 @@ def too_many_attempts(retry_after: int) -> LazyText:
     )
 
 
+def too_many_requests(retry_after: int) -> LazyText:
+    return ngettext(
+        "Too many requests. Try again in {seconds} second.",
+        "Too many requests. Try again in {seconds} seconds.",
+        retry_after,
+        seconds=retry_after,
+    )
+
+
 _REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 
 
@@ -116,6 +125,11 @@ class Throttle:
             # the password meter's questions (`web.strength`): a browser, as the person types
             ("meter", "client"): settings.rate("ip_meters"),
             ("meter", "ip"): settings.rate("ip_meters"),
+            # OpenID Connect: browsers starting a sign-in or a logout for an application, and
+            # applications' servers calling the token, revocation, introspection and userinfo
+            # endpoints
+            ("oidc_page", "ip"): settings.rate("ip_oidc_pages"),
+            ("oidc_call", "ip"): settings.rate("ip_oidc_calls"),
         }
 
     async def send(self, requester: Requester) -> None:
@@ -129,6 +143,14 @@ class Throttle:
     async def meter(self, requester: Requester) -> None:
         """Count one question to the password meter; `RateLimited` if one too many."""
         await self._hit("meter", requester, too_many_attempts)
+
+    async def oidc_page(self, requester: Requester) -> None:
+        """Count one authorization or logout request from a browser."""
+        await self._hit("oidc_page", requester, too_many_requests)
+
+    async def oidc_call(self, requester: Requester) -> None:
+        """Count one call of an application to the provider's endpoints."""
+        await self._hit("oidc_call", requester, too_many_requests)
 
     async def _hit(
         self, action: str, requester: Requester, message: Callable[[int], LazyText]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc.jwk import ECKey, KeyParameters, RSAKey
+from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 from sqlalchemy import or_, select
 
 from honnin.clock import Clock
@@ -26,6 +26,7 @@ from honnin.db import Database, Tx
 from honnin.oidc.models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
+VERIFIER_KEPT = timedelta(seconds=60)
 _SEALED_FOR = "oidc-signing-key"
 
 
@@ -69,6 +70,11 @@ class SigningKeys:
         self.keyring = keyring
         self.publish_ahead = publish_ahead
         self.longest_token = longest_token  # how long a retired key stays published
+        self._verifier: tuple[datetime, KeySet] | None = None  # `verifying`'s, and when read
+        # private keys unsealed and loaded, by kid (a kid's key never changes): loading an RSA
+        # key checks it, 36 ms of CPU, 40 times the rest of a code's exchange
+        # (bench/oidc_exchange.py)
+        self._opened: dict[str, RSAKey | ECKey] = {}
 
     def _view(self, key: SigningKey) -> KeyView:
         until = key.retired_at + self.longest_token if key.retired_at else None
@@ -86,7 +92,8 @@ class SigningKeys:
                 for old in await self._unretired(tx, alg):
                     old.retired_at = max(starts, old.active_from)
                 made.append(self._view(await self._add(tx, alg, now, starts)))
-            return made
+        self._verifier = None
+        return made
 
     async def listed(self) -> list[KeyView]:
         """Every key still published (or waiting to sign), newest first."""
@@ -98,8 +105,30 @@ class SigningKeys:
         tokens still alive. Made on first use."""
         await self._ensure()
         async with self.db.transaction(write=False) as tx:
-            keys = await self._published(tx, self.clock.now())
-            return {"keys": [dict(key.public_jwk) for key in keys]}
+            return await self.jwks_in(tx)
+
+    async def jwks_in(self, tx: Tx) -> dict[str, Any]:
+        """`jwks`, read in the caller's transaction."""
+        keys = await self._published(tx, self.clock.now())
+        return {"keys": [dict(key.public_jwk) for key in keys]}
+
+    async def verifying(self, tx: Tx) -> KeySet | None:
+        """The published keys, to verify honnin's own tokens with: read at most once per
+        `VERIFIER_KEPT` per process. That is safe both ways: a new key is published long
+        before it signs (`publish_ahead`), and a key leaves only once every token it signed
+        has expired."""
+        now = self.clock.now()
+        if (
+            self._verifier is None
+            or now - self._verifier[0] >= VERIFIER_KEPT
+            or now < self._verifier[0]
+        ):
+            published = await self.jwks_in(tx)
+            if not published["keys"]:
+                return None  # none made yet: no token was signed
+            self._verifier = (now, KeySet.import_key_set(published))  # type: ignore[arg-type]
+        assert self._verifier is not None
+        return self._verifier[1]
 
     async def signing(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
         """The key that signs with `alg` now: its kid and its private half."""
@@ -116,10 +145,13 @@ class SigningKeys:
         )
         if found is None:  # none was ever made (a key always signs once one exists)
             found = await self._add(tx, alg, now, now)
-        pem = self.keyring.unseal(found.private_sealed, f"{_SEALED_FOR}:{found.kid}")
-        key_type = RSAKey if found.alg == "RS256" else ECKey
-        parameters: KeyParameters = {"alg": found.alg, "use": "sig"}
-        key = key_type.import_key(pem, parameters=parameters)
+        key = self._opened.get(found.kid)
+        if key is None:
+            pem = self.keyring.unseal(found.private_sealed, f"{_SEALED_FOR}:{found.kid}")
+            key_type = RSAKey if found.alg == "RS256" else ECKey
+            parameters: KeyParameters = {"alg": found.alg, "use": "sig"}
+            key = key_type.import_key(pem, parameters=parameters)
+            self._opened[found.kid] = key
         return found.kid, key
 
     async def _ensure(self) -> None:

@@ -106,7 +106,7 @@ class Grant(Base):
     auth_time: Mapped[datetime]
     amr: Mapped[str] = mapped_column(String(100))
     acr: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # pruned by it (housekeeping)
     revoked_at: Mapped[datetime | None]
 
 
@@ -153,3 +153,16 @@ class PairwiseSubject(Base):
     )
     sector: Mapped[str] = mapped_column(String(255), primary_key=True)
     subject: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SpentAssertion(Base):
+    """A client's signed assertion (`private_key_jwt`), by its `jti`, until it expires: one
+    presented again is a replay (RFC 7523 §3, item 7)."""
+
+    __tablename__ = "oidc_spent_assertions"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("oidc_clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -29,10 +29,14 @@ from honnin.db import Database, Tx
 from honnin.i18n import LazyText, _
 from honnin.oidc import store
 from honnin.oidc.claims import ACR_2FA, ACR_VALUES, signed_in_by, user_claims
+from honnin.oidc.client_keys import ClientKeys
 from honnin.oidc.clients import OidcClients, find, view_of
 from honnin.oidc.keys import ALGORITHMS, SigningKeys
 from honnin.oidc.models import AuthorizationCode, AuthorizationRequest, Grant, OidcClient
 from honnin.oidc.server import (
+    ASSERTION_ALGORITHMS,
+    AUTH_METHODS,
+    CONFIDENTIAL,
     SCOPES,
     Answer,
     Bridge,
@@ -70,6 +74,7 @@ class SignIn:
     request_id: uuid.UUID
     login_hint: str | None
     redirect_uri: str  # where its pages' forms may lead (the last POST ends there)
+    two_steps: bool = False  # the application asked for two distinct steps (`acr_values`)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,24 @@ class Ask:
 Outcome = ToClient | Refused | SignIn | Pick | Ask
 
 
+@dataclass(frozen=True)
+class Logout:
+    """A checked logout request (RP-initiated): whom it signs out, and where it ends."""
+
+    hinted: bool  # an ID token honnin issued names whom; else the person confirms
+    sid: uuid.UUID | None  # the honnin session of the ID token's sign-in
+    account_id: uuid.UUID | None  # whose it is (signed in again since: another session)
+    client_name: str | None
+    redirect_uri: str | None  # the registered post-logout URI, with `state`; None: our page
+
+
+# the parameters of a logout request (the confirmation page carries them on)
+LOGOUT_PARAMS = (
+    "id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales",
+    "logout_hint",
+)  # fmt: skip
+
+
 class OidcProvider(Records):
     def __init__(
         self,
@@ -110,8 +133,10 @@ class OidcProvider(Records):
         refresh_token_seconds: int,
         code_seconds: int,
         request_seconds: int,
+        client_keys: ClientKeys,
     ) -> None:
         self.db = db
+        self.client_key_sets = client_keys
         self.clock = clock
         self.issuer = issuer.rstrip("/")
         self.clients = clients
@@ -151,6 +176,55 @@ class OidcProvider(Records):
 
     async def signer(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
         return await self.keys.signing(tx, alg)
+
+    async def client_keys(self, client: Client, kid: str | None) -> KeySet | None:
+        uri = client.view.jwks_uri
+        return None if uri is None else await self.client_key_sets.of(uri, kid)
+
+    async def published_keys(self, tx: Tx) -> dict[str, Any]:
+        return await self.keys.jwks_in(tx)
+
+    async def is_access_token(self, tx: Tx, token: str) -> bool:
+        return await self._access_token_claims(tx, token, alive=False) is not None
+
+    async def introspection(self, tx: Tx, token: str) -> dict[str, Any] | None:
+        """RFC 7662's answer about a refresh token or an access token honnin issued: active
+        while it is alive, unspent, its grant unrevoked, its application enabled and allowed,
+        and its account open."""
+        now = self.clock.now()
+        held = await store.find_refresh_token(tx, token)
+        if held is not None:
+            grant = held.grant
+            inactive = {"active": False, "client_id": str(grant.client_id)}
+            client = await self.client(tx, str(grant.client_id))
+            if client is None or not held.alive(now):
+                return inactive
+            person = await self.person_of_grant(tx, grant, client)
+            if person is None:
+                return inactive
+            return {
+                "active": True,
+                "client_id": str(grant.client_id),
+                "scope": grant.scope,
+                "sub": person.sub,
+                "iss": self.issuer,
+                "iat": int(held.created_at.timestamp()),
+                "exp": int(held.expires_at.timestamp()),
+                "auth_time": int(grant.auth_time.timestamp()),
+                "acr": grant.acr,
+            }
+        claims = await self._access_token_claims(tx, token, alive=False)
+        if claims is None:
+            return None
+        inactive = {"active": False, "client_id": str(claims.get("client_id"))}
+        if claims["exp"] <= now.timestamp() or await self._holder(tx, claims) is None:
+            return inactive
+        named = ("client_id", "scope", "sub", "iss", "aud", "iat", "exp", "jti", "auth_time", "acr")
+        return {
+            "active": True,
+            "token_type": "Bearer",
+            **{k: claims[k] for k in named if k in claims},
+        }
 
     async def _person(
         self, tx: Tx, client: Client, account_id: uuid.UUID, auth_time: Any, amr: str, acr: str
@@ -261,6 +335,10 @@ class OidcProvider(Records):
         def error(code: str, description: str) -> ToClient:
             return _to_client(redirect_uri, (code, description), state)
 
+        def sign_in() -> SignIn:
+            hint = params.get("login_hint")
+            return SignIn(row.id, hint, redirect_uri, two_steps=_wants_two_steps(params))
+
         silent = "none" in prompts
         session = _session_for(row, sessions, current)
         if session is None:
@@ -270,7 +348,7 @@ class OidcProvider(Records):
                 return error("login_required", "Nobody is signed in.")
             if sessions and ("select_account" in prompts or len(sessions) > 1):
                 return Pick(row.id, client.view.name, redirect_uri)
-            return SignIn(row.id, params.get("login_hint"), redirect_uri)
+            return sign_in()
         signed_in_for_it = session.verified_at >= row.created_at
         max_age = params.get("max_age")
         too_old = max_age is not None and (
@@ -279,7 +357,7 @@ class OidcProvider(Records):
         if not signed_in_for_it and ("login" in prompts or too_old):
             if silent:
                 return error("login_required", "A new sign-in is needed.")
-            return SignIn(row.id, params.get("login_hint"), redirect_uri)
+            return sign_in()
         person = await self._person_of_session(tx, client, session)
         if person is None:
             return error("access_denied", "The account can't be used.")
@@ -290,7 +368,7 @@ class OidcProvider(Records):
                 return error(
                     "access_denied", "The person could not sign in with two distinct steps."
                 )
-            return SignIn(row.id, params.get("login_hint"), redirect_uri)
+            return sign_in()
         asked = set(client.get_allowed_scope(params.get("scope")).split())
         if consent is False:
             return error("access_denied", "The person did not allow it.")
@@ -337,6 +415,17 @@ class OidcProvider(Records):
             client = await tx.session.get(OidcClient, row.client_id)
             return (client.name, row.params["redirect_uri"]) if client else None
 
+    async def another_account(
+        self, request_id: str, device_digests: tuple[bytes, ...]
+    ) -> SignIn | Refused:
+        """ "Use another account" on the picker: a sign-in for the request."""
+        async with self.db.transaction(write=False) as tx:
+            row = await store.waiting_request(tx, request_id, device_digests, self.clock.now())
+        if row is None:
+            return Refused(GONE)
+        params = row.params
+        return SignIn(row.id, None, params["redirect_uri"], two_steps=_wants_two_steps(params))
+
     # -- the applications a person lets sign them in (the account page)
 
     async def consents(self, account_id: uuid.UUID) -> list[store.ConsentView]:
@@ -370,45 +459,95 @@ class OidcProvider(Records):
             request = Request("POST", uri, headers, items)
             return await bridge.call(lambda: self.server.token(request))
 
+    async def revoke(
+        self, uri: str, headers: Mapping[str, str], items: list[tuple[str, str]]
+    ) -> Answer:
+        """RFC 7009: a refresh token's grant revoked, in one transaction."""
+        async with self.db.transaction() as tx:
+            bridge = Bridge(tx, self.clock.now())
+            request = Request("POST", uri, headers, items)
+            return await bridge.call(lambda: self.server.revoke(request))
+
+    async def introspect(
+        self, uri: str, headers: Mapping[str, str], items: list[tuple[str, str]]
+    ) -> Answer:
+        """RFC 7662, for a confidential client about its own tokens. A write transaction
+        only for a client's assertion (its jti is spent)."""
+        async with self.db.transaction() as tx:
+            bridge = Bridge(tx, self.clock.now())
+            request = Request("POST", uri, headers, items)
+            return await bridge.call(lambda: self.server.introspect(request))
+
+    # -- RP-initiated logout
+
+    async def end_session(self, items: list[tuple[str, str]]) -> Logout | Refused:
+        """A logout request, checked: an `id_token_hint` honnin signed (expired or not,
+        with a key still published) names the session to end; a post-logout redirect URI
+        must be registered for the client. An invalid request never redirects."""
+        async with self.db.transaction(write=False) as tx:
+            bridge = Bridge(tx, self.clock.now())
+            request = self._request("/oauth/logout", items)
+            try:
+                checked = await bridge.call(lambda: self.server.end_session(request))
+            except OAuth2Error as error:
+                return _shown(error)
+            client: Client | None = checked.client
+            claims = checked.id_token_claims
+            if claims is None:
+                return Logout(False, None, None, _name(client), checked.redirect_uri)
+            account_id = None
+            if client is not None and isinstance(claims.get("sub"), str):
+                account_id = await store.account_of(tx, client.view, claims["sub"])
+        return Logout(
+            True, _uuid(claims.get("sid")), account_id, _name(client), checked.redirect_uri
+        )
+
     # -- userinfo
 
     async def userinfo(self, access_token: str) -> dict[str, Any] | None:
         """The claims an access token's scope opens; None: the token is not valid (signature,
         issuer, audience, expiry), or its application was disabled or its consent taken
         back."""
-        claims = await self.verify_access_token(access_token)
-        if claims is None:
-            return None
         async with self.db.transaction(write=False) as tx:
-            client = await self.client(tx, str(claims.get("client_id")))
-            if client is None:
+            claims = await self._access_token_claims(tx, access_token, alive=True)
+            held = None if claims is None else await self._holder(tx, claims)
+            if claims is None or held is None:
                 return None
-            account_id = await store.account_of(tx, client.view, str(claims["sub"]))
-            if account_id is None or not await store.consented(tx, account_id, client.view.id):
-                return None
-            person = await self._person(tx, client, account_id, self.clock.now(), "", "")
-            if person is None:
-                return None
-            return {"sub": person.sub, **claims_for(person, str(claims.get("scope", "")))}
+            return {"sub": held.sub, **claims_for(held, str(claims.get("scope", "")))}
 
-    async def verify_access_token(self, token: str) -> dict[str, Any] | None:
-        """An access token's claims, if it is one of ours and alive."""
-        keys = KeySet.import_key_set(await self.keys.jwks())  # type: ignore[arg-type]
+    async def _holder(self, tx: Tx, claims: dict[str, Any]) -> Person | None:
+        """Whom an access token speaks for, while its application is enabled and allowed and
+        the account open (userinfo and introspection: one rule)."""
+        client = await self.client(tx, str(claims.get("client_id")))
+        if client is None:
+            return None
+        account_id = await store.account_of(tx, client.view, str(claims["sub"]))
+        if account_id is None or not await store.consented(tx, account_id, client.view.id):
+            return None
+        return await self._person(tx, client, account_id, self.clock.now(), "", "")
+
+    async def _access_token_claims(
+        self, tx: Tx, token: str, *, alive: bool
+    ) -> dict[str, Any] | None:
+        """An access token's claims, if honnin signed it (a key still published) for its
+        userinfo endpoint; `alive`: and it has not expired."""
+        keys = await self.keys.verifying(tx)
+        if keys is None:
+            return None
         try:
             decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
         except (JoseError, ValueError):
             return None
-        if decoded.header.get("typ") != "at+jwt":
-            return None
         claims = decoded.claims
-        now = self.clock.now().timestamp()
         if (
-            claims.get("iss") != self.issuer
+            decoded.header.get("typ") != "at+jwt"
+            or claims.get("iss") != self.issuer
             or claims.get("aud") != f"{self.issuer}/oauth/userinfo"
             or not isinstance(claims.get("exp"), int)
-            or claims["exp"] <= now
             or not isinstance(claims.get("sub"), str)
         ):
+            return None
+        if alive and claims["exp"] <= self.clock.now().timestamp():
             return None
         return claims
 
@@ -422,17 +561,20 @@ class OidcProvider(Records):
             "token_endpoint": f"{base}/oauth/token",
             "userinfo_endpoint": f"{base}/oauth/userinfo",
             "jwks_uri": f"{base}/oauth/jwks",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "introspection_endpoint": f"{base}/oauth/introspect",
+            "end_session_endpoint": f"{base}/oauth/logout",
             "scopes_supported": list(SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["pairwise", "public"],
             "id_token_signing_alg_values_supported": list(ALGORITHMS),
-            "token_endpoint_auth_methods_supported": [
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+            "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL),
+            "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": list(CLAIMS),
             "acr_values_supported": list(ACR_VALUES),
@@ -453,6 +595,8 @@ CLAIMS = (
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "email",
     "email_verified", "phone_number", "phone_number_verified", "locale", "zoneinfo",
 )  # fmt: skip
+# what introspection tells of an access token (RFC 7662 §2.2)
+INTROSPECTED = ("client_id", "scope", "sub", "iss", "aud", "iat", "exp", "jti", "auth_time", "acr")
 # parameters the provider does not support, and what the client hears (OpenID Connect Core
 # §6: an error, not a request silently read without them)
 UNSUPPORTED = {
@@ -460,6 +604,17 @@ UNSUPPORTED = {
     "request_uri": ("request_uri_not_supported", "request_uri is not supported."),
     "registration": ("registration_not_supported", "Registration is by the operator."),
 }
+
+
+def _name(client: Client | None) -> str | None:
+    return client.view.name if client is not None else None
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _with_grant(person: Person, grant_id: uuid.UUID) -> Person:
@@ -516,5 +671,9 @@ def _refused(error: OAuth2Error, request: Request) -> Outcome:
     if error.redirect_uri:
         state = request.payload.data.get("state")
         return _to_client(error.redirect_uri, (error.error, error.description or ""), state)
+    return _shown(error)
+
+
+def _shown(error: OAuth2Error) -> Refused:
     # Authlib's own words, in English: what a developer reads to mend the request
     return Refused(LazyText("{reason}", {"reason": error.description or error.error}))

@@ -23,24 +23,42 @@ from typing import Any, ClassVar, TypeVar
 import anyio.from_thread
 import anyio.to_thread
 from authlib.oauth2 import AuthorizationServer, OAuth2Error
-from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    ClientMixin,
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Request,
+)
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import OpenIDCode, UserInfo
-from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey
+from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from honnin.db import Tx
 from honnin.oidc import store
 from honnin.oidc.clients import OidcClientView, secret_matches
+from honnin.oidc.keys import ALGORITHMS
 from honnin.oidc.models import AuthorizationCode, Grant
 
 T = TypeVar("T")
 SCOPES = ("openid", "profile", "email", "phone", "offline_access")
+# the endpoints where a client authenticates (an assertion may name any as its audience)
+CLIENT_ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
 ACCESS_TOKEN_ALG = "RS256"  # noqa: S105 - an algorithm's name
 # how clients authenticate at the token endpoint (each client by its one: `Client`)
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CONFIDENTIAL = AUTH_METHODS[:3]  # introspection: a client that can keep a secret
+# what a client's assertion may be signed with: asymmetric only (a client's JWKS is public:
+# an HMAC key in it would let anyone sign)
+ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
+ASSERTION_MAX_SECONDS = 3600  # its jti is kept this long at most
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,11 @@ class Client(ClientMixin):  # type: ignore[misc]
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in ("authorization_code", "refresh_token")
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """What Authlib's end-session endpoint reads."""
+        return {"post_logout_redirect_uris": self.view.post_logout_redirect_uris}
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,7 @@ class Bridge:
         self.signers: dict[str, tuple[str, RSAKey | ECKey]] = {}
         # the client the endpoint has read already (Authlib asks for it again)
         self.client = client
+        self.assertion_kid: str | None = None  # the key a client's assertion names
 
     def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         return anyio.from_thread.run(fn, *args)
@@ -189,6 +213,22 @@ class Records:
         raise NotImplementedError
 
     async def signer(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
+        raise NotImplementedError
+
+    async def client_keys(self, client: Client, kid: str | None) -> KeySet | None:
+        """The public keys of a client that signs assertions (None: not to be read)."""
+        raise NotImplementedError
+
+    async def published_keys(self, tx: Tx) -> dict[str, Any]:
+        """The JWKS: every key that signed a token still accepted."""
+        raise NotImplementedError
+
+    async def introspection(self, tx: Tx, token: str) -> dict[str, Any] | None:
+        """What RFC 7662 says of a token honnin issued (None: not one of ours)."""
+        raise NotImplementedError
+
+    async def is_access_token(self, tx: Tx, token: str) -> bool:
+        """Whether honnin signed it as an access token (alive or not)."""
         raise NotImplementedError
 
 
@@ -355,6 +395,174 @@ class _Held:
         return self.grant.scope
 
 
+class _PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
+    """`private_key_jwt` (OpenID Connect Core §9, RFC 7523): an assertion signed by one of
+    the keys at the client's `jwks_uri`, checked by honnin's clock, and spent by its `jti`."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(validate_jti=True, leeway=60)
+        self.provider = provider
+
+    def get_audiences(self) -> list[str]:
+        """The issuer, or the endpoint the client calls (client libraries name it)."""
+        issuer = self.provider.issuer
+        return [issuer, *(f"{issuer}{path}" for path in CLIENT_ENDPOINTS)]
+
+    def extract_assertion(self, assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        headers, claims = super().extract_assertion(assertion)
+        kid = headers.get("kid")
+        bridge().assertion_kid = kid if isinstance(kid, str) else None
+        return headers, claims
+
+    def resolve_client_public_key(self, client: Client) -> KeySet:
+        if not client.view.jwks_uri:
+            raise InvalidClientError(description="The client has no keys to sign with.")
+        b = bridge()
+        keys = b.run(self.provider.records.client_keys, client, b.assertion_kid)
+        if keys is None:
+            raise InvalidClientError(description="The client's keys (jwks_uri) can't be read.")
+        return keys
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
+        except (JoseError, ValueError) as error:
+            description = getattr(error, "description", None) or "Invalid assertion."
+            raise InvalidClientError(description=description) from error
+        self.verify_claims(token.claims)
+        return dict(token.claims)
+
+    def verify_claims(self, claims: dict[str, Any]) -> None:
+        now = int(bridge().now.timestamp())
+        registry = jwt.JWTClaimsRegistry(
+            now=now,
+            leeway=self.leeway,
+            iss={"essential": True},
+            sub={"essential": True},
+            aud={"essential": True, "values": self.get_audiences()},
+            exp={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as error:
+            raise InvalidClientError(description=error.description) from error
+        if claims["sub"] != claims["iss"]:
+            raise InvalidClientError(description="'iss' and 'sub' must both be the client_id.")
+        if not isinstance(claims["exp"], int) or claims["exp"] > now + ASSERTION_MAX_SECONDS:
+            raise InvalidClientError(description="An assertion may live an hour at most.")
+        if not self.validate_jti(claims, claims["jti"]):
+            raise InvalidClientError(description="This assertion was used before (jti).")
+
+    def validate_jti(self, claims: dict[str, Any], jti: Any) -> bool:
+        b = bridge()
+        if not isinstance(jti, str) or not 0 < len(jti) <= 200:
+            raise InvalidClientError(description="'jti' must be a string of 1–200 characters.")
+        client_id = uuid.UUID(claims["sub"])  # the client found by it: a valid id
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=b.now.tzinfo)
+        return b.run(store.spend_assertion, b.tx, client_id, jti, expires_at, b.now)
+
+
+class _Revocation(RevocationEndpoint):  # type: ignore[misc]
+    """RFC 7009: a refresh token revokes its whole grant (the family its rotations made).
+    An access token can't be revoked: it is a signed JWT that expires in minutes, and the
+    client hears `unsupported_token_type` (not a 200 that would say it was)."""
+
+    CLIENT_AUTH_METHODS = AUTH_METHODS  # a public client revokes its own, by its client_id
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> _Held | None:
+        b = bridge()
+        held = b.run(store.find_refresh_token, b.tx, token_string)
+        if held is not None:
+            return _Held(held.grant)
+        if b.run(self.server.records.is_access_token, b.tx, token_string):
+            raise _NotRevocable(
+                description="Access tokens expire on their own; revoke the refresh token."
+            )
+        return None  # unknown, or expired and gone: nothing to revoke (RFC 7009 §2.2)
+
+    def revoke_token(self, token: _Held, request: Request) -> None:
+        b = bridge()
+        b.run(store.revoke_grant, b.tx, token.grant.id, b.now)
+
+
+class _NotRevocable(OAuth2Error):  # type: ignore[misc]
+    """RFC 7009 §2.2.1, with the status of RFC 6749 §5.2 (Authlib's says 401)."""
+
+    error = "unsupported_token_type"
+    status_code = 400
+
+
+class _Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+    """RFC 7662, for confidential clients, about the tokens issued to them."""
+
+    CLIENT_AUTH_METHODS = CONFIDENTIAL
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> _Introspected | None:
+        b = bridge()
+        found = b.run(self.server.records.introspection, b.tx, token_string)
+        return _Introspected(found) if found is not None else None
+
+    def check_permission(self, token: _Introspected, client: Client, request: Request) -> bool:
+        return token.payload.get("client_id") == client.get_client_id()
+
+    def introspect_token(self, token: _Introspected) -> dict[str, Any]:
+        return token.payload if token.payload.get("active") else {"active": False}
+
+
+@dataclass(frozen=True)
+class _Introspected:
+    """A token's RFC 7662 answer, decided by `Records.introspect` (active or not)."""
+
+    payload: dict[str, Any]
+
+    def is_expired(self) -> bool:
+        return False  # decided in `payload["active"]`
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+class _EndSession(EndSessionEndpoint):  # type: ignore[misc]
+    """RP-initiated logout: the `id_token_hint` must be an ID token honnin signed (expired
+    or not) with a key still published; a post-logout redirect URI must be registered."""
+
+    def get_server_jwks(self) -> dict[str, Any]:
+        b = bridge()
+        return b.run(self.server.records.published_keys, b.tx)
+
+    def get_algorithms(self) -> list[str]:
+        return list(ALGORITHMS)
+
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict[str, Any]:
+        claims: dict[str, Any] = super()._validate_id_token_hint(id_token_hint)
+        try:
+            header = jws.extract_compact(id_token_hint.encode()).headers()  # verified above
+        except (JoseError, ValueError) as error:
+            raise InvalidRequestError("The id_token_hint is not an ID token.") from error
+        if header.get("typ") == "at+jwt" or claims.get("iss") != self.server.issuer:
+            raise InvalidRequestError("The id_token_hint is not an ID token honnin issued.")
+        return claims
+
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:  # honnin's: the one client, in a list
+            aud = aud[0]
+        return self.server.query_client(aud) if isinstance(aud, str) else None
+
+    def is_post_logout_redirect_uri_legitimate(
+        self, request: Request, uri: str, client: Client, logout_hint: str | None
+    ) -> bool:
+        """Without an ID token: the person confirms on honnin's page, which names the
+        application, before anything happens (`oidc.provider.end_session`)."""
+        return True
+
+    def end_session(self, end_session_request: EndSessionRequest) -> None:
+        pass  # the browser's sign-out is the page's (`web.oidc`), once this has checked
+
+
 class Provider(AuthorizationServer):  # type: ignore[misc]
     def __init__(
         self,
@@ -376,6 +584,10 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(_CodeGrant, [_CodeChallenge(required=True), _OpenIDCode(self)])
         self.register_grant(_RefreshGrant)
         self.register_token_generator("default", self._tokens)
+        self.register_client_auth_method("private_key_jwt", _PrivateKeyJwt(self))
+        self.register_endpoint(_Revocation)
+        self.register_endpoint(_Introspection)
+        self.register_endpoint(_EndSession)
 
     # -- what Authlib asks of a framework
 
@@ -470,6 +682,19 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
     def token(self, request: Request) -> Answer:
         answer: Answer = self.create_token_response(request)
         return answer
+
+    def revoke(self, request: Request) -> Answer:
+        answer: Answer = self.create_endpoint_response("revocation", request)
+        return answer
+
+    def introspect(self, request: Request) -> Answer:
+        answer: Answer = self.create_endpoint_response("introspection", request)
+        return answer
+
+    def end_session(self, request: Request) -> EndSessionRequest:
+        """The checked logout request (raises `OAuth2Error`: never redirect then)."""
+        checked: EndSessionRequest = self.validate_endpoint_request("end_session", request)
+        return checked
 
     def error(self, error: OAuth2Error) -> Answer:
         answer: Answer = self.handle_error_response(None, error)

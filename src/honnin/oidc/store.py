@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from honnin.db import Tx
+from honnin.db import Base, Tx
 from honnin.oidc.clients import OidcClientView, digest
 from honnin.oidc.models import (
     AuthorizationCode,
@@ -24,6 +26,7 @@ from honnin.oidc.models import (
     OidcClient,
     PairwiseSubject,
     RefreshToken,
+    SpentAssertion,
 )
 
 
@@ -204,10 +207,61 @@ async def take_refresh_token(
     return grant
 
 
+@dataclass(frozen=True)
+class HeldToken:
+    """A refresh token as revocation and introspection see it (not spent by looking)."""
+
+    grant: Grant
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+    def alive(self, now: datetime) -> bool:
+        """Unspent, unexpired, and its grant not revoked."""
+        return self.used_at is None and self.expires_at > now and self.grant.revoked_at is None
+
+
+async def find_refresh_token(tx: Tx, token: str) -> HeldToken | None:
+    """A refresh token and its grant, whatever their state."""
+    row = await tx.session.get(RefreshToken, digest(token))
+    if row is None:
+        return None
+    grant = await tx.session.get(Grant, row.grant_id)
+    if grant is None:
+        return None
+    return HeldToken(grant, row.created_at, row.expires_at, row.used_at)
+
+
 async def revoke_grant(tx: Tx, grant_id: uuid.UUID, now: datetime) -> None:
     await tx.session.execute(
         update(Grant).where(Grant.id == grant_id, Grant.revoked_at.is_(None)).values(revoked_at=now)
     )
+
+
+# -- client assertions (private_key_jwt)
+
+
+async def spend_assertion(
+    tx: Tx, client_id: uuid.UUID, jti: str, expires_at: datetime, now: datetime
+) -> bool:
+    """Remember an assertion's `jti` until it expires; False: it was presented before (a
+    replay). Two presenting it at once: one inserts, the other finds it (no error)."""
+    key = (SpentAssertion.client_id == client_id, SpentAssertion.jti == jti)
+    await tx.session.execute(
+        delete(SpentAssertion).where(*key, SpentAssertion.expires_at <= now)
+    )  # an expired one can't be replayed: its jti is free again
+    return await _insert_unless_there(
+        tx, SpentAssertion, client_id=client_id, jti=jti, expires_at=expires_at
+    )
+
+
+async def _insert_unless_there(tx: Tx, model: type[Base], **values: object) -> bool:
+    """Insert a row unless one with its key is there (or being inserted by another
+    transaction, which this waits for): True if this inserted it. No error to undo the
+    caller's transaction."""
+    insert = postgresql_insert if tx.engine.dialect.name == "postgresql" else sqlite_insert
+    result = await tx.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 # -- consents
@@ -287,14 +341,16 @@ async def subject(tx: Tx, client: OidcClientView, account_id: uuid.UUID) -> str:
     client's sector (pairwise), made on first use."""
     if client.subject_type == "public":
         return str(account_id)
-    found = await tx.session.get(PairwiseSubject, (account_id, client.sector))
-    if found is None:
-        found = PairwiseSubject(
-            account_id=account_id, sector=client.sector, subject=secrets.token_urlsafe(24)
+    key = (PairwiseSubject.account_id == account_id, PairwiseSubject.sector == client.sector)
+    found = await tx.session.scalar(select(PairwiseSubject.subject).where(*key))
+    if found is None:  # two first uses at once: one subject, whichever inserted first
+        made = secrets.token_urlsafe(24)
+        await _insert_unless_there(
+            tx, PairwiseSubject, account_id=account_id, sector=client.sector, subject=made
         )
-        tx.session.add(found)
-        await tx.session.flush()
-    return found.subject
+        found = await tx.session.scalar(select(PairwiseSubject.subject).where(*key))
+    assert found is not None
+    return found
 
 
 async def account_of(tx: Tx, client: OidcClientView, sub: str) -> uuid.UUID | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import uuid
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,6 +23,7 @@ from honnin.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
+R = TypeVar("R", bound=Response)
 
 
 def _named(sessions: list[SessionView], session_id: str | None) -> SessionView | None:
@@ -114,11 +117,31 @@ async def sign_out(request: Request) -> Response:
         chosen = _named(sessions, fields["session"])
         if chosen is None:  # already signed out, in another tab
             return redirect("/account" if current else "/signin")
+    signed_out = await sign_out_here(request, current, chosen, everyone=everyone)
+    target = "/account" if signed_out.current else "/signin"
+    return signed_out.applied(request, redirect(target))
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    """What a sign-out leaves in this browser: the account now current (another one still
+    signed in), and a new device token after signing out of everyone."""
+
+    current: uuid.UUID | None
+    new_device: str | None
+
+    def applied(self, request: Request, response: R) -> R:
+        response = with_current(request, response, str(self.current) if self.current else None)
+        return with_device(request, response, self.new_device)
+
+
+async def sign_out_here(
+    request: Request, current: SessionView | None, chosen: SessionView | None, *, everyone: bool
+) -> SignedOut:
+    """Sign out of one account in this browser (`chosen`), or of every account."""
     next_current, new_device = await runtime_of(request).sessions.sign_out(
-        who.device_token, chosen, everyone=everyone
+        browser(request).device_token, chosen, everyone=everyone
     )
     if current is not None and chosen is not None and chosen.id != current.id:
         next_current = current.id  # signing out another account keeps the current one
-    target = "/account" if next_current else "/signin"
-    response = with_current(request, redirect(target), str(next_current) if next_current else None)
-    return with_device(request, response, new_device)
+    return SignedOut(next_current, new_device)

@@ -66,12 +66,20 @@ async def _start(request: Request, kind: str) -> Response:
     return redirect(f"{PATHS[kind]}/{view.id}")
 
 
-async def start_sign_in(request: Request, return_to: str, login_hint: str | None) -> Response:
+async def start_sign_in(
+    request: Request, return_to: str, login_hint: str | None, *, two_steps: bool = False
+) -> Response:
     """A sign-in for an application's request: its pages come back to `return_to` once it
-    completes, and it starts from the name the application gave."""
+    completes, it starts from the name the application gave, and it takes two steps if the
+    application asked."""
     binding = await _binding(request, "sign_in")
     view = await runtime_of(request).flows.create(
-        "sign_in", binding, page_locale(request), return_to=return_to, login_hint=login_hint
+        "sign_in",
+        binding,
+        page_locale(request),
+        return_to=return_to,
+        login_hint=login_hint,
+        two_steps=two_steps,
     )
     return redirect(f"{PATHS['sign_in']}/{view.id}")
 

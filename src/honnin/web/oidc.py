@@ -1,6 +1,6 @@
 """The pages of an application's sign-in (OpenID Connect): `/oauth/authorize` takes the
 request, and `/oauth/authorize/{id}` carries it on — the account picker, the consent page —
-until a code goes back to the application.
+until a code goes back to the application; and its sign-out, `/oauth/logout`.
 
 Every page on the way allows, in its Content-Security-Policy's `form-action`, the client's
 redirect URI: Chromium checks the redirects that follow a form's POST against the policy of
@@ -9,14 +9,22 @@ the page that posted it, and the last POST (a sign-in's, a consent's) ends at th
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from honnin.i18n import LOCALES, _
-from honnin.oidc.provider import GONE, Ask, Outcome, Pick, Refused, SignIn, ToClient
+from honnin.oidc.provider import (
+    LOGOUT_PARAMS,
+    Ask,
+    Logout,
+    Outcome,
+    Pick,
+    Refused,
+    SignIn,
+    ToClient,
+)
 from honnin.runtime import runtime_of
+from honnin.web.account import sign_out_here
 from honnin.web.browser import browser
 from honnin.web.errors import error_page
 from honnin.web.flows import start_sign_in
@@ -41,7 +49,9 @@ async def _answer(request: Request, outcome: Outcome) -> Response:
         return error_page(request, 400, message.render(locale))
     if isinstance(outcome, SignIn):
         path = f"/oauth/authorize/{outcome.request_id}"
-        response: Response = await start_sign_in(request, path, outcome.login_hint)
+        response: Response = await start_sign_in(
+            request, path, outcome.login_hint, two_steps=outcome.two_steps
+        )
     elif isinstance(outcome, Pick):
         response = await page(
             request,
@@ -62,20 +72,26 @@ async def _answer(request: Request, outcome: Outcome) -> Response:
     return allowing_form_target(response, outcome.redirect_uri)
 
 
+def _in_wanted_language(request: Request, response: Response, ui_locales: str | None) -> Response:
+    """The application's wish for the language (`ui_locales`), unless the person chose one
+    here."""
+    wanted = [tag for tag in (ui_locales or "").split() if tag in LOCALES]
+    if wanted and request.cookies.get("lang") not in LOCALES:
+        response.set_cookie("lang", wanted[0], max_age=365 * 86_400, samesite="lax", secure=True)
+    return response
+
+
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
     who = browser(request)
+    await runtime_of(request).codes.throttle.oidc_page(who.binding.requester)
     sessions, current = await signed_in(request, who)
     oidc = runtime_of(request).oidc
     digest = runtime_of(request).sessions.device_digest(who.device_token)
     items = list(request.query_params.multi_items())
     outcome = await oidc.start(items, digest, sessions, current)
     response = await _answer(request, outcome)
-    # the application's wish for the language, unless the person chose one here
-    wanted = [tag for tag in request.query_params.get("ui_locales", "").split() if tag in LOCALES]
-    if wanted and request.cookies.get("lang") not in LOCALES:
-        response.set_cookie("lang", wanted[0], max_age=365 * 86_400, samesite="lax", secure=True)
-    return response
+    return _in_wanted_language(request, response, request.query_params.get("ui_locales"))
 
 
 @router.get("/oauth/authorize/{request_id}")
@@ -95,10 +111,7 @@ async def decide(request: Request, request_id: str) -> Response:
     oidc = runtime_of(request).oidc
     action = fields.get("action", "")
     if action == "another":  # sign in to another account for it
-        described = await oidc.describe_request(request_id, _digests(request))
-        if described is None:
-            return await _answer(request, Refused(GONE))
-        return await _answer(request, SignIn(uuid.UUID(request_id), None, described[1]))
+        return await _answer(request, await oidc.another_account(request_id, _digests(request)))
     # the account the page showed (picked, or consenting): not whichever is current now
     chosen = next((s for s in sessions if str(s.id) == fields.get("session")), None)
     consent = {"allow": True, "deny": False}.get(action)
@@ -115,3 +128,70 @@ async def decide(request: Request, request_id: str) -> Response:
     if chosen is not None and action == "pick":
         with_current(request, response, str(chosen.id))
     return response
+
+
+# -- RP-initiated logout
+
+
+@router.api_route("/oauth/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    """An application asks to sign the person out (OpenID Connect RP-Initiated Logout). With
+    an ID token honnin issued (`id_token_hint`), the account it names is signed out of this
+    browser at once; without one, the person confirms first (anyone can send a browser
+    here). A POST is the application's, cross-site: no CSRF token, as for a GET."""
+    who = browser(request)
+    await runtime_of(request).codes.throttle.oidc_page(who.binding.requester)
+    if request.method == "POST":
+        items = list((await request.form()).multi_items())
+    else:
+        items = list(request.query_params.multi_items())
+    params = [(k, v) for k, v in items if k in LOGOUT_PARAMS and isinstance(v, str)]
+    checked = await runtime_of(request).oidc.end_session(params)
+    response = await _logged_out(request, checked, params)
+    return _in_wanted_language(request, response, dict(params).get("ui_locales"))
+
+
+@router.post("/oauth/logout/confirm")
+async def confirm_logout(request: Request) -> Response:
+    """The person confirmed: every account in this browser is signed out."""
+    fields = await form_fields(request)
+    params = [(k, fields[k]) for k in LOGOUT_PARAMS if k in fields]
+    checked = await runtime_of(request).oidc.end_session(params)
+    return await _logged_out(request, checked, params, confirmed=True)
+
+
+async def _logged_out(
+    request: Request,
+    checked: Logout | Refused,
+    params: list[tuple[str, str]],
+    *,
+    confirmed: bool = False,
+) -> Response:
+    if isinstance(checked, Refused):
+        return await _answer(request, checked)
+    sessions, current = await signed_in(request, browser(request))
+    if checked.hinted:
+        chosen = next((s for s in sessions if s.id == checked.sid), None) or next(
+            (s for s in sessions if s.account_id == checked.account_id), None
+        )
+        if chosen is None:  # signed out already (or in another browser): nothing to end
+            return await _after_logout(request, checked)
+        signed_out = await sign_out_here(request, current, chosen, everyone=False)
+    elif sessions and not confirmed:
+        response = await page(
+            request,
+            "oidc/logout.html",
+            app=checked.client_name,
+            params=[(k, v) for k, v in params if k != "id_token_hint"],
+        )
+        return allowing_form_target(response, checked.redirect_uri)
+    else:
+        signed_out = await sign_out_here(request, current, None, everyone=True)
+    return signed_out.applied(request, await _after_logout(request, checked))
+
+
+async def _after_logout(request: Request, checked: Logout) -> Response:
+    """Back to the application's registered post-logout URI, or our page that says so."""
+    if checked.redirect_uri:
+        return RedirectResponse(checked.redirect_uri, status_code=303)
+    return await page(request, "oidc/signed_out.html")

@@ -20,7 +20,9 @@ def allowing_form_target(response: R, target: str | None) -> R:
     """The page's policy, letting its forms lead to `target` too (an application's redirect
     URI, where the POST's redirects end: Chromium applies `form-action` to them)."""
     if target:
-        allowed = target.replace(";", "%3B").replace(",", "%2C").replace(" ", "%20")
+        # a source has no query (CSP matches paths): an application's `?state=…` goes
+        path = target.split("?", 1)[0]
+        allowed = path.replace(";", "%3B").replace(",", "%2C").replace(" ", "%20")
         policy = CSP.replace("form-action 'self'", f"form-action 'self' {allowed}")
         response.headers["content-security-policy"] = policy
     return response
