@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -32,13 +33,26 @@ EMMA = "emma@example.com"
 
 @pytest.fixture
 async def application() -> AsyncIterator[str]:
-    """The application's redirect URI: a page that shows what came back."""
+    """The application's redirect URI, on another site than honnin's (127.0.0.1, not
+    localhost): a page that shows what came back; and `/send`, a page whose form POSTs its
+    query's parameters to `to` (as an application may send an authorization or a logout
+    request)."""
 
     async def callback(request: Request) -> HTMLResponse:
         return HTMLResponse(f"<!doctype html><title>Back</title><p>{request.url.query}</p>")
 
+    async def send(request: Request) -> HTMLResponse:
+        params = dict(request.query_params)
+        to = html.escape(params.pop("to"))
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+        )
+        form = f'<form method="post" action="{to}">{fields}<button>Send</button></form>'
+        return HTMLResponse(f"<!doctype html><title>Send</title>{form}")
+
     port = free_port()
-    app = Starlette(routes=[Route("/callback", callback)])
+    app = Starlette(routes=[Route("/callback", callback), Route("/send", send)])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -48,7 +62,15 @@ async def application() -> AsyncIterator[str]:
     await task
 
 
-def authorize_url(base: str, client_id: str, redirect_uri: str, **extra: str) -> str:
+async def post_from_the_application(page: Page, application: str, to: str, query: str) -> None:
+    """The application's page POSTs the request to honnin, cross-site (no SameSite=Lax
+    cookie goes with it)."""
+    sender = application.replace("/callback", "/send")
+    await page.goto(f"{sender}?{urlencode({'to': to})}&{query}")
+    await page.get_by_role("button", name="Send").click()
+
+
+def authorize_query(client_id: str, redirect_uri: str, **extra: str) -> str:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     query = {
@@ -62,7 +84,11 @@ def authorize_url(base: str, client_id: str, redirect_uri: str, **extra: str) ->
         "code_challenge_method": "S256",
         **extra,
     }
-    return f"{base}/oauth/authorize?{urlencode(query)}"
+    return urlencode(query)
+
+
+def authorize_url(base: str, client_id: str, redirect_uri: str, **extra: str) -> str:
+    return f"{base}/oauth/authorize?{authorize_query(client_id, redirect_uri, **extra)}"
 
 
 async def sign_in(page: Page, words: dict[str, str]) -> None:
@@ -141,14 +167,22 @@ async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_
         await page.get_by_role("button", name="emma@example.com").click()
     assert "code" in parse_qs(urlsplit(page.url).query)
     assert blocked == []
+    # the application POSTs the request from its own site: the browser's sessions still
+    # answer (honnin gives no new device token to a POST that came without its cookies)
+    silent = authorize_query(client_id, application, prompt="none")
+    async with page.expect_navigation(url=f"{application}?**"):
+        await post_from_the_application(page, application, f"{base}/oauth/authorize", silent)
+    assert "code" in parse_qs(urlsplit(page.url).query), page.url
     # the account page lists it, and can take its access away
     await page.goto(f"{base}/account")
     await page.get_by_role("heading", name=words["apps"]).wait_for()
     await screenshot(page, "oidc-account-apps")
     await page.get_by_role("button", name=words["remove"]).click()
     await page.get_by_role("heading", name=words["apps"]).wait_for(state="detached")
-    # the application asks to sign out without an ID token: the person confirms first
-    await page.goto(f"{base}/oauth/logout?{urlencode({'client_id': client_id})}")
+    # the application asks to sign out (a POST from its site, without an ID token): the
+    # person confirms first
+    logout = urlencode({"client_id": client_id})
+    await post_from_the_application(page, application, f"{base}/oauth/logout", logout)
     await page.get_by_role("heading", name=words["logout"]).wait_for()
     await screenshot(page, "oidc-logout")
     await page.get_by_role("button", name=words["sign_out"], exact=True).click()

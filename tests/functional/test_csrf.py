@@ -322,6 +322,7 @@ def test_every_post_route_of_the_pages_has_a_case(app: FastAPI) -> None:
         "/oauth/revoke",
         "/oauth/introspect",
         "/oauth/logout",
+        "/oauth/authorize",  # the same: a form POST an application sends, redirected to a GET
     }
 
 

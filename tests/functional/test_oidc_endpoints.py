@@ -63,6 +63,9 @@ async def test_revoking_a_refresh_token_revokes_its_whole_family(
     assert (answer.status_code, answer.json()) == (200, {})
     assert (await refresh(http, rp, second["refresh_token"])).json()["error"] == "invalid_grant"
     assert (await rp.introspect(second["refresh_token"])).json() == {"active": False}
+    # the access tokens of the grant stop too (they would otherwise live their few minutes)
+    assert (await rp.introspect(second["access_token"])).json() == {"active": False}
+    assert (await userinfo(http, first["access_token"])).status_code == 401
 
 
 async def test_revocation_of_an_unknown_token_succeeds_and_an_access_token_is_refused_clearly(
@@ -321,7 +324,9 @@ async def test_logout_by_post_works_as_by_get(
         "/oauth/logout",
         data={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": BYE},
     )
-    assert answer.headers["location"] == BYE
+    assert answer.status_code == 303  # to the GET: the browser's cookies come with it
+    assert "set-cookie" not in answer.headers  # no device token of its own
+    assert await follow(browser, answer.headers["location"]) == BYE
     assert not await signed_in(browser)
 
 
@@ -441,3 +446,18 @@ async def test_the_discovery_document_names_the_new_endpoints(http: httpx.AsyncC
     assert document["end_session_endpoint"] == f"{base}/oauth/logout"
     assert "private_key_jwt" in document["token_endpoint_auth_methods_supported"]
     assert "none" not in document["introspection_endpoint_auth_methods_supported"]
+
+
+async def test_userinfo_takes_the_access_token_in_a_form_post_too(
+    browser: PageClient, rp: RelyingParty, emma: Any, http: httpx.AsyncClient
+) -> None:
+    tokens = await tokens_for(browser, rp, "openid email")
+    answer = await http.post("/oauth/userinfo", data={"access_token": tokens["access_token"]})
+    assert answer.status_code == 200
+    assert answer.json()["email"] == "emma@example.com"
+    both = await http.post(
+        "/oauth/userinfo",
+        data={"access_token": tokens["access_token"]},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert both.status_code == 401  # one way only (RFC 6750 §2)

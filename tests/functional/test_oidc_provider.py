@@ -6,11 +6,15 @@ twice, a wrong verifier, a refresh token reused after rotation…); on SQLite an
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from authlib.integrations.base_client import OAuthError
+from joserfc import jws
 
 from honnin.oidc import store
 from honnin.runtime import Runtime
@@ -23,6 +27,7 @@ from tests.support.relying_party import (
     a_page,
     code_for,
     follow,
+    query_of,
     register,
     sign_in_for,
     submit,
@@ -34,6 +39,8 @@ from tests.support.smtp import Sink
 OTHER_REDIRECT = "https://other.example/callback"
 ACR_2FA = "urn:honnin:acr:2fa"
 SOLO = "solo@example.com"  # an account whose only way is its password
+TARO = "taro@example.jp"
+NEWCOMER = "newcomer@example.com"
 
 
 async def test_a_sign_in_for_an_application_returns_a_code_it_exchanges_for_tokens(
@@ -134,6 +141,18 @@ async def test_a_code_is_exchanged_once_and_a_second_exchange_revokes_what_the_f
     )
     assert refreshed.status_code == 400
     assert refreshed.json()["error"] == "invalid_grant"
+    assert (await userinfo(http, token["access_token"])).status_code == 401  # its access too
+
+
+async def test_a_code_without_offline_access_used_twice_stops_its_access_token(
+    browser: PageClient, rp: RelyingParty, emma: Any, http: httpx.AsyncClient
+) -> None:
+    callback = await code_for(browser, rp, "openid email")
+    token = await rp.exchange(callback, "openid email")
+    assert (await userinfo(http, token["access_token"])).status_code == 200
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        await rp.exchange(callback, "openid email")
+    assert (await userinfo(http, token["access_token"])).status_code == 401
 
 
 async def test_a_wrong_pkce_verifier_is_refused(
@@ -347,3 +366,136 @@ async def test_two_first_uses_of_a_sector_at_once_make_one_subject(
 
     made = await asyncio.gather(first_use(), first_use())
     assert made[0] == made[1]
+
+
+async def test_an_authorization_request_sent_as_a_form_post_goes_on_as_its_get(
+    browser: PageClient, rp: RelyingParty, emma: Any
+) -> None:
+    path, query = rp.authorization_url().split("?", 1)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    answer = await browser.client.post(path, content=query, headers=form)
+    assert answer.status_code == 303
+    assert "set-cookie" not in answer.headers  # no device token: the GET brings the browser's
+    start = a_page(await follow(browser, answer.headers["location"]))
+    assert "to continue to Example app" in start.text
+    consent = a_page(await sign_in_for(browser, start))
+    assert "state" in the_client(await submit(browser, consent, "allow"), rp)
+
+
+def plain_url(rp: RelyingParty, **params: str) -> str:
+    """An authorization request without what the client library adds (PKCE, a nonce)."""
+    query = {"response_type": "code", "client_id": rp.client_id, "redirect_uri": rp.redirect_uri,
+             "scope": "openid", "state": "s", **params}  # fmt: skip
+    return f"/oauth/authorize?{urlencode({k: v for k, v in query.items() if v})}"
+
+
+async def exchange_plainly(
+    http: httpx.AsyncClient, rp: RelyingParty, callback: str, *, post: bool = False
+) -> httpx.Response:
+    """The code's exchange by hand: no PKCE verifier; the secret in the form with `post`."""
+    data = {"grant_type": "authorization_code", "code": query_of(callback)["code"],
+            "redirect_uri": rp.redirect_uri}  # fmt: skip
+    if post:
+        data.update(client_id=rp.client_id, client_secret=rp.secret or "")
+        return await http.post("/oauth/token", data=data)
+    return await http.post("/oauth/token", data=data, auth=(rp.client_id, rp.secret or ""))
+
+
+async def test_a_confidential_client_may_go_without_pkce_nor_nonce_and_use_client_secret_post(
+    browser: PageClient, rp: RelyingParty, emma: Any, http: httpx.AsyncClient
+) -> None:
+    await code_for(browser, rp)  # allowed once
+    callback = await follow(browser, plain_url(rp))
+    the_client(callback, rp)
+    assert isinstance(callback, str)
+    answer = await exchange_plainly(http, rp, callback, post=True)
+    assert answer.status_code == 200, answer.text
+    assert "nonce" not in json.loads(
+        jws.extract_compact(answer.json()["id_token"].encode()).payload
+    )
+
+
+async def test_a_missing_response_type_is_told_to_the_client(
+    browser: PageClient, rp: RelyingParty, emma: Any
+) -> None:
+    back = the_client(await follow(browser, plain_url(rp, response_type="")), rp)
+    assert back["error"] in ("unsupported_response_type", "invalid_request")
+    assert back["state"] == "s"
+
+
+async def test_prompt_none_with_the_id_token_of_the_signed_in_account_returns_at_once(
+    browser: PageClient, rp: RelyingParty, emma: Any
+) -> None:
+    token = await rp.exchange(await code_for(browser, rp))
+    first = await rp.id_token_claims(token)
+    hinted = rp.authorization_url(prompt="none", id_token_hint=token["id_token"])
+    back = await follow(browser, hinted)
+    assert "code" in the_client(back, rp)
+    assert isinstance(back, str)
+    again = await rp.id_token_claims(await rp.exchange(back))
+    assert (again["sub"], again["auth_time"]) == (first["sub"], first["auth_time"])
+
+
+async def test_an_id_token_hint_of_an_account_not_signed_in_here_is_login_required(
+    browser: PageClient, another_browser: PageClient, rp: RelyingParty, emma: Any,
+    runtime: Runtime,
+) -> None:  # fmt: skip
+    emmas = await rp.exchange(await code_for(browser, rp))
+    await runtime.accounts.create(TARO, PASSWORD, email_verified=True)
+    start = a_page(await follow(another_browser, rp.authorization_url()))
+    page = a_page(await submit(another_browser, start, "submit_identifier", name=TARO))
+    consent = a_page(await submit(another_browser, page, "submit_password", password=PASSWORD))
+    the_client(await submit(another_browser, consent, "allow"), rp)  # Taro, signed in there
+    hinted = rp.authorization_url(prompt="none", id_token_hint=emmas["id_token"])
+    assert the_client(await follow(another_browser, hinted), rp)["error"] == "login_required"
+    # without prompt=none: a sign-in, not Taro's code
+    assert a_page(await follow(another_browser, rp.authorization_url(
+        id_token_hint=emmas["id_token"]))).path.startswith("/signin/")  # fmt: skip
+
+
+async def test_an_id_token_hint_issued_to_another_client_is_refused(
+    browser: PageClient, rp: RelyingParty, runtime: Runtime, app: Any, emma: Any
+) -> None:
+    other = await register(runtime, app, name="Other app")
+    theirs = await other.exchange(await code_for(browser, other))
+    hinted = rp.authorization_url(id_token_hint=theirs["id_token"])
+    assert the_client(await follow(browser, hinted), rp)["error"] == "invalid_request"
+
+
+async def test_a_refresh_token_presented_by_another_client_is_refused(
+    browser: PageClient, rp: RelyingParty, runtime: Runtime, app: Any, emma: Any,
+    http: httpx.AsyncClient,
+) -> None:  # fmt: skip
+    token = await rp.exchange(await code_for(browser, rp, "openid offline_access"),
+                              "openid offline_access")  # fmt: skip
+    other = await register(runtime, app, name="Other app")
+    stolen = await http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(other.client_id, other.secret or ""),
+    )
+    assert stolen.json()["error"] == "invalid_grant"
+
+
+async def test_someone_new_creates_an_account_on_the_way_and_goes_on_to_the_application(
+    browser: PageClient, rp: RelyingParty, sink: Sink
+) -> None:
+    start = a_page(await follow(browser, rp.authorization_url()))
+    create = next(link for link in start.links() if link.startswith("/signup"))
+    details = a_page(await follow(browser, create))
+    assert "to continue to Example app" in details.text
+    sent = a_page(await submit(browser, details, "submit_details", email=NEWCOMER,
+                               password=PASSWORD))  # fmt: skip
+    code = await sink.wait_for_code(NEWCOMER)
+    consent = a_page(await submit(browser, sent, "submit_code", code=code))
+    assert "Sign in to Example app" in consent.text
+    assert "code" in the_client(await submit(browser, consent, "allow"), rp)
+
+
+async def test_a_sign_up_link_to_anything_but_a_waiting_request_is_a_plain_sign_up(
+    browser: PageClient, sink: Sink
+) -> None:
+    for elsewhere in ("https://evil.example/", "/account", f"/oauth/authorize/{uuid.uuid4()}"):
+        page = a_page(await follow(browser, f"/signup?{urlencode({'continue': elsewhere})}"))
+        assert page.path.startswith("/signup/")
+        assert "to continue to" not in page.text

@@ -93,6 +93,10 @@ class Page:
     def forms(self) -> list[Form]:
         return forms_in(self.html)
 
+    def links(self) -> list[str]:
+        """Every link's address, as written (entities decoded)."""
+        return [html.unescape(href) for href in re.findall(r'<a\b[^>]*\bhref="([^"]*)"', self.html)]
+
     def form(self, action: str) -> Form:
         """The form that performs `action` (hidden field, or a named submit button)."""
         for form in self.forms():

@@ -99,10 +99,10 @@ async def userinfo(request: Request) -> Response:
         await runtime_of(request).codes.throttle.oidc_call(_requester(request))
     except RateLimited as limited:
         return Response(status_code=429, headers={"Retry-After": str(limited.retry_after)})
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented.strip():
+    presented = await _bearer_token(request)
+    if presented is None:
         return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="honnin"'})
-    claims = await runtime_of(request).oidc.userinfo(presented.strip())
+    claims = await runtime_of(request).oidc.userinfo(presented)
     if claims is None:
         return Response(
             status_code=401,
@@ -115,6 +115,20 @@ async def userinfo(request: Request) -> Response:
 
 
 FORM = "application/x-www-form-urlencoded"
+
+
+async def _bearer_token(request: Request) -> str | None:
+    """The access token: in the Authorization header (RFC 6750 §2.1) or, in a form POST,
+    as `access_token` (§2.2), not both."""
+    scheme, _, header = request.headers.get("authorization", "").partition(" ")
+    in_header = header.strip() if scheme.lower() == "bearer" else ""
+    in_body = ""
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
+        value = (await request.form()).get("access_token")
+        in_body = value.strip() if isinstance(value, str) else ""
+    if bool(in_header) == bool(in_body):  # none, or two (RFC 6750 §2: one method only)
+        return None
+    return in_header or in_body
 
 
 def _oauth_error(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
+from joserfc.jwk import ECKey, JWKRegistry, Key, KeyParameters, KeySet, RSAKey
 from sqlalchemy import or_, select
 
 from honnin.clock import Clock
@@ -70,7 +70,8 @@ class SigningKeys:
         self.keyring = keyring
         self.publish_ahead = publish_ahead
         self.longest_token = longest_token  # how long a retired key stays published
-        self._verifier: tuple[datetime, KeySet] | None = None  # `verifying`'s, and when read
+        # `verifying`'s keys, each with when it leaves the JWKS, and when they were read
+        self._verifier: tuple[datetime, list[tuple[datetime | None, Key]]] | None = None
         # private keys unsealed and loaded, by kid (a kid's key never changes): loading an RSA
         # key checks it, 36 ms of CPU, 40 times the rest of a code's exchange
         # (bench/oidc_exchange.py)
@@ -112,23 +113,35 @@ class SigningKeys:
         keys = await self._published(tx, self.clock.now())
         return {"keys": [dict(key.public_jwk) for key in keys]}
 
-    async def verifying(self, tx: Tx) -> KeySet | None:
-        """The published keys, to verify honnin's own tokens with: read at most once per
-        `VERIFIER_KEPT` per process. That is safe both ways: a new key is published long
-        before it signs (`publish_ahead`), and a key leaves only once every token it signed
-        has expired."""
+    async def verifying(self, tx: Tx, kid: str | None = None) -> KeySet | None:
+        """The keys published now, to verify honnin's own tokens with. They are read at most
+        once per `VERIFIER_KEPT` per process, which is safe: a new key is published long
+        before it signs (`publish_ahead`), and each key read is dropped from the set at the
+        moment it leaves the JWKS (`published_until`), cached or not. The first key of an
+        algorithm signs as soon as it is made (nothing was signed before it), perhaps by
+        another process: a `kid` the set lacks reads it again, at most once a second."""
         now = self.clock.now()
+        read_at = self._verifier[0] if self._verifier else None
+        lacks = (
+            kid is not None
+            and self._verifier is not None
+            and all(key.kid != kid for _, key in self._verifier[1])
+        )
         if (
-            self._verifier is None
-            or now - self._verifier[0] >= VERIFIER_KEPT
-            or now < self._verifier[0]
+            read_at is None
+            or not read_at <= now < read_at + VERIFIER_KEPT
+            or (lacks and now - read_at >= timedelta(seconds=1))
         ):
-            published = await self.jwks_in(tx)
-            if not published["keys"]:
-                return None  # none made yet: no token was signed
-            self._verifier = (now, KeySet.import_key_set(published))  # type: ignore[arg-type]
+            rows = await self._published(tx, now)
+            read = [(self._view(row).published_until, JWKRegistry.import_key(row.public_jwk))
+                    for row in rows]  # fmt: skip
+            self._verifier = (now, read)
         assert self._verifier is not None
-        return self._verifier[1]
+        keys = [key for until, key in self._verifier[1] if until is None or until > now]
+        if not keys:
+            self._verifier = None  # none made yet: read again when one is
+            return None
+        return KeySet(keys)
 
     async def signing(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
         """The key that signs with `alg` now: its kid and its private half."""
@@ -179,6 +192,7 @@ class SigningKeys:
         )
         tx.session.add(row)
         await tx.session.flush()
+        self._verifier = None  # read the published keys again (a first key signs at once)
         return row
 
     @staticmethod

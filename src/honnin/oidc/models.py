@@ -63,6 +63,8 @@ class AuthorizationRequest(Base):
     params: Mapped[dict[str, str]] = mapped_column(JSON)  # as the client sent them
     # the session it is for, once chosen (the account picker) or signed in for it
     session_id: Mapped[uuid.UUID | None]
+    # the account an `id_token_hint` names: only its session answers without a page
+    account_hint: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

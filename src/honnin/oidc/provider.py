@@ -18,9 +18,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwt import Token
 
 from honnin.accounts.service import ACTIVE, AccountService
 from honnin.audit import service as audit
@@ -37,6 +38,7 @@ from honnin.oidc.server import (
     ASSERTION_ALGORITHMS,
     AUTH_METHODS,
     CONFIDENTIAL,
+    GRANT_CLAIM,
     SCOPES,
     Answer,
     Bridge,
@@ -181,8 +183,31 @@ class OidcProvider(Records):
         uri = client.view.jwks_uri
         return None if uri is None else await self.client_key_sets.of(uri, kid)
 
-    async def published_keys(self, tx: Tx) -> dict[str, Any]:
-        return await self.keys.jwks_in(tx)
+    async def id_token_claims(self, tx: Tx, token: str) -> dict[str, Any] | None:
+        decoded = await self._ours(tx, token)
+        if decoded is None or decoded.header.get("typ") == "at+jwt":
+            return None
+        claims = dict(decoded.claims)
+        aud = claims.get("aud")
+        if claims.get("iss") != self.issuer or not isinstance(claims.get("sub"), str):
+            return None
+        if not (isinstance(aud, str) or (isinstance(aud, list) and aud)):
+            return None
+        return claims
+
+    async def _ours(self, tx: Tx, token: str) -> Token | None:
+        """A JWT signed by one of honnin's published keys (whatever it says)."""
+        try:
+            kid = jws.extract_compact(token.encode()).headers().get("kid")
+        except (JoseError, ValueError):
+            return None
+        keys = await self.keys.verifying(tx, kid if isinstance(kid, str) else None)
+        if keys is None:
+            return None
+        try:
+            return jwt.decode(token, keys, algorithms=list(ALGORITHMS))
+        except (JoseError, ValueError):
+            return None
 
     async def is_access_token(self, tx: Tx, token: str) -> bool:
         return await self._access_token_claims(tx, token, alive=False) is not None
@@ -284,10 +309,30 @@ class OidcProvider(Records):
                     data.get("state"),
                 )
             assert client is not None
+            account_hint = None
+            if data.get("id_token_hint"):
+                account_hint = await self._hinted(tx, client, data["id_token_hint"])
+                if account_hint is None:
+                    return _to_client(
+                        grant.redirect_uri,
+                        ("invalid_request", "id_token_hint is no ID token issued to you."),
+                        data.get("state"),
+                    )
             request_id = await store.add_request(
-                tx, client.view.id, device_digest, dict(items), now, self.request_ttl
-            )
+                tx, client.view.id, device_digest, dict(items), now, self.request_ttl,
+                account_hint=account_hint,
+            )  # fmt: skip
         return await self.resume(str(request_id), (device_digest,), sessions, current)
+
+    async def _hinted(self, tx: Tx, client: Client, id_token: str) -> uuid.UUID | None:
+        """The account of an ID token honnin issued to this client (expired or not)."""
+        claims = await self.id_token_claims(tx, id_token)
+        if claims is None:
+            return None
+        aud = claims["aud"]
+        if client.get_client_id() not in (aud if isinstance(aud, list) else [aud]):
+            return None
+        return await store.account_of(tx, client.view, claims["sub"])
 
     async def resume(
         self,
@@ -343,6 +388,8 @@ class OidcProvider(Records):
         session = _session_for(row, sessions, current)
         if session is None:
             if silent:
+                if row.account_hint is not None:
+                    return error("login_required", "The account of id_token_hint is not here.")
                 if len(sessions) > 1:
                     return error("account_selection_required", "Several accounts are signed in.")
                 return error("login_required", "Nobody is signed in.")
@@ -516,27 +563,24 @@ class OidcProvider(Records):
             return {"sub": held.sub, **claims_for(held, str(claims.get("scope", "")))}
 
     async def _holder(self, tx: Tx, claims: dict[str, Any]) -> Person | None:
-        """Whom an access token speaks for, while its application is enabled and allowed and
-        the account open (userinfo and introspection: one rule)."""
+        """Whom an access token speaks for, while its grant is not revoked, its application
+        enabled and allowed, and the account open (userinfo and introspection: one rule)."""
         client = await self.client(tx, str(claims.get("client_id")))
-        if client is None:
+        grant_id = _uuid(claims.get(GRANT_CLAIM))
+        if client is None or grant_id is None:
             return None
-        account_id = await store.account_of(tx, client.view, str(claims["sub"]))
-        if account_id is None or not await store.consented(tx, account_id, client.view.id):
+        grant = await store.live_grant(tx, grant_id, client.view.id)
+        if grant is None or not await store.consented(tx, grant.account_id, client.view.id):
             return None
-        return await self._person(tx, client, account_id, self.clock.now(), "", "")
+        return await self._person(tx, client, grant.account_id, self.clock.now(), "", "")
 
     async def _access_token_claims(
         self, tx: Tx, token: str, *, alive: bool
     ) -> dict[str, Any] | None:
         """An access token's claims, if honnin signed it (a key still published) for its
         userinfo endpoint; `alive`: and it has not expired."""
-        keys = await self.keys.verifying(tx)
-        if keys is None:
-            return None
-        try:
-            decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
-        except (JoseError, ValueError):
+        decoded = await self._ours(tx, token)
+        if decoded is None:
             return None
         claims = decoded.claims
         if (
@@ -639,13 +683,19 @@ def _session_for(
     row: AuthorizationRequest, sessions: list[SessionView], current: SessionView | None
 ) -> SessionView | None:
     """The session that answers: the one picked for the request, one signed in for it (since
-    it came), or the browser's only one; None: the person picks or signs in."""
+    it came), the one of the account an `id_token_hint` names, or the browser's only one;
+    None: the person picks or signs in."""
     if row.session_id is not None:
         picked = next((s for s in sessions if s.id == row.session_id), None)
         if picked is not None:
             return picked
     if current is not None and current.verified_at >= row.created_at:
         return current
+    if row.account_hint is not None:  # the account the application's ID token names
+        hinted = [s for s in sessions if s.account_id == row.account_hint]
+        return next((s for s in hinted if current and s.id == current.id), None) or next(
+            iter(hinted), None
+        )
     prompts = row.params.get("prompt", "").split()
     if "select_account" in prompts:
         return None

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -37,14 +37,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import OpenIDCode, UserInfo
 from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
-from joserfc import jws, jwt
+from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from honnin.db import Tx
 from honnin.oidc import store
 from honnin.oidc.clients import OidcClientView, secret_matches
-from honnin.oidc.keys import ALGORITHMS
 from honnin.oidc.models import AuthorizationCode, Grant
 
 T = TypeVar("T")
@@ -59,6 +58,7 @@ CONFIDENTIAL = AUTH_METHODS[:3]  # introspection: a client that can keep a secre
 # an HMAC key in it would let anyone sign)
 ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
 ASSERTION_MAX_SECONDS = 3600  # its jti is kept this long at most
+GRANT_CLAIM = "grant"  # an access token's grant (a private claim: honnin reads it back)
 
 
 @dataclass(frozen=True)
@@ -219,8 +219,9 @@ class Records:
         """The public keys of a client that signs assertions (None: not to be read)."""
         raise NotImplementedError
 
-    async def published_keys(self, tx: Tx) -> dict[str, Any]:
-        """The JWKS: every key that signed a token still accepted."""
+    async def id_token_claims(self, tx: Tx, token: str) -> dict[str, Any] | None:
+        """The claims of an ID token honnin issued (expired or not, while its key is
+        published); None: it is not one."""
         raise NotImplementedError
 
     async def introspection(self, tx: Tx, token: str) -> dict[str, Any] | None:
@@ -334,10 +335,16 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         pass  # spent as it was taken (`store.take_code`)
 
     def authenticate_user(self, authorization_code: _Code) -> Person | None:
+        """Whom the code is for, and the grant its exchange makes now: every token it gives
+        names the grant, so that revoking it (a second exchange, a revocation) stops them."""
         provider: Provider = self.server
         b = bridge()
-        person_of = provider.records.person_of_code
-        return b.run(person_of, b.tx, authorization_code.row, self.request.client)
+        row = authorization_code.row
+        person = b.run(provider.records.person_of_code, b.tx, row, self.request.client)
+        if person is None:
+            return None
+        grant_id = b.run(store.add_grant, b.tx, row, row.scope, b.now)
+        return replace(person, grant_id=grant_id)
 
 
 @dataclass(frozen=True)
@@ -529,20 +536,14 @@ class _EndSession(EndSessionEndpoint):  # type: ignore[misc]
     """RP-initiated logout: the `id_token_hint` must be an ID token honnin signed (expired
     or not) with a key still published; a post-logout redirect URI must be registered."""
 
-    def get_server_jwks(self) -> dict[str, Any]:
-        b = bridge()
-        return b.run(self.server.records.published_keys, b.tx)
-
-    def get_algorithms(self) -> list[str]:
-        return list(ALGORITHMS)
-
     def _validate_id_token_hint(self, id_token_hint: str) -> dict[str, Any]:
-        claims: dict[str, Any] = super()._validate_id_token_hint(id_token_hint)
-        try:
-            header = jws.extract_compact(id_token_hint.encode()).headers()  # verified above
-        except (JoseError, ValueError) as error:
-            raise InvalidRequestError("The id_token_hint is not an ID token.") from error
-        if header.get("typ") == "at+jwt" or claims.get("iss") != self.server.issuer:
+        """One rule for an ID token given back, here and at the authorization endpoint
+        (`Records.id_token_claims`)."""
+        b = bridge()
+        claims: dict[str, Any] | None = b.run(
+            self.server.records.id_token_claims, b.tx, id_token_hint
+        )
+        if claims is None:
             raise InvalidRequestError("The id_token_hint is not an ID token honnin issued.")
         return claims
 
@@ -605,12 +606,8 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             return
         b = bridge()
         person: Person = request.user
-        grant_id = person.grant_id
-        if grant_id is None:
-            grant_id = b.run(
-                store.add_grant, b.tx, request.authorization_code.row, token["scope"], b.now
-            )
-        b.run(store.add_refresh_token, b.tx, grant_id, refresh, b.now, self.refresh_ttl)
+        assert person.grant_id is not None  # made as the code was spent, or the token's
+        b.run(store.add_refresh_token, b.tx, person.grant_id, refresh, b.now, self.refresh_ttl)
 
     def create_oauth2_request(self, request: Request) -> Request:
         return request
@@ -657,6 +654,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             "auth_time": int(user.auth_time.timestamp()),
             "acr": user.acr,
             "amr": list(user.amr),
+            GRANT_CLAIM: str(user.grant_id),  # revoked with it (`OidcProvider._holder`)
         }
         header = {"alg": ACCESS_TOKEN_ALG, "kid": kid, "typ": "at+jwt"}
         token: dict[str, Any] = {

@@ -44,11 +44,14 @@ async def add_request(
     params: dict[str, str],
     now: datetime,
     ttl: timedelta,
+    *,
+    account_hint: uuid.UUID | None = None,
 ) -> uuid.UUID:
     row = AuthorizationRequest(
         client_id=client_id,
         device_digest=device_digest,
         params=params,
+        account_hint=account_hint,
         created_at=now,
         expires_at=now + ttl,
     )
@@ -158,8 +161,8 @@ async def nonce_used(tx: Tx, client_id: uuid.UUID, nonce: str, now: datetime) ->
 
 
 async def add_grant(tx: Tx, code: AuthorizationCode, scope: str, now: datetime) -> uuid.UUID:
-    """The grant a code's exchange makes; the code remembers it (a second exchange revokes
-    it)."""
+    """The grant a code's exchange makes, which its tokens name; the code remembers it (a
+    second exchange revokes it)."""
     grant = Grant(
         client_id=code.client_id,
         account_id=code.account_id,
@@ -230,6 +233,14 @@ async def find_refresh_token(tx: Tx, token: str) -> HeldToken | None:
     if grant is None:
         return None
     return HeldToken(grant, row.created_at, row.expires_at, row.used_at)
+
+
+async def live_grant(tx: Tx, grant_id: uuid.UUID, client_id: uuid.UUID) -> Grant | None:
+    """The client's grant, unless it was revoked."""
+    grant = await tx.session.get(Grant, grant_id)
+    if grant is None or grant.client_id != client_id or grant.revoked_at is not None:
+        return None
+    return grant
 
 
 async def revoke_grant(tx: Tx, grant_id: uuid.UUID, now: datetime) -> None:

@@ -47,6 +47,18 @@ def set_cookie_header(settings: Settings, name: str, value: str, max_age: int) -
     return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
 
 
+# what applications' servers call (no browser, so no device token for it)
+NO_BROWSER = frozenset(
+    ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo", "/oauth/jwks",
+     "/.well-known/openid-configuration")
+)  # fmt: skip
+# form POSTs an application's page sends the browser with (OpenID Connect allows them): the
+# browser sends no SameSite=Lax cookie with a cross-site POST, so a device token given here
+# would replace its own and lose its sessions. They answer a redirect to their GET (a
+# top-level GET carries the cookies: `web.oidc`).
+CROSS_SITE_POSTS = frozenset(("/oauth/authorize", "/oauth/logout"))
+
+
 class DeviceCookie:
     """Give every browser that reaches a page a device token, before the page runs."""
 
@@ -57,7 +69,12 @@ class DeviceCookie:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(("/api/", "/static/")):
+        if (
+            scope["type"] != "http"
+            or path.startswith(("/api/", "/static/"))
+            or path in NO_BROWSER
+            or (scope.get("method") == "POST" and path in CROSS_SITE_POSTS)
+        ):
             await self.app(scope, receive, send)
             return
         token = _read_cookie(scope, self.device_name)

@@ -91,11 +91,17 @@ def _after(view: FlowView) -> str:
 
 async def _continuing_to(request: Request, view: FlowView) -> tuple[str, str] | None:
     """The application a flow signs in for (its name, its redirect URI), if any."""
-    if not view.return_to or not view.return_to.startswith("/oauth/authorize/"):
+    return await _application_waiting(request, view.return_to)
+
+
+async def _application_waiting(request: Request, path: str | None) -> tuple[str, str] | None:
+    """The application whose sign-in waits at `path` in this browser (its name, its redirect
+    URI); None for any other path."""
+    if not path or not path.startswith("/oauth/authorize/"):
         return None
     runtime = runtime_of(request)
     digests = runtime.sessions.device_digests(browser(request).device_token)
-    return await runtime.oidc.describe_request(view.return_to.rsplit("/", 1)[1], digests)
+    return await runtime.oidc.describe_request(path.rsplit("/", 1)[1], digests)
 
 
 async def _show(request: Request, kind: str, flow_id: str) -> Response:
@@ -268,7 +274,16 @@ async def sign_in(request: Request) -> Response:
 
 @router.get("/signup")
 async def sign_up(request: Request) -> Response:
-    return await _start(request, "sign_up")
+    """A new account; with `continue`, for the application whose sign-in waits there (the
+    link on its sign-in page): the new account goes on to it."""
+    waiting = request.query_params.get("continue")
+    if await _application_waiting(request, waiting) is None:
+        return await _start(request, "sign_up")
+    binding = await _binding(request, "sign_up")
+    view = await runtime_of(request).flows.create(
+        "sign_up", binding, page_locale(request), return_to=waiting
+    )
+    return redirect(f"{PATHS['sign_up']}/{view.id}")
 
 
 @router.get("/account/security")

@@ -9,6 +9,8 @@ the page that posted it, and the last POST (a sign-in's, a consent's) ends at th
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -94,6 +96,19 @@ async def authorize(request: Request) -> Response:
     return _in_wanted_language(request, response, request.query_params.get("ui_locales"))
 
 
+@router.post("/oauth/authorize")
+async def authorize_by_post(request: Request) -> Response:
+    """An authorization request sent as a form POST (OpenID Connect Core §3.1.2.1): the same
+    request as a GET (see `browser.CROSS_SITE_POSTS`)."""
+    return await _as_get(request)
+
+
+async def _as_get(request: Request) -> Response:
+    form = await request.form()
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return RedirectResponse(f"{request.url.path}?{urlencode(items)}", status_code=303)
+
+
 @router.get("/oauth/authorize/{request_id}")
 async def resume(request: Request, request_id: str) -> Response:
     sessions, current = await signed_in(request, browser(request))
@@ -133,22 +148,27 @@ async def decide(request: Request, request_id: str) -> Response:
 # -- RP-initiated logout
 
 
-@router.api_route("/oauth/logout", methods=["GET", "POST"])
+@router.get("/oauth/logout")
 async def logout(request: Request) -> Response:
     """An application asks to sign the person out (OpenID Connect RP-Initiated Logout). With
     an ID token honnin issued (`id_token_hint`), the account it names is signed out of this
     browser at once; without one, the person confirms first (anyone can send a browser
-    here). A POST is the application's, cross-site: no CSRF token, as for a GET."""
+    here)."""
     who = browser(request)
     await runtime_of(request).codes.throttle.oidc_page(who.binding.requester)
-    if request.method == "POST":
-        items = list((await request.form()).multi_items())
-    else:
-        items = list(request.query_params.multi_items())
-    params = [(k, v) for k, v in items if k in LOGOUT_PARAMS and isinstance(v, str)]
+    items = request.query_params.multi_items()
+    params = [(k, v) for k, v in items if k in LOGOUT_PARAMS]
     checked = await runtime_of(request).oidc.end_session(params)
     response = await _logged_out(request, checked, params)
     return _in_wanted_language(request, response, dict(params).get("ui_locales"))
+
+
+@router.post("/oauth/logout")
+async def logout_by_post(request: Request) -> Response:
+    """A logout request sent as a form POST (allowed by RP-Initiated Logout §2): the same
+    request as a GET, where the browser's cookies come with it (`browser.CROSS_SITE_POSTS`).
+    No CSRF token: the application's page sends it, as it may send a GET."""
+    return await _as_get(request)
 
 
 @router.post("/oauth/logout/confirm")

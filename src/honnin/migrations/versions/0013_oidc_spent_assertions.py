@@ -1,12 +1,13 @@
 """oidc spent assertions
 
 The `jti` of each signed assertion a client authenticated with (`private_key_jwt`), kept until
-the assertion expires: one presented again is refused as a replay. And an index on grants'
-creation time, by which housekeeping prunes those with no refresh token left.
+the assertion expires: one presented again is refused as a replay. The account an
+authorization request's `id_token_hint` names. And an index on grants' creation time, by which
+housekeeping prunes those with no refresh token left.
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-04 20:39:10.360350
+Create Date: 2026-12-04 21:05:52.885608
 """
 
 from collections.abc import Sequence
@@ -44,8 +45,14 @@ def upgrade() -> None:
     with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_oidc_grants_created_at"), ["created_at"], unique=False)
 
+    with op.batch_alter_table("oidc_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_hint", sa.Uuid(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("oidc_requests", schema=None) as batch_op:
+        batch_op.drop_column("account_hint")
+
     with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_grants_created_at"))
 
