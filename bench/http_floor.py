@@ -60,9 +60,22 @@ async def call(
     """One request straight into the ASGI app: its status and JSON body. Not httpx's
     `ASGITransport`, as the tests use: its own work would be in every figure."""
     raw = json.dumps(body).encode() if body is not None else b""
+    status, content = await asgi_call(app, method, path, raw, "application/json", headers)
+    return status, json.loads(content) if content else None
+
+
+async def asgi_call(
+    app: Asgi,
+    method: str,
+    path: str,
+    raw: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """One request of `raw` straight into the ASGI app: its status and body."""
     sent: list[tuple[bytes, bytes]] = [
         (b"host", b"localhost"),
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type.encode()),
         (b"content-length", str(len(raw)).encode()),
         *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
     ]
@@ -92,8 +105,7 @@ async def call(
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    content = b"".join(chunks)
-    return status, json.loads(content) if content else None
+    return status, b"".join(chunks)
 
 
 # --- honnin ------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,47 +40,16 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import create_database, drop_database, honnin_env, pg_url
+from bench.http_floor import Asgi, asgi_call
 
-Asgi = Callable[[dict[str, Any], Any, Any], Coroutine[Any, Any, None]]
 REDIRECT = "https://app.example/callback"
 
 
 async def post_form(app: Asgi, path: str, form: dict[str, str], auth: str) -> tuple[int, bytes]:
     """One form POST straight into the ASGI app: its status and body."""
     raw = urlencode(form).encode()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "headers": [
-            (b"host", b"localhost"),
-            (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"content-length", str(len(raw)).encode()),
-            (b"authorization", auth.encode()),
-        ],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "root_path": "",
-        "state": {},
-    }  # fmt: skip
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    status, chunks = 0, []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
+    form_type = "application/x-www-form-urlencoded"
+    return await asgi_call(app, "POST", path, raw, form_type, {"authorization": auth})
 
 
 def challenge_of(verifier: str) -> str:

@@ -46,7 +46,9 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str) -
         return HTMLResponse(f"<!doctype html><title>Example app</title>{body}")
 
     async def login(request: Request) -> Response:
-        wishes = {"acr_values": TWO_STEPS} if request.query_params.get("two_steps") else {}
+        two_steps = bool(request.query_params.get("two_steps"))
+        request.session["two_steps"] = two_steps  # checked when the browser comes back
+        wishes = {"acr_values": TWO_STEPS} if two_steps else {}
         if request.query_params.get("lang"):  # the language of honnin's pages
             wishes["ui_locales"] = request.query_params["lang"]
         sent: Response = await honnin.authorize_redirect(request, f"{base_url}/callback", **wishes)
@@ -54,7 +56,11 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str) -
 
     async def callback(request: Request) -> Response:
         token = await honnin.authorize_access_token(request)  # the ID token checked
-        request.session.update(claims=dict(token["userinfo"]), id_token=token["id_token"])
+        claims = dict(token["userinfo"])
+        # acr_values is only asked through the browser, which could drop it: check the answer
+        if request.session.pop("two_steps", False) and claims.get("acr") != TWO_STEPS:
+            return HTMLResponse("<!doctype html><p>Not signed in with two steps.</p>", 403)
+        request.session.update(claims=claims, id_token=token["id_token"])
         return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:

@@ -27,6 +27,7 @@ from tests.support.relying_party import (
     follow,
     query_of,
     register,
+    sign_in_for,
     userinfo,
 )
 from tests.support.served import Served, serving
@@ -234,6 +235,19 @@ async def test_an_assertion_is_spent_by_its_first_use(
     assert "used before" in replayed.json()["error_description"]
 
 
+async def test_an_assertion_cannot_be_replayed_in_the_leeway_after_it_expired(
+    signing_rp: RelyingParty, http: httpx.AsyncClient, clock: ShiftableClock
+) -> None:
+    """Accepted until a minute after its exp (clocks differ): spent until then too."""
+    assert signing_rp.key is not None
+    signed = assertion(signing_rp, signing_rp.key, lifetime=30)
+    assert (await introspect_with(http, signed)).status_code == 200
+    clock.advance(seconds=60)  # past its exp, within the leeway
+    replayed = await introspect_with(http, signed)
+    assert replayed.status_code == 400
+    assert "used before" in replayed.json()["error_description"]
+
+
 @pytest.mark.parametrize(
     ("how", "said"),
     [
@@ -290,6 +304,9 @@ async def test_a_client_whose_keys_cannot_be_read_cannot_authenticate(
     refused = await introspect_with(http, assertion(lost, keys[0]))
     assert refused.status_code == 400
     assert "can't be read" in refused.json()["error_description"]
+    # tried a moment ago: not again (anyone can send assertions naming this client)
+    assert (await introspect_with(http, assertion(lost, keys[0]))).status_code == 400
+    assert served.hits["/moved.json"] == 1
 
 
 # -- RP-initiated logout
@@ -326,8 +343,29 @@ async def test_logout_by_post_works_as_by_get(
     )
     assert answer.status_code == 303  # to the GET: the browser's cookies come with it
     assert "set-cookie" not in answer.headers  # no device token of its own
-    assert await follow(browser, answer.headers["location"]) == BYE
+    location = answer.headers["location"]
+    assert tokens["id_token"].split(".")[1] not in location  # sealed: not in the history
+    altered = location[:-3] + ("AAA" if not location.endswith("AAA") else "BBB")
+    assert a_page(await follow(browser, altered)).status == 400
+    assert await follow(browser, location) == BYE
     assert not await signed_in(browser)
+
+
+async def test_an_id_token_of_an_earlier_sign_in_asks_the_person_first(
+    browser: PageClient, leaving_rp: RelyingParty, emma: Any
+) -> None:
+    """The account signed out and in again since: its ID token is not this session's."""
+    tokens = await tokens_for(browser, leaving_rp, "openid")
+    confirm = await browser.get("/signout")
+    out = next(f for f in confirm.forms() if f.action == "/signout")
+    await browser.client.post(out.action, data=out.fields)
+    assert not await signed_in(browser)
+    again = a_page(await follow(browser, leaving_rp.authorization_url()))
+    await sign_in_for(browser, again)
+    assert await signed_in(browser)
+    page = a_page(await follow(browser, logout_url(id_token_hint=tokens["id_token"])))
+    assert "Example app asks to sign you out." in page.text
+    assert await signed_in(browser)
 
 
 async def test_a_post_logout_uri_not_registered_is_never_followed(
@@ -460,4 +498,5 @@ async def test_userinfo_takes_the_access_token_in_a_form_post_too(
         data={"access_token": tokens["access_token"]},
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
     )
-    assert both.status_code == 401  # one way only (RFC 6750 §2)
+    assert both.status_code == 400  # one way only (RFC 6750 §3.1)
+    assert both.json()["error"] == "invalid_request"

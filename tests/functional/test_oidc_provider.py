@@ -499,3 +499,35 @@ async def test_a_sign_up_link_to_anything_but_a_waiting_request_is_a_plain_sign_
         page = a_page(await follow(browser, f"/signup?{urlencode({'continue': elsewhere})}"))
         assert page.path.startswith("/signup/")
         assert "to continue to" not in page.text
+
+
+async def test_using_a_different_account_keeps_the_application_and_its_wishes(
+    browser: PageClient, rp: RelyingParty, emma: Any, sink: Sink
+) -> None:
+    start = a_page(await follow(browser, rp.authorization_url(acr_values=ACR_2FA)))
+    page = a_page(await submit(browser, start, "submit_identifier", name=EMMA))
+    again = a_page(await submit(browser, page, "restart"))
+    assert "to continue to Example app" in again.text
+    options = a_page(await sign_in_for(browser, again))
+    assert "Example app asks for a second step" in options.text  # two steps, still
+
+
+async def test_a_code_first_takes_the_password_second_when_the_application_asks(
+    browser: PageClient, rp: RelyingParty, emma: Any, sink: Sink
+) -> None:
+    start = a_page(await follow(browser, rp.authorization_url(acr_values=ACR_2FA)))
+    page = a_page(await submit(browser, start, "submit_identifier", name=EMMA))
+    sent = a_page(await submit(browser, page, "send_code"))
+    second = a_page(await submit(browser, sent, "submit_code", code=await sink.wait_for_code(EMMA)))
+    assert "Example app asks for a second step, so after the code" in second.text
+    consent = a_page(await submit(browser, second, "submit_password", password=PASSWORD))
+    callback = await submit(browser, consent, "allow")
+    assert isinstance(callback, str)
+    claims = await rp.id_token_claims(await rp.exchange(the_url(callback, rp)))
+    assert claims["acr"] == ACR_2FA
+
+
+def the_url(callback: Page | str, rp: RelyingParty) -> str:
+    the_client(callback, rp)
+    assert isinstance(callback, str)
+    return callback

@@ -100,6 +100,8 @@ async def userinfo(request: Request) -> Response:
     except RateLimited as limited:
         return Response(status_code=429, headers={"Retry-After": str(limited.retry_after)})
     presented = await _bearer_token(request)
+    if presented == "":  # two ways at once
+        return _oauth_error(400, "invalid_request", "Send the access token one way only.")
     if presented is None:
         return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="honnin"'})
     claims = await runtime_of(request).oidc.userinfo(presented)
@@ -119,16 +121,16 @@ FORM = "application/x-www-form-urlencoded"
 
 async def _bearer_token(request: Request) -> str | None:
     """The access token: in the Authorization header (RFC 6750 §2.1) or, in a form POST,
-    as `access_token` (§2.2), not both."""
+    as `access_token` (§2.2); None: neither; "": both (§3.1: `invalid_request`)."""
     scheme, _, header = request.headers.get("authorization", "").partition(" ")
     in_header = header.strip() if scheme.lower() == "bearer" else ""
     in_body = ""
     if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
         value = (await request.form()).get("access_token")
         in_body = value.strip() if isinstance(value, str) else ""
-    if bool(in_header) == bool(in_body):  # none, or two (RFC 6750 §2: one method only)
-        return None
-    return in_header or in_body
+    if in_header and in_body:
+        return ""
+    return in_header or in_body or None
 
 
 def _oauth_error(

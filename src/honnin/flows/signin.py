@@ -83,6 +83,7 @@ class Closing(Protocol):
 
 SIGN_IN = "sign_in"  # purpose of the code that signs in instead of a password
 VERIFY = "verify_identity"  # purpose of the second step's code
+MADE_WITH = ("return_to", "login_hint", "two_steps")  # `FlowService.create`'s, kept
 
 ACTIONS = {
     # or a passkey, without a name (a button, or the browser's autofill list)
@@ -343,7 +344,9 @@ class SignIn(Steps):
             if account.password_hash is None and asked_by_app(ctx, account):
                 # an account made without a password (by the API): no second step to ask for
                 return errors.no_second_factor(asked=True)
-            ctx.update("second_password", challenge_id=None)
+            ctx.update(
+                "second_password", challenge_id=None, asked_by_app=asked_by_app(ctx, account)
+            )
         else:
             first = (f"proof:{ctx.data['first_proof']}",) if ctx.data.get("first_proof") else ()
             await self._complete(ctx, account, "code", first)
@@ -497,9 +500,10 @@ class SignIn(Steps):
     async def _restart(self, ctx: Context, fields: Mapping[str, str], _: Any) -> None:
         ctx.flow.account_id = None
         ctx.flow.state = self.first_state
-        ctx.flow.data = {}
+        # what the flow was made with stays: the application it signs in for, and its wishes
+        ctx.flow.data = {k: ctx.data[k] for k in MADE_WITH if k in ctx.data}
         if "submit_passkey" in self.actions(self.first_state):
-            ctx.flow.data = passkey.fresh(self.flows)
+            ctx.flow.data = {**ctx.flow.data, **passkey.fresh(self.flows)}
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ and whether it must consent.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -109,6 +110,7 @@ class Logout:
     hinted: bool  # an ID token honnin issued names whom; else the person confirms
     sid: uuid.UUID | None  # the honnin session of the ID token's sign-in
     account_id: uuid.UUID | None  # whose it is (signed in again since: another session)
+    client_id: str | None
     client_name: str | None
     redirect_uri: str | None  # the registered post-logout URI, with `state`; None: our page
 
@@ -181,7 +183,25 @@ class OidcProvider(Records):
 
     async def client_keys(self, client: Client, kid: str | None) -> KeySet | None:
         uri = client.view.jwks_uri
-        return None if uri is None else await self.client_key_sets.of(uri, kid)
+        return None if uri is None else self.client_key_sets.kept(uri)
+
+    async def _read_client_keys(self, items: list[tuple[str, str]]) -> None:
+        """Before a client call's transaction: the keys of the client its assertion names
+        (unverified yet: Authlib checks it in the transaction, with the keys read here)."""
+        assertion = dict(items).get("client_assertion")
+        if not assertion:
+            return
+        try:
+            signed = jws.extract_compact(assertion.encode())
+            sub, kid = json.loads(signed.payload).get("sub"), signed.headers().get("kid")
+        except (JoseError, ValueError, AttributeError):
+            return  # Authlib refuses it, with its reason
+        if not isinstance(sub, str):
+            return
+        async with self.db.transaction(write=False) as tx:
+            row = await find(tx, sub)
+        if row is not None and row.jwks_uri and row.disabled_at is None:
+            await self.client_key_sets.read(row.jwks_uri, kid if isinstance(kid, str) else None)
 
     async def id_token_claims(self, tx: Tx, token: str) -> dict[str, Any] | None:
         decoded = await self._ours(tx, token)
@@ -244,12 +264,8 @@ class OidcProvider(Records):
         inactive = {"active": False, "client_id": str(claims.get("client_id"))}
         if claims["exp"] <= now.timestamp() or await self._holder(tx, claims) is None:
             return inactive
-        named = ("client_id", "scope", "sub", "iss", "aud", "iat", "exp", "jti", "auth_time", "acr")
-        return {
-            "active": True,
-            "token_type": "Bearer",
-            **{k: claims[k] for k in named if k in claims},
-        }
+        told = {k: claims[k] for k in INTROSPECTED if k in claims}
+        return {"active": True, "token_type": "Bearer", **told}
 
     async def _person(
         self, tx: Tx, client: Client, account_id: uuid.UUID, auth_time: Any, amr: str, acr: str
@@ -393,9 +409,17 @@ class OidcProvider(Records):
                 if len(sessions) > 1:
                     return error("account_selection_required", "Several accounts are signed in.")
                 return error("login_required", "Nobody is signed in.")
-            if sessions and ("select_account" in prompts or len(sessions) > 1):
+            hinted_elsewhere = row.account_hint is not None  # its account is not here
+            if (
+                sessions
+                and not hinted_elsewhere
+                and ("select_account" in prompts or len(sessions) > 1)
+            ):
                 return Pick(row.id, client.view.name, redirect_uri)
             return sign_in()
+        if row.account_hint is not None and session.account_id != row.account_hint:
+            # signed in (or picked) for it as another account than the ID token's
+            return error("login_required", "Sign in as the account of id_token_hint.")
         signed_in_for_it = session.verified_at >= row.created_at
         max_age = params.get("max_age")
         too_old = max_age is not None and (
@@ -501,6 +525,7 @@ class OidcProvider(Records):
     ) -> Answer:
         """A code's exchange, or a refresh: one transaction (a spent code or token and what it
         gave commit together; a reused one's revocation commits with the refusal)."""
+        await self._read_client_keys(items)
         async with self.db.transaction() as tx:
             bridge = Bridge(tx, self.clock.now())
             request = Request("POST", uri, headers, items)
@@ -510,6 +535,7 @@ class OidcProvider(Records):
         self, uri: str, headers: Mapping[str, str], items: list[tuple[str, str]]
     ) -> Answer:
         """RFC 7009: a refresh token's grant revoked, in one transaction."""
+        await self._read_client_keys(items)
         async with self.db.transaction() as tx:
             bridge = Bridge(tx, self.clock.now())
             request = Request("POST", uri, headers, items)
@@ -520,7 +546,8 @@ class OidcProvider(Records):
     ) -> Answer:
         """RFC 7662, for a confidential client about its own tokens. A write transaction
         only for a client's assertion (its jti is spent)."""
-        async with self.db.transaction() as tx:
+        await self._read_client_keys(items)
+        async with self.db.transaction(write="client_assertion" in dict(items)) as tx:
             bridge = Bridge(tx, self.clock.now())
             request = Request("POST", uri, headers, items)
             return await bridge.call(lambda: self.server.introspect(request))
@@ -541,13 +568,12 @@ class OidcProvider(Records):
             client: Client | None = checked.client
             claims = checked.id_token_claims
             if claims is None:
-                return Logout(False, None, None, _name(client), checked.redirect_uri)
+                return Logout(False, None, None, _id(client), _name(client), checked.redirect_uri)
             account_id = None
             if client is not None and isinstance(claims.get("sub"), str):
                 account_id = await store.account_of(tx, client.view, claims["sub"])
-        return Logout(
-            True, _uuid(claims.get("sid")), account_id, _name(client), checked.redirect_uri
-        )
+        sid = _uuid(claims.get("sid"))
+        return Logout(True, sid, account_id, _id(client), _name(client), checked.redirect_uri)
 
     # -- userinfo
 
@@ -635,6 +661,9 @@ GONE = _(
     "This sign-in request has expired or belongs to another browser. "
     "Start again from the application."
 )
+LOGOUT_GONE = _(
+    "This sign-out request has expired or was changed. Sign out from the application again."
+)
 CLAIMS = (
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "email",
     "email_verified", "phone_number", "phone_number_verified", "locale", "zoneinfo",
@@ -648,6 +677,10 @@ UNSUPPORTED = {
     "request_uri": ("request_uri_not_supported", "request_uri is not supported."),
     "registration": ("registration_not_supported", "Registration is by the operator."),
 }
+
+
+def _id(client: Client | None) -> str | None:
+    return client.get_client_id() if client is not None else None
 
 
 def _name(client: Client | None) -> str | None:

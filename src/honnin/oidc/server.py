@@ -468,7 +468,8 @@ class _PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         if not isinstance(jti, str) or not 0 < len(jti) <= 200:
             raise InvalidClientError(description="'jti' must be a string of 1–200 characters.")
         client_id = uuid.UUID(claims["sub"])  # the client found by it: a valid id
-        expires_at = datetime.fromtimestamp(claims["exp"], tz=b.now.tzinfo)
+        # kept as long as it is accepted: its exp, and the leeway after it
+        expires_at = datetime.fromtimestamp(claims["exp"] + self.leeway, tz=b.now.tzinfo)
         return b.run(store.spend_assertion, b.tx, client_id, jti, expires_at, b.now)
 
 
@@ -521,7 +522,7 @@ class _Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class _Introspected:
-    """A token's RFC 7662 answer, decided by `Records.introspect` (active or not)."""
+    """A token's RFC 7662 answer, decided by `Records.introspection` (active or not)."""
 
     payload: dict[str, Any]
 
@@ -557,7 +558,8 @@ class _EndSession(EndSessionEndpoint):  # type: ignore[misc]
         self, request: Request, uri: str, client: Client, logout_hint: str | None
     ) -> bool:
         """Without an ID token: the person confirms on honnin's page, which names the
-        application, before anything happens (`oidc.provider.end_session`)."""
+        application, before anyone is signed out (`web.oidc`); with nobody signed in there
+        is nothing to confirm, and the browser goes back to the registered URI."""
         return True
 
     def end_session(self, end_session_request: EndSessionRequest) -> None:

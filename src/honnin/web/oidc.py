@@ -9,13 +9,17 @@ the page that posted it, and the last POST (a sign-in's, a consent's) ends at th
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import base64
+import json
 
+from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from honnin.i18n import LOCALES, _
 from honnin.oidc.provider import (
+    GONE,
+    LOGOUT_GONE,
     LOGOUT_PARAMS,
     Ask,
     Logout,
@@ -90,10 +94,12 @@ async def authorize(request: Request) -> Response:
     sessions, current = await signed_in(request, who)
     oidc = runtime_of(request).oidc
     digest = runtime_of(request).sessions.device_digest(who.device_token)
-    items = list(request.query_params.multi_items())
+    items = _request_items(request)
+    if items is None:
+        return await _answer(request, Refused(GONE))
     outcome = await oidc.start(items, digest, sessions, current)
     response = await _answer(request, outcome)
-    return _in_wanted_language(request, response, request.query_params.get("ui_locales"))
+    return _in_wanted_language(request, response, dict(items).get("ui_locales"))
 
 
 @router.post("/oauth/authorize")
@@ -104,9 +110,38 @@ async def authorize_by_post(request: Request) -> Response:
 
 
 async def _as_get(request: Request) -> Response:
+    """The posted request, sealed into its GET (`POSTED_PARAMETER`): an ID token or a name an
+    application posted is not written in clear into the browser's history."""
     form = await request.form()
     items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    return RedirectResponse(f"{request.url.path}?{urlencode(items)}", status_code=303)
+    runtime = runtime_of(request)
+    until = runtime.clock.now().timestamp() + POSTED_SECONDS
+    plain = json.dumps({"items": items, "until": until}).encode()
+    sealed = runtime.keyring.seal(plain, f"{POSTED}:{request.url.path}")
+    posted = base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+    return RedirectResponse(f"{request.url.path}?{POSTED_PARAMETER}={posted}", status_code=303)
+
+
+def _request_items(request: Request) -> list[tuple[str, str]] | None:
+    """A GET's parameters, or the ones a POST sealed into it (None: altered or expired)."""
+    posted = request.query_params.get(POSTED_PARAMETER)
+    if posted is None:
+        return list(request.query_params.multi_items())
+    runtime = runtime_of(request)
+    try:
+        sealed = base64.urlsafe_b64decode(posted + "=" * (-len(posted) % 4))
+        found = json.loads(runtime.keyring.unseal(sealed, f"{POSTED}:{request.url.path}"))
+    except (ValueError, InvalidTag):
+        return None
+    if found["until"] < runtime.clock.now().timestamp():
+        return None
+    return [(str(k), str(v)) for k, v in found["items"]]
+
+
+# a posted request's parameters, sealed into its GET for this long (a redirect's time)
+POSTED_SECONDS = 300
+POSTED = "oidc-posted"
+POSTED_PARAMETER = "honnin_posted"  # no OpenID Connect parameter's name
 
 
 @router.get("/oauth/authorize/{request_id}")
@@ -156,7 +191,9 @@ async def logout(request: Request) -> Response:
     here)."""
     who = browser(request)
     await runtime_of(request).codes.throttle.oidc_page(who.binding.requester)
-    items = request.query_params.multi_items()
+    items = _request_items(request)
+    if items is None:
+        return _refused_logout(request, Refused(LOGOUT_GONE))
     params = [(k, v) for k, v in items if k in LOGOUT_PARAMS]
     checked = await runtime_of(request).oidc.end_session(params)
     response = await _logged_out(request, checked, params)
@@ -188,26 +225,30 @@ async def _logged_out(
     confirmed: bool = False,
 ) -> Response:
     if isinstance(checked, Refused):
-        return await _answer(request, checked)
+        return _refused_logout(request, checked)
     sessions, current = await signed_in(request, browser(request))
-    if checked.hinted:
-        chosen = next((s for s in sessions if s.id == checked.sid), None) or next(
-            (s for s in sessions if s.account_id == checked.account_id), None
-        )
-        if chosen is None:  # signed out already (or in another browser): nothing to end
-            return await _after_logout(request, checked)
-        signed_out = await sign_out_here(request, current, chosen, everyone=False)
-    elif sessions and not confirmed:
+    named = next((s for s in sessions if checked.hinted and s.id == checked.sid), None)
+    if named is not None:  # the session the ID token was given in: no question
+        signed_out = await sign_out_here(request, current, named, everyone=False)
+        return signed_out.applied(request, await _after_logout(request, checked))
+    if checked.hinted and all(s.account_id != checked.account_id for s in sessions):
+        return await _after_logout(request, checked)  # signed out already: nothing to end
+    if sessions and not confirmed:
+        # no ID token, or one of an earlier sign-in of the account: the person says
+        kept = [(k, v) for k, v in params if k not in ("id_token_hint", "client_id")]
+        client = [("client_id", checked.client_id)] if checked.client_id else []
         response = await page(
-            request,
-            "oidc/logout.html",
-            app=checked.client_name,
-            params=[(k, v) for k, v in params if k != "id_token_hint"],
+            request, "oidc/logout.html", app=checked.client_name, params=[*kept, *client]
         )
         return allowing_form_target(response, checked.redirect_uri)
-    else:
-        signed_out = await sign_out_here(request, current, None, everyone=True)
+    signed_out = await sign_out_here(request, current, None, everyone=True)
     return signed_out.applied(request, await _after_logout(request, checked))
+
+
+def _refused_logout(request: Request, refused: Refused) -> Response:
+    locale = page_locale(request)
+    message = _("This sign-out request can't be used: {reason}", reason=refused.reason)
+    return error_page(request, 400, message.render(locale))
 
 
 async def _after_logout(request: Request, checked: Logout) -> Response:
