@@ -48,6 +48,15 @@ class KeyView:
         return "signing" if self.active_from <= now else "published"
 
 
+@dataclass(frozen=True)
+class _Signer:
+    """The key `signing` chose for an algorithm, when, and until when it signs."""
+
+    read_at: datetime
+    kid: str
+    retired_at: datetime | None
+
+
 def _generate(alg: str) -> RSAKey | ECKey:
     parameters: KeyParameters = {"alg": alg, "use": "sig"}
     if alg == "RS256":
@@ -76,6 +85,7 @@ class SigningKeys:
         # key checks it, 36 ms of CPU, 40 times the rest of a code's exchange
         # (bench/oidc_exchange.py)
         self._opened: dict[str, RSAKey | ECKey] = {}
+        self._signers: dict[str, _Signer] = {}  # `signing`'s choice per algorithm
 
     def _view(self, key: SigningKey) -> KeyView:
         until = key.retired_at + self.longest_token if key.retired_at else None
@@ -94,6 +104,7 @@ class SigningKeys:
                     old.retired_at = max(starts, old.active_from)
                 made.append(self._view(await self._add(tx, alg, now, starts)))
         self._verifier = None
+        self._signers = {}
         return made
 
     async def listed(self) -> list[KeyView]:
@@ -144,8 +155,19 @@ class SigningKeys:
         return KeySet(keys)
 
     async def signing(self, tx: Tx, alg: str) -> tuple[str, RSAKey | ECKey]:
-        """The key that signs with `alg` now: its kid and its private half."""
+        """The key that signs with `alg` now: its kid and its private half. Which one is
+        read at most once per `VERIFIER_KEPT` per process (a code's exchange signs twice):
+        a rotation elsewhere retires it `publish_ahead` ahead, long after this is read
+        again, and the key it kept stops at its own `retired_at` here."""
         now = self.clock.now()
+        kept = self._signers.get(alg)
+        if (
+            kept is not None
+            and kept.read_at <= now < kept.read_at + VERIFIER_KEPT
+            and (kept.retired_at is None or now < kept.retired_at)
+            and kept.kid in self._opened
+        ):
+            return kept.kid, self._opened[kept.kid]
         found = await tx.session.scalar(
             select(SigningKey)
             .where(
@@ -165,6 +187,7 @@ class SigningKeys:
             parameters: KeyParameters = {"alg": found.alg, "use": "sig"}
             key = key_type.import_key(pem, parameters=parameters)
             self._opened[found.kid] = key
+        self._signers[alg] = _Signer(now, found.kid, found.retired_at)
         return found.kid, key
 
     async def _ensure(self) -> None:
