@@ -165,3 +165,29 @@ async def code_to(sink: Sink, address: str, nth: int = 1) -> str:
             if nth == 0:
                 return mail.code
     raise AssertionError(f"no code #{nth} to {address}")
+
+
+# the sign-in page's words, in each language (the tests find fields and buttons by them)
+SIGN_IN_WORDS = {
+    "en": {
+        "name": "Email address or phone number",
+        "next": "Next",
+        "password": "Password",
+        "sign_in": "Sign in",
+    },
+    "ja": {
+        "name": "メールアドレスまたは電話番号",
+        "next": "次へ",
+        "password": "パスワード",
+        "sign_in": "サインイン",
+    },
+}
+
+
+async def sign_in_with_password(page: Any, lang: str, name: str, password: str) -> None:
+    """On the sign-in page: the name, then the password."""
+    words = SIGN_IN_WORDS[lang]
+    await page.get_by_label(words["name"]).fill(name)
+    await page.get_by_role("button", name=words["next"]).click()
+    await page.get_by_label(words["password"], exact=True).fill(password)
+    await page.get_by_role("button", name=words["sign_in"], exact=True).click()

@@ -12,7 +12,7 @@ from playwright.async_api import BrowserContext, Page
 from honnin.i18n import gettext
 from honnin.limits.service import Requester
 from honnin.runtime import Runtime
-from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.conftest import SIGN_IN_WORDS, accessibility_violations, screenshot
 from tests.support.clock import ShiftableClock
 from tests.support.smtp import Sink
 
@@ -178,20 +178,7 @@ async def test_pages_in_japanese_under_the_real_csp(
 
 # --- the account page, the picker, signing out, the page chrome (both languages) -----------
 
-WORDS = {
-    "en": {
-        "name": "Email address or phone number",
-        "next": "Next",
-        "password": "Password",
-        "sign_in": "Sign in",
-    },
-    "ja": {
-        "name": "メールアドレスまたは電話番号",
-        "next": "次へ",
-        "password": "パスワード",
-        "sign_in": "サインイン",
-    },
-}
+WORDS = SIGN_IN_WORDS
 LONG = "emma.account-security-backup@accountprotection.example.com"
 
 ONE_ROW_AND_NO_OVERFLOW = """() => {

@@ -18,7 +18,7 @@ from playwright.async_api import Browser
 
 from honnin.oidc.clients import Registration
 from honnin.runtime import Runtime
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in_with_password
 from tests.support.smtp import Sink, free_port
 
 PASSWORD = "correct horse battery staple"
@@ -27,10 +27,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oidc_app" / "app.p
 
 WORDS = {
     "en": {
-        "name": "Email address or phone number",
-        "next": "Next",
-        "password": "Password",
-        "sign_in": "Sign in",
         "verify": "Verify your identity",
         "send_a_code": "Send a code",
         "address": "Email address",
@@ -41,10 +37,6 @@ WORDS = {
         "allow": "Allow",
     },
     "ja": {
-        "name": "メールアドレスまたは電話番号",
-        "next": "次へ",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "verify": "本人確認",
         "send_a_code": "コードを送信",
         "address": "メールアドレス",
@@ -104,10 +96,7 @@ async def test_the_example_app_signs_in_in_two_steps_shows_the_claims_and_signs_
     page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
     await page.goto(example)
     await page.goto(f"{example}/login?two_steps=1&lang={lang}")  # the app's second link
-    await page.get_by_label(words["name"]).fill(EMMA)
-    await page.get_by_role("button", name=words["next"]).click()
-    await page.get_by_label(words["password"], exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name=words["sign_in"], exact=True).click()
+    await sign_in_with_password(page, lang, EMMA, PASSWORD)
     # the app asked for two steps: honnin asks for a second one, though two-step is off
     await page.get_by_role("heading", name=words["verify"]).wait_for()
     await screenshot(page, "oidc-example-second-step")

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from honnin.oidc.clients import Registration
 from honnin.runtime import Runtime
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in_with_password
 from tests.support.smtp import free_port
 
 PASSWORD = "correct horse battery staple"
@@ -91,19 +91,8 @@ def authorize_url(base: str, client_id: str, redirect_uri: str, **extra: str) ->
     return f"{base}/oauth/authorize?{authorize_query(client_id, redirect_uri, **extra)}"
 
 
-async def sign_in(page: Page, words: dict[str, str]) -> None:
-    await page.get_by_label(words["name"]).fill(EMMA)
-    await page.get_by_role("button", name=words["next"]).click()
-    await page.get_by_label(words["password"], exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name=words["sign_in"], exact=True).click()
-
-
 WORDS = {
     "en": {
-        "name": "Email address or phone number",
-        "next": "Next",
-        "password": "Password",
-        "sign_in": "Sign in",
         "consent": "Sign in to Example app",
         "allow": "Allow",
         "pick": "Choose an account",
@@ -115,10 +104,6 @@ WORDS = {
         "signed_out": "You've signed out",
     },
     "ja": {
-        "name": "メールアドレスまたは電話番号",
-        "next": "次へ",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "consent": "Example appにサインイン",
         "allow": "許可",
         "pick": "アカウントの選択",
@@ -150,7 +135,7 @@ async def test_an_application_signs_its_user_in_through_the_pages_with_the_real_
     await page.goto(authorize_url(base, client_id, application, ui_locales=lang))
     await page.get_by_text(words["continue"]).wait_for()
     await screenshot(page, "oidc-signin")
-    await sign_in(page, words)
+    await sign_in_with_password(page, lang, EMMA, PASSWORD)
     await page.get_by_role("heading", name=words["consent"]).wait_for()
     await screenshot(page, "oidc-consent")
     async with page.expect_navigation(url=f"{application}?**"):

@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy models' base, the engine and transactions (migrations: honnin.migrations)."""
 
-from honnin.db.base import Base, Unindexed, UTCDateTime, new_id, random_id, table_of
+from honnin.db.base import Base, Unindexed, UTCDateTime, id_in, new_id, random_id, table_of
 from honnin.db.engine import Database, Tx
 from honnin.db.prepared import Prepared
 
@@ -11,6 +11,7 @@ __all__ = [
     "Tx",
     "UTCDateTime",
     "Unindexed",
+    "id_in",
     "new_id",
     "random_id",
     "table_of",

@@ -100,6 +100,15 @@ def random_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def id_in(value: object) -> uuid.UUID | None:
+    """The row id `value` spells (a client's, a request's, a claim's); None if it spells
+    none."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def new_id() -> uuid.UUID:
     """A row id that sorts by creation time (UUIDv7), with 74 random bits.
 

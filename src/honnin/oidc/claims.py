@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from honnin.authenticators.models import Passkey
-from honnin.db import Tx
+from honnin.db import Tx, id_in
 from honnin.destinations.kinds import EMAIL
 from honnin.flows.ways.passkey import USER_VERIFIED
 from honnin.proofs.models import Proof
@@ -54,7 +54,7 @@ async def signed_in_by(tx: Tx, ways: tuple[str, ...]) -> SignedInBy:
             methods.append("pwd")
             factors.add("know")
         elif kind == "proof":
-            proof = await tx.session.get(Proof, _uuid(key))
+            proof = await tx.session.get(Proof, id_in(key))
             if proof is not None:
                 sent_by = channel or ("email" if proof.kind == EMAIL else "sms")
                 methods.append(_BY_CHANNEL.get(sent_by, "otp"))
@@ -63,7 +63,7 @@ async def signed_in_by(tx: Tx, ways: tuple[str, ...]) -> SignedInBy:
             methods.append("otp")
             factors.add(f"have:{way}")
         elif kind == "passkey":
-            passkey = await tx.session.get(Passkey, _uuid(key))
+            passkey = await tx.session.get(Passkey, id_in(key))
             if passkey is not None:
                 methods.append("swk" if passkey.backup_eligible else "hwk")
                 factors.add(f"have:{way}")
@@ -74,13 +74,6 @@ async def signed_in_by(tx: Tx, ways: tuple[str, ...]) -> SignedInBy:
     if two:
         methods.append("mfa")
     return SignedInBy(tuple(dict.fromkeys(methods)), ACR_2FA if two else ACR_1FA)
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 async def user_claims(

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from honnin.clock import Clock
 from honnin.crypto import same
-from honnin.db import Database, Tx
+from honnin.db import Database, Tx, id_in
 from honnin.errors import Conflict, InvalidInput, NotFound
 from honnin.i18n import LazyText, _
 from honnin.oidc.keys import ALGORITHMS
@@ -110,11 +110,8 @@ def secret_matches(stored: bytes | None, secret: str) -> bool:
 
 async def find(tx: Tx, client_id: str) -> OidcClient | None:
     """The client with this id, if any (an id that is no UUID names none)."""
-    try:
-        key = uuid.UUID(client_id)
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return await tx.session.get(OidcClient, key)
+    key = id_in(client_id)
+    return None if key is None else await tx.session.get(OidcClient, key)
 
 
 def checked_uri(uri: str, what: LazyText) -> str:

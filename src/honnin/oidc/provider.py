@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from joserfc.jwt import Token
 from honnin.accounts.service import ACTIVE, AccountService
 from honnin.audit import service as audit
 from honnin.clock import Clock
-from honnin.db import Database, Tx
+from honnin.db import Database, Tx, id_in
 from honnin.i18n import LazyText, _
 from honnin.oidc import store
 from honnin.oidc.claims import ACR_2FA, ACR_VALUES, signed_in_by, user_claims
@@ -525,32 +525,38 @@ class OidcProvider(Records):
     ) -> Answer:
         """A code's exchange, or a refresh: one transaction (a spent code or token and what it
         gave commit together; a reused one's revocation commits with the refusal)."""
-        await self._read_client_keys(items)
-        async with self.db.transaction() as tx:
-            bridge = Bridge(tx, self.clock.now())
-            request = Request("POST", uri, headers, items)
-            return await bridge.call(lambda: self.server.token(request))
+        return await self._client_call(self.server.token, uri, headers, items)
 
     async def revoke(
         self, uri: str, headers: Mapping[str, str], items: list[tuple[str, str]]
     ) -> Answer:
         """RFC 7009: a refresh token's grant revoked, in one transaction."""
-        await self._read_client_keys(items)
-        async with self.db.transaction() as tx:
-            bridge = Bridge(tx, self.clock.now())
-            request = Request("POST", uri, headers, items)
-            return await bridge.call(lambda: self.server.revoke(request))
+        return await self._client_call(self.server.revoke, uri, headers, items)
 
     async def introspect(
         self, uri: str, headers: Mapping[str, str], items: list[tuple[str, str]]
     ) -> Answer:
         """RFC 7662, for a confidential client about its own tokens. A write transaction
         only for a client's assertion (its jti is spent)."""
+        write = "client_assertion" in dict(items)
+        return await self._client_call(self.server.introspect, uri, headers, items, write=write)
+
+    async def _client_call(
+        self,
+        endpoint: Callable[[Request], Answer],
+        uri: str,
+        headers: Mapping[str, str],
+        items: list[tuple[str, str]],
+        *,
+        write: bool = True,
+    ) -> Answer:
+        """An application's call, answered by Authlib in one transaction; the keys of a
+        client that signs its assertion are read before it begins."""
         await self._read_client_keys(items)
-        async with self.db.transaction(write="client_assertion" in dict(items)) as tx:
+        async with self.db.transaction(write=write) as tx:
             bridge = Bridge(tx, self.clock.now())
             request = Request("POST", uri, headers, items)
-            return await bridge.call(lambda: self.server.introspect(request))
+            return await bridge.call(lambda: endpoint(request))
 
     # -- RP-initiated logout
 
@@ -572,7 +578,7 @@ class OidcProvider(Records):
             account_id = None
             if client is not None and isinstance(claims.get("sub"), str):
                 account_id = await store.account_of(tx, client.view, claims["sub"])
-        sid = _uuid(claims.get("sid"))
+        sid = id_in(claims.get("sid"))
         return Logout(True, sid, account_id, _id(client), _name(client), checked.redirect_uri)
 
     # -- userinfo
@@ -592,7 +598,7 @@ class OidcProvider(Records):
         """Whom an access token speaks for, while its grant is not revoked, its application
         enabled and allowed, and the account open (userinfo and introspection: one rule)."""
         client = await self.client(tx, str(claims.get("client_id")))
-        grant_id = _uuid(claims.get(GRANT_CLAIM))
+        grant_id = id_in(claims.get(GRANT_CLAIM))
         if client is None or grant_id is None:
             return None
         grant = await store.live_grant(tx, grant_id, client.view.id)
@@ -685,13 +691,6 @@ def _id(client: Client | None) -> str | None:
 
 def _name(client: Client | None) -> str | None:
     return client.view.name if client is not None else None
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _with_grant(person: Person, grant_id: uuid.UUID) -> Person:

@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from honnin.db import Base, Tx
+from honnin.db import Base, Tx, id_in
 from honnin.oidc.clients import OidcClientView, digest
 from honnin.oidc.models import (
     AuthorizationCode,
@@ -64,11 +64,8 @@ async def waiting_request(
     tx: Tx, request_id: str, device_digests: tuple[bytes, ...], now: datetime
 ) -> AuthorizationRequest | None:
     """The request, if it is this browser's and has not expired."""
-    try:
-        key = uuid.UUID(request_id)
-    except ValueError:
-        return None
-    row = await tx.session.get(AuthorizationRequest, key)
+    key = id_in(request_id)
+    row = None if key is None else await tx.session.get(AuthorizationRequest, key)
     if row is None or row.expires_at <= now or row.device_digest not in device_digests:
         return None
     return row
@@ -244,8 +241,13 @@ async def live_grant(tx: Tx, grant_id: uuid.UUID, client_id: uuid.UUID) -> Grant
 
 
 async def revoke_grant(tx: Tx, grant_id: uuid.UUID, now: datetime) -> None:
+    await _revoke_grants(tx, now, Grant.id == grant_id)
+
+
+async def _revoke_grants(tx: Tx, now: datetime, *which: ColumnElement[bool]) -> None:
+    """Revoke the grants `which` selects (those not revoked already keep their time)."""
     await tx.session.execute(
-        update(Grant).where(Grant.id == grant_id, Grant.revoked_at.is_(None)).values(revoked_at=now)
+        update(Grant).where(*which, Grant.revoked_at.is_(None)).values(revoked_at=now)
     )
 
 
@@ -332,15 +334,7 @@ async def withdraw(tx: Tx, account_id: uuid.UUID, client_id: uuid.UUID, now: dat
     result = await tx.session.execute(
         delete(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id)
     )
-    await tx.session.execute(
-        update(Grant)
-        .where(
-            Grant.account_id == account_id,
-            Grant.client_id == client_id,
-            Grant.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    await _revoke_grants(tx, now, Grant.account_id == account_id, Grant.client_id == client_id)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -367,10 +361,7 @@ async def subject(tx: Tx, client: OidcClientView, account_id: uuid.UUID) -> str:
 async def account_of(tx: Tx, client: OidcClientView, sub: str) -> uuid.UUID | None:
     """Whose `sub` this is, as this client knows it."""
     if client.subject_type == "public":
-        try:
-            return uuid.UUID(sub)
-        except ValueError:
-            return None
+        return id_in(sub)
     found = await tx.session.scalar(
         select(PairwiseSubject.account_id).where(
             PairwiseSubject.subject == sub, PairwiseSubject.sector == client.sector

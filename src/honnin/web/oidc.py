@@ -49,10 +49,7 @@ async def _answer(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, ToClient):
         return RedirectResponse(outcome.location, status_code=303)
     if isinstance(outcome, Refused):
-        locale = page_locale(request)
-        reason = outcome.reason.render(locale)
-        message = _("This sign-in request can't be used: {reason}", reason=reason)
-        return error_page(request, 400, message.render(locale))
+        return _refused(request, outcome)
     if isinstance(outcome, SignIn):
         path = f"/oauth/authorize/{outcome.request_id}"
         response: Response = await start_sign_in(
@@ -193,7 +190,7 @@ async def logout(request: Request) -> Response:
     await runtime_of(request).codes.throttle.oidc_page(who.binding.requester)
     items = _request_items(request)
     if items is None:
-        return _refused_logout(request, Refused(LOGOUT_GONE))
+        return _refused(request, Refused(LOGOUT_GONE), sign_out=True)
     params = [(k, v) for k, v in items if k in LOGOUT_PARAMS]
     checked = await runtime_of(request).oidc.end_session(params)
     response = await _logged_out(request, checked, params)
@@ -225,7 +222,7 @@ async def _logged_out(
     confirmed: bool = False,
 ) -> Response:
     if isinstance(checked, Refused):
-        return _refused_logout(request, checked)
+        return _refused(request, checked, sign_out=True)
     sessions, current = await signed_in(request, browser(request))
     named = next((s for s in sessions if checked.hinted and s.id == checked.sid), None)
     if named is not None:  # the session the ID token was given in: no question
@@ -245,10 +242,15 @@ async def _logged_out(
     return signed_out.applied(request, await _after_logout(request, checked))
 
 
-def _refused_logout(request: Request, refused: Refused) -> Response:
-    locale = page_locale(request)
-    message = _("This sign-out request can't be used: {reason}", reason=refused.reason)
-    return error_page(request, 400, message.render(locale))
+def _refused(request: Request, refused: Refused, *, sign_out: bool = False) -> Response:
+    """The page of a request that can't be answered at the application (never followed)."""
+    reason = refused.reason
+    message = (
+        _("This sign-out request can't be used: {reason}", reason=reason)
+        if sign_out
+        else _("This sign-in request can't be used: {reason}", reason=reason)
+    )
+    return error_page(request, 400, message.render(page_locale(request)))
 
 
 async def _after_logout(request: Request, checked: Logout) -> Response:
